@@ -1,0 +1,52 @@
+//! # actix-rocketmq
+//!
+//! An Apache RocketMQ producer runtime for [actix]: it speaks the classic RocketMQ *remoting*
+//! TCP protocol to real name servers and brokers, as the Java `DefaultMQProducer` does, and is
+//! built as a small system of actors that own their state and talk by typed messages.
+//!
+//! ```text
+//! Addr<Producer> --SendMessage--> Producer --(opaque, frame)--> Connection --TCP--> broker
+//!                                    |  ^ RouteUpdated
+//!                                    v  |
+//!        ClientRegistry --> ClientInstance --> NameServerPoller, HeartbeatScheduler
+//!                                    \--> RemotingClient --> Connection (one per address)
+//! ```
+//!
+//! Send flow: validate -> publish info (cache, name server, else the `TBW102` template) ->
+//! round-robin queue (avoiding the last failed broker) -> SEND_MESSAGE_V2 with properties and a
+//! `UNIQ_KEY` -> zlib for bodies >= 4 KiB -> the broker master -> status or typed error ->
+//! retries inside one total timeout.
+//!
+//! Actors need a running actix `System` (`#[actix::main]` or `actix_rt::System`).
+//!
+//! ```no_run
+//! use actix_rocketmq::{Producer, ProducerConfig, ProducerExt, ProducerRecord};
+//!
+//! #[actix::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let producer = Producer::spawn(ProducerConfig::new("my_group", "127.0.0.1:9876")).await?;
+//!     let result = producer
+//!         .send_message(ProducerRecord::new("orders", "hello").with_tags("created").with_key("o-1"))
+//!         .await?;
+//!     println!("{result}");
+//!     producer.shutdown().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [actix]: https://docs.rs/actix
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod producer;
+pub mod protocol;
+pub mod remoting;
+
+pub use config::{ClientConfig, ProducerConfig};
+pub use error::{ConfigError, RemotingError, RouteError, SendError, ServiceState, StartError, ValidationError};
+pub use producer::{
+    GetProducerStatus, Producer, ProducerExt, ProducerRecord, ProducerStatus, SendMessage, SendResult, SendStatus,
+    Shutdown, Start,
+};
+pub use protocol::route::MessageQueue;

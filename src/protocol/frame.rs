@@ -1,0 +1,932 @@
+//! Framing: `i32 length | i32 header marker | header | body`, with a JSON or binary header
+//! (REMOTING.md 1.1–1.4).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use bytes::{Buf, BufMut, BytesMut};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::command::{LanguageCode, RemotingCommand, SerializeType};
+use super::reader::Reader;
+use super::ProtocolError;
+
+/// Largest accepted frame, 4-byte length prefix included, like Java's Netty decoder
+/// (`com.rocketmq.remoting.frameMaxLength`, default 16 MiB).
+pub const DEFAULT_MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
+
+/// The header length travels in the low 24 bits of the header marker.
+const MAX_HEADER_LEN: usize = 0x00FF_FFFF;
+/// Length prefix + header marker.
+const PREFIX_LEN: usize = 8;
+/// Fixed part of the binary header: code, language, version, opaque, flag, remarkLen, extLen.
+const BINARY_FIXED_LEN: usize = 2 + 1 + 2 + 4 + 4 + 4 + 4;
+
+/// Appends one complete frame for `cmd` to `dst`.
+///
+/// The JSON header is written the way fastjson writes it (fields in alphabetical order,
+/// `language` by name, `remark` left out when `None`), so Java peers and packet captures
+/// see the familiar form. The binary header leaves out empty ext keys and values, because
+/// Java decodes a zero length as `null`.
+///
+/// On error nothing is appended.
+///
+/// ```
+/// use actix_rocketmq::protocol::{decode_frame, encode_frame, RemotingCommand, SerializeType};
+/// use actix_rocketmq::protocol::DEFAULT_MAX_FRAME_LEN;
+/// use bytes::BytesMut;
+///
+/// let mut cmd = RemotingCommand::request(105);
+/// cmd.ext_fields.insert("topic".into(), "TopicTest".into());
+///
+/// let mut buf = BytesMut::new();
+/// encode_frame(&cmd, SerializeType::RocketMq, &mut buf).unwrap();
+/// let back = decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
+/// assert_eq!(back, cmd);
+/// assert!(buf.is_empty());
+/// ```
+pub fn encode_frame(
+    cmd: &RemotingCommand,
+    ser: SerializeType,
+    dst: &mut BytesMut,
+) -> Result<(), ProtocolError> {
+    // Refuse an oversized body before serializing anything.
+    let min_len = PREFIX_LEN.saturating_add(cmd.body.len());
+    if min_len > DEFAULT_MAX_FRAME_LEN {
+        return Err(ProtocolError::FrameTooLarge {
+            len: min_len,
+            max: DEFAULT_MAX_FRAME_LEN,
+        });
+    }
+    let start = dst.len();
+    let result = match ser {
+        SerializeType::Json => encode_json(cmd, dst, start),
+        SerializeType::RocketMq => encode_binary(cmd, dst, start),
+    };
+    if result.is_err() {
+        dst.truncate(start);
+    }
+    result
+}
+
+/// Writes prefix, header and body. `write_header` appends the header after the
+/// 8-byte placeholder; the prefix is patched once the header length is known.
+fn finish_frame(
+    cmd: &RemotingCommand,
+    ser: SerializeType,
+    dst: &mut BytesMut,
+    start: usize,
+) -> Result<(), ProtocolError> {
+    let header_len = dst.len() - start - PREFIX_LEN;
+    if header_len > MAX_HEADER_LEN {
+        return Err(ProtocolError::HeaderTooLarge(header_len));
+    }
+    let frame_len = PREFIX_LEN + header_len + cmd.body.len();
+    if frame_len > DEFAULT_MAX_FRAME_LEN {
+        return Err(ProtocolError::FrameTooLarge {
+            len: frame_len,
+            max: DEFAULT_MAX_FRAME_LEN,
+        });
+    }
+    // Both fit in i32: frame_len <= 16 MiB and header_len < 2^24.
+    let length = (frame_len - 4) as i32;
+    let marker = (i32::from(ser.code()) << 24) | header_len as i32;
+    if let Some(prefix) = dst.get_mut(start..start + PREFIX_LEN) {
+        prefix[..4].copy_from_slice(&length.to_be_bytes());
+        prefix[4..].copy_from_slice(&marker.to_be_bytes());
+    }
+    dst.extend_from_slice(&cmd.body);
+    Ok(())
+}
+
+/// The JSON header, with fields declared in alphabetical order because fastjson's
+/// `SortField` feature writes them that way.
+#[derive(Serialize)]
+struct JsonHeaderOut<'a> {
+    code: i32,
+    #[serde(rename = "extFields")]
+    ext_fields: &'a HashMap<String, String>,
+    flag: i32,
+    language: &'static str,
+    opaque: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remark: Option<&'a str>,
+    #[serde(rename = "serializeTypeCurrentRPC")]
+    serialize_type_current_rpc: &'static str,
+    version: i32,
+}
+
+fn encode_json(
+    cmd: &RemotingCommand,
+    dst: &mut BytesMut,
+    start: usize,
+) -> Result<(), ProtocolError> {
+    let header = JsonHeaderOut {
+        code: cmd.code,
+        // An empty map is still written (`{}`): Java handlers that read extFields without a
+        // null check then never see null.
+        ext_fields: &cmd.ext_fields,
+        flag: cmd.flag,
+        language: cmd.language.name(),
+        opaque: cmd.opaque,
+        remark: cmd.remark.as_deref(),
+        serialize_type_current_rpc: SerializeType::Json.name(),
+        version: cmd.version,
+    };
+    let ext_estimate: usize = cmd
+        .ext_fields
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 6)
+        .sum();
+    dst.reserve(
+        PREFIX_LEN
+            + 128
+            + ext_estimate
+            + cmd.remark.as_ref().map_or(0, String::len)
+            + cmd.body.len(),
+    );
+    dst.put_u64(0);
+    // serde_json escapes control characters (0x01/0x02 of message properties) as \u0001.
+    serde_json::to_writer((&mut *dst).writer(), &header)
+        .map_err(|e| ProtocolError::BadHeader(e.to_string()))?;
+    finish_frame(cmd, SerializeType::Json, dst, start)
+}
+
+fn encode_binary(
+    cmd: &RemotingCommand,
+    dst: &mut BytesMut,
+    start: usize,
+) -> Result<(), ProtocolError> {
+    let code = i16::try_from(cmd.code).map_err(|_| ProtocolError::BadField {
+        field: "code",
+        value: cmd.code.to_string(),
+    })?;
+    let version = i16::try_from(cmd.version).map_err(|_| ProtocolError::BadField {
+        field: "version",
+        value: cmd.version.to_string(),
+    })?;
+    let remark = cmd.remark.as_deref().unwrap_or("").as_bytes();
+
+    // Size the header up front: one reservation, and limits are checked before writing.
+    let mut ext_len = 0usize;
+    for (k, v) in &cmd.ext_fields {
+        if k.is_empty() || v.is_empty() {
+            continue;
+        }
+        if k.len() > i16::MAX as usize {
+            return Err(ProtocolError::TooLong {
+                what: "ext field key",
+                len: k.len(),
+                max: i16::MAX as usize,
+            });
+        }
+        ext_len = ext_len.saturating_add(2 + k.len() + 4 + v.len());
+    }
+    let header_len = BINARY_FIXED_LEN
+        .saturating_add(remark.len())
+        .saturating_add(ext_len);
+    if header_len > MAX_HEADER_LEN {
+        return Err(ProtocolError::HeaderTooLarge(header_len));
+    }
+    let frame_len = PREFIX_LEN + header_len + cmd.body.len();
+    if frame_len > DEFAULT_MAX_FRAME_LEN {
+        return Err(ProtocolError::FrameTooLarge {
+            len: frame_len,
+            max: DEFAULT_MAX_FRAME_LEN,
+        });
+    }
+
+    dst.reserve(frame_len);
+    dst.put_u64(0);
+    dst.put_i16(code);
+    dst.put_u8(cmd.language.code());
+    dst.put_i16(version);
+    dst.put_i32(cmd.opaque);
+    dst.put_i32(cmd.flag);
+    // All lengths below are < 2^24 (checked above), so the casts cannot truncate.
+    dst.put_i32(remark.len() as i32);
+    dst.put_slice(remark);
+    dst.put_i32(ext_len as i32);
+    for (k, v) in &cmd.ext_fields {
+        if k.is_empty() || v.is_empty() {
+            continue;
+        }
+        dst.put_i16(k.len() as i16);
+        dst.put_slice(k.as_bytes());
+        dst.put_i32(v.len() as i32);
+        dst.put_slice(v.as_bytes());
+    }
+    finish_frame(cmd, SerializeType::RocketMq, dst, start)
+}
+
+fn peek_i32(buf: &[u8], at: usize) -> Option<i32> {
+    let bytes = buf.get(at..at.checked_add(4)?)?;
+    Some(i32::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// Takes one frame off the front of `src`.
+///
+/// Returns `Ok(None)` without consuming anything while the frame is incomplete. The length
+/// field and header marker are checked as soon as they arrive, so a bogus huge length fails at
+/// once instead of making us buffer it. Both JSON and binary headers are accepted on every call
+/// (peers may answer in a different serialization than the request's). The body is split off
+/// `src` without copying.
+///
+/// After an error the connection should be closed, as Java peers do: the stream position is
+/// no longer trustworthy.
+pub fn decode_frame(
+    src: &mut BytesMut,
+    max_frame_len: usize,
+) -> Result<Option<RemotingCommand>, ProtocolError> {
+    let Some(length) = peek_i32(src, 0) else {
+        return Ok(None);
+    };
+    // At least the header marker must follow the length field.
+    let Ok(length_usize) = usize::try_from(length) else {
+        return Err(ProtocolError::BadFrameLength(length));
+    };
+    if length_usize < 4 {
+        return Err(ProtocolError::BadFrameLength(length));
+    }
+    let frame_len = length_usize.saturating_add(4);
+    if frame_len > max_frame_len {
+        return Err(ProtocolError::FrameTooLarge {
+            len: frame_len,
+            max: max_frame_len,
+        });
+    }
+    let Some(marker) = peek_i32(src, 4) else {
+        return Ok(None);
+    };
+    let ser = SerializeType::from_u8((marker >> 24) as u8)?;
+    let header_len = (marker & 0x00FF_FFFF) as usize;
+    if header_len > length_usize - 4 {
+        return Err(ProtocolError::HeaderTooLarge(header_len));
+    }
+    if src.len() < frame_len {
+        src.reserve(frame_len - src.len());
+        return Ok(None);
+    }
+
+    let mut frame = src.split_to(frame_len);
+    frame.advance(PREFIX_LEN);
+    let header = frame.split_to(header_len);
+    let mut cmd = match ser {
+        SerializeType::Json => decode_json_header(&header)?,
+        SerializeType::RocketMq => decode_binary_header(&header)?,
+    };
+    cmd.body = frame.freeze();
+    Ok(Some(cmd))
+}
+
+/// The JSON header as fastjson may write it. Missing fields default like the Java fields do;
+/// unknown fields are ignored.
+#[derive(Deserialize)]
+struct JsonHeaderIn {
+    code: Option<i32>,
+    #[serde(default, deserialize_with = "de_language")]
+    language: Option<LanguageCode>,
+    version: Option<i32>,
+    opaque: Option<i32>,
+    flag: Option<i32>,
+    remark: Option<String>,
+    #[serde(rename = "extFields", default, deserialize_with = "de_ext_fields")]
+    ext_fields: HashMap<String, String>,
+}
+
+fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+    let h: JsonHeaderIn =
+        serde_json::from_slice(header).map_err(|e| ProtocolError::BadHeader(e.to_string()))?;
+    Ok(RemotingCommand {
+        code: h.code.ok_or(ProtocolError::MissingField("code"))?,
+        language: h.language.unwrap_or(LanguageCode::Java),
+        version: h.version.unwrap_or(0),
+        opaque: h.opaque.unwrap_or(0),
+        flag: h.flag.unwrap_or(0),
+        remark: h.remark,
+        ext_fields: h.ext_fields,
+        body: bytes::Bytes::new(),
+    })
+}
+
+/// `language` by name (what Java writes) or by number (lenient); unknown values become `Other`.
+fn de_language<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LanguageCode>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<LanguageCode>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a language name or code")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(
+                LanguageCode::from_name(s).unwrap_or(LanguageCode::Other),
+            ))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(
+                u8::try_from(n).map_or(LanguageCode::Other, LanguageCode::from_u8),
+            ))
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(Some(
+                u8::try_from(n).map_or(LanguageCode::Other, LanguageCode::from_u8),
+            ))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// `extFields`: absent or `null` means empty; scalar values are turned into strings (Java
+/// stores them in a `HashMap<String,String>`), `null` values are dropped.
+fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<String, String>, D::Error> {
+    struct MapV;
+    impl<'de> Visitor<'de> for MapV {
+        type Value = HashMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object of strings or null")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(HashMap::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(HashMap::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            // Cap the pre-allocation: the size hint comes from untrusted input.
+            let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(0).min(32));
+            while let Some((k, ExtValue(v))) = map.next_entry::<String, ExtValue>()? {
+                if let Some(v) = v {
+                    out.insert(k, v);
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(MapV)
+}
+
+struct ExtValue(Option<String>);
+
+impl<'de> Deserialize<'de> for ExtValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExtValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number, boolean or null")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(s)))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(if b { "true" } else { "false" }.to_owned())))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(n.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(n.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(n.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ExtValue, E> {
+                Ok(ExtValue(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<ExtValue, E> {
+                Ok(ExtValue(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Java decodes strings leniently (invalid UTF-8 becomes U+FFFD), and so do we: a bad byte in
+/// a remark must not cost us the response.
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+    let header_len = header.len();
+    let mut r = Reader::new(header);
+    let code = i32::from(r.i16("code")?);
+    let language = LanguageCode::from_u8(r.u8("language")?);
+    let version = i32::from(r.i16("version")?);
+    let opaque = r.i32("opaque")?;
+    let flag = r.i32("flag")?;
+
+    let remark_len = r.i32("remark length")?;
+    let remark = match usize::try_from(remark_len) {
+        Ok(0) => None,
+        Ok(n) if n <= header_len => Some(lossy(r.bytes(n, "remark")?)),
+        _ => {
+            return Err(ProtocolError::BadHeader(format!(
+                "remark length {remark_len}"
+            )))
+        }
+    };
+
+    let mut ext_fields = HashMap::new();
+    // Like Java, a non-positive ext length means "no ext fields".
+    let ext_len = r.i32("ext fields length")?;
+    if let Ok(n) = usize::try_from(ext_len) {
+        if n > 0 {
+            let mut ext = Reader::new(r.bytes(n, "ext fields")?);
+            while !ext.is_empty() {
+                let key_len = ext.i16("ext key length")?;
+                let key_len = usize::try_from(key_len)
+                    .map_err(|_| ProtocolError::BadHeader(format!("ext key length {key_len}")))?;
+                let key = ext.bytes(key_len, "ext key")?;
+                let val_len = ext.i32("ext value length")?;
+                let val_len = usize::try_from(val_len)
+                    .map_err(|_| ProtocolError::BadHeader(format!("ext value length {val_len}")))?;
+                let val = ext.bytes(val_len, "ext value")?;
+                // Java reads a zero length as null; a null key or value carries nothing.
+                if !key.is_empty() && !val.is_empty() {
+                    ext_fields.insert(lossy(key), lossy(val));
+                }
+            }
+        }
+    }
+
+    Ok(RemotingCommand {
+        code,
+        language,
+        version,
+        opaque,
+        flag,
+        remark,
+        ext_fields,
+        body: bytes::Bytes::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    const EXAMPLE_JSON: &str = r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"RUST","opaque":1,"serializeTypeCurrentRPC":"JSON","version":479}"#;
+
+    const EXAMPLE_BINARY: [u8; 49] = [
+        0x00, 0x00, 0x00, 0x2d, 0x01, 0x00, 0x00, 0x29, //
+        0x00, 0x69, 0x0c, 0x01, 0xdf, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, //
+        0x00, 0x00, 0x00, 0x00, //
+        0x00, 0x00, 0x00, 0x14, //
+        0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x09, 0x54, 0x6f, 0x70, 0x69,
+        0x63, 0x54, 0x65, 0x73, 0x74,
+    ];
+
+    fn example_cmd() -> RemotingCommand {
+        let mut cmd = RemotingCommand::request(105).with_opaque(1);
+        cmd.ext_fields.insert("topic".into(), "TopicTest".into());
+        cmd
+    }
+
+    fn encode(cmd: &RemotingCommand, ser: SerializeType) -> BytesMut {
+        let mut buf = BytesMut::new();
+        encode_frame(cmd, ser, &mut buf).unwrap();
+        buf
+    }
+
+    fn decode_all(bytes: &[u8]) -> Result<Option<RemotingCommand>, ProtocolError> {
+        decode_frame(&mut BytesMut::from(bytes), DEFAULT_MAX_FRAME_LEN)
+    }
+
+    #[test]
+    fn json_example_is_byte_identical() {
+        assert_eq!(EXAMPLE_JSON.len(), 131);
+        let buf = encode(&example_cmd(), SerializeType::Json);
+        let mut expected = vec![0x00, 0x00, 0x00, 0x87, 0x00, 0x00, 0x00, 0x83];
+        expected.extend_from_slice(EXAMPLE_JSON.as_bytes());
+        assert_eq!(&buf[..], &expected[..]);
+    }
+
+    #[test]
+    fn binary_example_is_byte_identical() {
+        let buf = encode(&example_cmd(), SerializeType::RocketMq);
+        assert_eq!(&buf[..], &EXAMPLE_BINARY[..]);
+    }
+
+    #[test]
+    fn decodes_both_examples() {
+        let mut json = vec![0x00, 0x00, 0x00, 0x87, 0x00, 0x00, 0x00, 0x83];
+        json.extend_from_slice(EXAMPLE_JSON.as_bytes());
+        assert_eq!(decode_all(&json).unwrap().unwrap(), example_cmd());
+        assert_eq!(decode_all(&EXAMPLE_BINARY).unwrap().unwrap(), example_cmd());
+    }
+
+    fn rich_cmd() -> RemotingCommand {
+        let mut cmd = RemotingCommand::response(13, -7, Some("bad \"message\" ✓".into()))
+            .with_body(Bytes::from_static(b"\x00\x01body\xff"));
+        cmd.language = LanguageCode::Java;
+        cmd.version = -3;
+        cmd.flag = 3;
+        cmd.ext_fields
+            .insert("i".into(), "TAGS\u{1}a\u{2}KEYS\u{1}k1 k2\u{2}".into());
+        cmd.ext_fields
+            .insert("unicode".into(), "héllo wörld".into());
+        cmd.ext_fields.insert("g".into(), "1700000000000".into());
+        cmd
+    }
+
+    #[test]
+    fn round_trip_both_serializations() {
+        for ser in [SerializeType::Json, SerializeType::RocketMq] {
+            let cmd = rich_cmd();
+            let mut buf = encode(&cmd, ser);
+            assert_eq!(
+                decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN).unwrap(),
+                Some(cmd)
+            );
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn json_escapes_property_separators() {
+        let buf = encode(&rich_cmd(), SerializeType::Json);
+        let text = std::str::from_utf8(&buf[8..buf.len() - 7]).unwrap();
+        assert!(text.contains(r"TAGS\u0001a\u0002KEYS"));
+        assert!(text.contains(r#""remark":"bad \"message\" ✓""#));
+        assert!(!text.contains('\u{1}'));
+    }
+
+    #[test]
+    fn json_without_remark_or_ext() {
+        let buf = encode(&RemotingCommand::request(34), SerializeType::Json);
+        let text = std::str::from_utf8(&buf[8..]).unwrap();
+        assert_eq!(
+            text,
+            r#"{"code":34,"extFields":{},"flag":0,"language":"RUST","opaque":0,"serializeTypeCurrentRPC":"JSON","version":479}"#
+        );
+    }
+
+    #[test]
+    fn binary_leaves_out_empty_ext_values_and_empty_remark() {
+        let mut cmd = example_cmd();
+        cmd.ext_fields.insert("empty".into(), String::new());
+        cmd.ext_fields.insert(String::new(), "x".into());
+        cmd.remark = Some(String::new());
+        let buf = encode(&cmd, SerializeType::RocketMq);
+        assert_eq!(&buf[..], &EXAMPLE_BINARY[..]);
+    }
+
+    #[test]
+    fn binary_rejects_codes_beyond_i16() {
+        let mut buf = BytesMut::from(&b"keep"[..]);
+        let cmd = RemotingCommand::request(200_050);
+        assert!(matches!(
+            encode_frame(&cmd, SerializeType::RocketMq, &mut buf),
+            Err(ProtocolError::BadField { field: "code", .. })
+        ));
+        assert_eq!(&buf[..], b"keep");
+        // JSON carries the full i32.
+        let mut buf = encode(&cmd, SerializeType::Json);
+        assert_eq!(
+            decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN)
+                .unwrap()
+                .unwrap()
+                .code,
+            200_050
+        );
+    }
+
+    #[test]
+    fn binary_rejects_overlong_key() {
+        let mut cmd = RemotingCommand::request(10);
+        cmd.ext_fields.insert("k".repeat(40_000), "v".into());
+        let mut buf = BytesMut::new();
+        assert!(matches!(
+            encode_frame(&cmd, SerializeType::RocketMq, &mut buf),
+            Err(ProtocolError::TooLong { .. })
+        ));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn encode_rejects_oversized_frames_and_headers() {
+        let body = Bytes::from(vec![0u8; DEFAULT_MAX_FRAME_LEN - 8]);
+        let cmd = RemotingCommand::request(10).with_body(body);
+        for ser in [SerializeType::Json, SerializeType::RocketMq] {
+            let mut buf = BytesMut::new();
+            assert!(matches!(
+                encode_frame(&cmd, ser, &mut buf),
+                Err(ProtocolError::FrameTooLarge { .. })
+            ));
+            assert!(buf.is_empty());
+        }
+        let mut cmd = RemotingCommand::request(10);
+        cmd.remark = Some("r".repeat(MAX_HEADER_LEN));
+        for ser in [SerializeType::Json, SerializeType::RocketMq] {
+            let mut buf = BytesMut::new();
+            assert!(matches!(
+                encode_frame(&cmd, ser, &mut buf),
+                Err(ProtocolError::HeaderTooLarge(_))
+            ));
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn incomplete_input_is_not_consumed() {
+        for ser in [SerializeType::Json, SerializeType::RocketMq] {
+            let full = encode(&rich_cmd(), ser);
+            for cut in 0..full.len() {
+                let mut buf = BytesMut::from(&full[..cut]);
+                assert_eq!(
+                    decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN),
+                    Ok(None),
+                    "cut at {cut}"
+                );
+                assert_eq!(&buf[..], &full[..cut]);
+            }
+        }
+    }
+
+    #[test]
+    fn several_frames_in_one_buffer() {
+        let mut buf = encode(&example_cmd(), SerializeType::Json);
+        encode_frame(&rich_cmd(), SerializeType::RocketMq, &mut buf).unwrap();
+        buf.extend_from_slice(&[0, 0]);
+        assert_eq!(
+            decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN).unwrap(),
+            Some(example_cmd())
+        );
+        assert_eq!(
+            decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN).unwrap(),
+            Some(rich_cmd())
+        );
+        assert_eq!(decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN).unwrap(), None);
+        assert_eq!(buf.len(), 2);
+    }
+
+    #[test]
+    fn body_is_not_copied() {
+        let mut buf = encode(&rich_cmd(), SerializeType::RocketMq);
+        let base = buf.as_ptr() as usize;
+        let body_offset = buf.len() - rich_cmd().body.len();
+        let cmd = decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cmd.body.as_ptr() as usize, base + body_offset);
+    }
+
+    #[test]
+    fn huge_length_fails_before_buffering() {
+        assert_eq!(
+            decode_all(&[0x7f, 0xff, 0xff, 0xff]),
+            Err(ProtocolError::FrameTooLarge {
+                len: 0x7fff_ffff + 4,
+                max: DEFAULT_MAX_FRAME_LEN
+            })
+        );
+        // Exactly at the limit is accepted (still incomplete here).
+        let at_limit = ((DEFAULT_MAX_FRAME_LEN - 4) as u32).to_be_bytes();
+        assert_eq!(decode_all(&at_limit), Ok(None));
+        let over = ((DEFAULT_MAX_FRAME_LEN - 3) as u32).to_be_bytes();
+        assert!(matches!(
+            decode_all(&over),
+            Err(ProtocolError::FrameTooLarge { .. })
+        ));
+        // A custom limit applies too.
+        let mut buf = encode(&example_cmd(), SerializeType::RocketMq);
+        assert!(matches!(
+            decode_frame(&mut buf, 48),
+            Err(ProtocolError::FrameTooLarge { len: 49, max: 48 })
+        ));
+    }
+
+    #[test]
+    fn bad_length_and_marker() {
+        assert_eq!(
+            decode_all(&[0xff, 0xff, 0xff, 0xff]),
+            Err(ProtocolError::BadFrameLength(-1))
+        );
+        assert_eq!(
+            decode_all(&[0, 0, 0, 3, 0, 0, 0]),
+            Err(ProtocolError::BadFrameLength(3))
+        );
+        assert_eq!(
+            decode_all(&[0, 0, 0, 8, 2, 0, 0, 0]),
+            Err(ProtocolError::UnknownSerializeType(2))
+        );
+        assert_eq!(
+            decode_all(&[0, 0, 0, 8, 1, 0, 0, 5]),
+            Err(ProtocolError::HeaderTooLarge(5))
+        );
+        // Header length 0 is a bad JSON / binary header, not a panic.
+        assert!(matches!(
+            decode_all(&[0, 0, 0, 4, 0, 0, 0, 0]),
+            Err(ProtocolError::BadHeader(_))
+        ));
+        assert_eq!(
+            decode_all(&[0, 0, 0, 4, 1, 0, 0, 0]),
+            Err(ProtocolError::Truncated("code"))
+        );
+    }
+
+    fn json_frame(header: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&((4 + header.len() + body.len()) as u32).to_be_bytes());
+        out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn lenient_json_headers() {
+        let cmd = decode_all(&json_frame(
+            r#"{"code":0,"language":12,"opaque":5,"flag":1,"remark":null,"extFields":{"queueId":3,"queueOffset":123456789012,"TRACE_ON":true,"x":null,"f":1.5},"whatever":[1,{"a":2}]}"#,
+            b"xy",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(cmd.language, LanguageCode::Rust);
+        assert_eq!(cmd.version, 0);
+        assert!(cmd.is_response());
+        assert_eq!(cmd.remark, None);
+        assert_eq!(cmd.ext("queueId"), Some("3"));
+        assert_eq!(cmd.ext("queueOffset"), Some("123456789012"));
+        assert_eq!(cmd.ext("TRACE_ON"), Some("true"));
+        assert_eq!(cmd.ext("f"), Some("1.5"));
+        assert_eq!(cmd.ext("x"), None);
+        assert_eq!(cmd.body.as_ref(), b"xy");
+
+        let cmd = decode_all(&json_frame(
+            r#"{"code":17,"extFields":null,"language":"KOTLIN"}"#,
+            b"",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(cmd.code, 17);
+        assert!(cmd.ext_fields.is_empty());
+        assert_eq!(cmd.language, LanguageCode::Other);
+        assert!(cmd.body.is_empty());
+
+        let cmd = decode_all(&json_frame(r#"{"code":1}"#, b""))
+            .unwrap()
+            .unwrap();
+        assert_eq!(cmd.language, LanguageCode::Java);
+        assert_eq!(
+            decode_all(&json_frame(r#"{"code":1,"language":999}"#, b""))
+                .unwrap()
+                .unwrap()
+                .language,
+            LanguageCode::Other
+        );
+    }
+
+    #[test]
+    fn bad_json_headers() {
+        assert_eq!(
+            decode_all(&json_frame(r#"{"opaque":1}"#, b"")),
+            Err(ProtocolError::MissingField("code"))
+        );
+        for bad in [
+            "not json",
+            "{",
+            r#"{"code":"x"}"#,
+            r#"{"code":99999999999}"#,
+            r#"{"code":1,"extFields":[1]}"#,
+            r#"{"code":1,"extFields":{"a":{"b":1}}}"#,
+            r#"{"code":1,"language":[]}"#,
+            "[]",
+        ] {
+            assert!(
+                matches!(
+                    decode_all(&json_frame(bad, b"")),
+                    Err(ProtocolError::BadHeader(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    fn binary_frame(header: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&((4 + header.len()) as u32).to_be_bytes());
+        out.extend_from_slice(&(0x0100_0000u32 | header.len() as u32).to_be_bytes());
+        out.extend_from_slice(header);
+        out
+    }
+
+    #[test]
+    fn truncated_binary_headers_give_typed_errors() {
+        let full = &EXAMPLE_BINARY[8..];
+        for cut in 0..full.len() {
+            let result = decode_all(&binary_frame(&full[..cut]));
+            assert!(
+                matches!(
+                    result,
+                    Err(ProtocolError::Truncated(_)) | Err(ProtocolError::BadHeader(_))
+                ),
+                "cut at {cut}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_binary_lengths() {
+        let fixed = [0x00, 0x69, 0x0c, 0x01, 0xdf, 0, 0, 0, 1, 0, 0, 0, 0];
+        let with = |rest: &[u8]| {
+            let mut h = fixed.to_vec();
+            h.extend_from_slice(rest);
+            decode_all(&binary_frame(&h))
+        };
+        // Negative / oversized remark length.
+        assert!(matches!(
+            with(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]),
+            Err(ProtocolError::BadHeader(_))
+        ));
+        assert!(matches!(
+            with(&[0x7f, 0, 0, 0, 0, 0, 0, 0]),
+            Err(ProtocolError::BadHeader(_))
+        ));
+        // Negative ext length means "none", like Java.
+        assert!(with(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])
+            .unwrap()
+            .unwrap()
+            .ext_fields
+            .is_empty());
+        // Ext length beyond the header.
+        assert_eq!(
+            with(&[0, 0, 0, 0, 0, 0, 0, 9, 0, 1]),
+            Err(ProtocolError::Truncated("ext fields"))
+        );
+        // Negative key / value lengths.
+        assert!(matches!(
+            with(&[0, 0, 0, 0, 0, 0, 0, 2, 0xff, 0xff]),
+            Err(ProtocolError::BadHeader(_))
+        ));
+        assert!(matches!(
+            with(&[0, 0, 0, 0, 0, 0, 0, 7, 0, 1, b'k', 0xff, 0xff, 0xff, 0xff]),
+            Err(ProtocolError::BadHeader(_))
+        ));
+        // Zero-length value decodes as absent; duplicate keys: last wins.
+        let cmd = with(&[
+            0, 0, 0, 0, 0, 0, 0, 23, //
+            0, 1, b'k', 0, 0, 0, 0, //
+            0, 1, b'a', 0, 0, 0, 1, b'1', //
+            0, 1, b'a', 0, 0, 0, 1, b'2',
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(cmd.ext("k"), None);
+        assert_eq!(cmd.ext("a"), Some("2"));
+        // Invalid UTF-8 is replaced, not rejected.
+        let cmd = with(&[0, 0, 0, 1, 0xff, 0, 0, 0, 0]).unwrap().unwrap();
+        assert_eq!(cmd.remark.as_deref(), Some("\u{fffd}"));
+    }
+
+    #[test]
+    fn random_garbage_never_panics() {
+        let mut rng = fastrand::Rng::with_seed(0x5eed);
+        for round in 0..20_000 {
+            let len = rng.usize(0..64);
+            let mut data: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
+            if round % 2 == 0 && data.len() >= 8 {
+                // Make the prefix plausible so the header decoders get exercised.
+                let total = (data.len() - 4) as u32;
+                data[..4].copy_from_slice(&total.to_be_bytes());
+                let header_len = rng.u32(0..=total - 4);
+                let marker = (u32::from(rng.u8(0..=1)) << 24) | header_len;
+                data[4..8].copy_from_slice(&marker.to_be_bytes());
+            }
+            let mut buf = BytesMut::from(&data[..]);
+            let _ = decode_frame(&mut buf, 1024);
+        }
+    }
+
+    #[test]
+    fn mutated_valid_frames_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let originals = [
+            encode(&rich_cmd(), SerializeType::RocketMq),
+            encode(&rich_cmd(), SerializeType::Json),
+        ];
+        for _ in 0..20_000 {
+            let mut data = originals[rng.usize(0..2)].to_vec();
+            for _ in 0..rng.usize(1..4) {
+                let i = rng.usize(4..data.len());
+                data[i] = rng.u8(..);
+            }
+            let _ = decode_all(&data);
+        }
+    }
+}

@@ -1,0 +1,809 @@
+//! Typed custom headers and their `extFields` string-map form.
+//!
+//! Java turns every typed header into a `HashMap<String,String>`: numbers as decimal
+//! strings, booleans as `"true"`/`"false"`, null fields left out. The types here do the same.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use super::ProtocolError;
+
+/// A typed header that travels as `extFields`.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::header::{CommandHeader, ViewMessageRequestHeader};
+///
+/// let mut ext = HashMap::new();
+/// ViewMessageRequestHeader { offset: 12345 }.write_ext(&mut ext);
+/// assert_eq!(ext["offset"], "12345");
+/// assert_eq!(ViewMessageRequestHeader::read_ext(&ext).unwrap().offset, 12345);
+/// ```
+pub trait CommandHeader: Sized {
+    /// Inserts this header's non-null fields (existing keys are overwritten).
+    fn write_ext(&self, ext: &mut HashMap<String, String>);
+    /// Reads the header; missing required fields and unparsable values are errors.
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError>;
+}
+
+// ---- writing helpers -------------------------------------------------------------------
+
+fn put(ext: &mut HashMap<String, String>, key: &str, value: impl Into<String>) {
+    ext.insert(key.to_owned(), value.into());
+}
+
+fn put_num(ext: &mut HashMap<String, String>, key: &str, value: impl ToString) {
+    ext.insert(key.to_owned(), value.to_string());
+}
+
+fn put_bool(ext: &mut HashMap<String, String>, key: &str, value: bool) {
+    put(ext, key, if value { "true" } else { "false" });
+}
+
+fn put_opt(ext: &mut HashMap<String, String>, key: &str, value: Option<&String>) {
+    if let Some(v) = value {
+        put(ext, key, v.as_str());
+    }
+}
+
+// ---- reading helpers -------------------------------------------------------------------
+
+fn req_str(ext: &HashMap<String, String>, key: &'static str) -> Result<String, ProtocolError> {
+    ext.get(key)
+        .cloned()
+        .ok_or(ProtocolError::MissingField(key))
+}
+
+fn opt_str(ext: &HashMap<String, String>, key: &str) -> Option<String> {
+    ext.get(key).cloned()
+}
+
+fn parse<T: FromStr>(key: &'static str, value: &str) -> Result<T, ProtocolError> {
+    value.parse().map_err(|_| ProtocolError::BadField {
+        field: key,
+        value: value.to_owned(),
+    })
+}
+
+fn req_num<T: FromStr>(
+    ext: &HashMap<String, String>,
+    key: &'static str,
+) -> Result<T, ProtocolError> {
+    parse(key, ext.get(key).ok_or(ProtocolError::MissingField(key))?)
+}
+
+fn opt_num<T: FromStr>(
+    ext: &HashMap<String, String>,
+    key: &'static str,
+) -> Result<Option<T>, ProtocolError> {
+    ext.get(key).map(|v| parse(key, v)).transpose()
+}
+
+/// Java's `Boolean.parseBoolean`: `"true"` in any case is true, everything else false.
+fn opt_bool(ext: &HashMap<String, String>, key: &str) -> Option<bool> {
+    ext.get(key).map(|v| v.eq_ignore_ascii_case("true"))
+}
+
+// ---- SEND_MESSAGE ----------------------------------------------------------------------
+
+/// Header of SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320) and SEND_REPLY_MESSAGE_V2 (325),
+/// with the one-letter keys `a`…`n` (REMOTING.md 3.2).
+///
+/// ```
+/// use actix_rocketmq::protocol::codes::request;
+/// use actix_rocketmq::protocol::header::SendMessageRequestHeaderV2;
+/// use actix_rocketmq::protocol::RemotingCommand;
+///
+/// let header = SendMessageRequestHeaderV2 {
+///     producer_group: "my_group".into(),
+///     topic: "TopicTest".into(),
+///     default_topic: "TBW102".into(),
+///     default_topic_queue_nums: 4,
+///     queue_id: 2,
+///     sys_flag: 0,
+///     born_timestamp: 1_700_000_000_000,
+///     flag: 0,
+///     properties: String::new(),
+///     reconsume_times: 0,
+///     unit_mode: false,
+///     max_reconsume_times: None,
+///     batch: false,
+///     broker_name: Some("broker-a".into()),
+/// };
+/// let cmd = RemotingCommand::request(request::SEND_MESSAGE_V2).with_header(&header);
+/// assert_eq!(cmd.ext("b"), Some("TopicTest"));
+/// assert_eq!(cmd.ext("i"), None); // empty properties are left out
+/// assert_eq!(cmd.decode_header::<SendMessageRequestHeaderV2>().unwrap(), header);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendMessageRequestHeaderV2 {
+    /// `a`
+    pub producer_group: String,
+    /// `b`
+    pub topic: String,
+    /// `c`: template topic for auto-creation, normally `TBW102`.
+    pub default_topic: String,
+    /// `d`: queue count of an auto-created topic, normally 4.
+    pub default_topic_queue_nums: i32,
+    /// `e`: a negative value lets the broker pick a queue.
+    pub queue_id: i32,
+    /// `f`: `MessageSysFlag` bits.
+    pub sys_flag: i32,
+    /// `g`: client wall clock, ms since the epoch.
+    pub born_timestamp: i64,
+    /// `h`: the user's `Message.flag`.
+    pub flag: i32,
+    /// `i`: encoded properties; left out when empty.
+    pub properties: String,
+    /// `j`
+    pub reconsume_times: i32,
+    /// `k`
+    pub unit_mode: bool,
+    /// `l`: only for `%RETRY%` topics.
+    pub max_reconsume_times: Option<i32>,
+    /// `m`: `true` only for SEND_BATCH_MESSAGE.
+    pub batch: bool,
+    /// `n`: target broker name (5.x / 4.9.8).
+    pub broker_name: Option<String>,
+}
+
+impl CommandHeader for SendMessageRequestHeaderV2 {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        ext.reserve(14);
+        put(ext, "a", self.producer_group.as_str());
+        put(ext, "b", self.topic.as_str());
+        put(ext, "c", self.default_topic.as_str());
+        put_num(ext, "d", self.default_topic_queue_nums);
+        put_num(ext, "e", self.queue_id);
+        put_num(ext, "f", self.sys_flag);
+        put_num(ext, "g", self.born_timestamp);
+        put_num(ext, "h", self.flag);
+        if !self.properties.is_empty() {
+            put(ext, "i", self.properties.as_str());
+        }
+        put_num(ext, "j", self.reconsume_times);
+        put_bool(ext, "k", self.unit_mode);
+        if let Some(max) = self.max_reconsume_times {
+            put_num(ext, "l", max);
+        }
+        put_bool(ext, "m", self.batch);
+        put_opt(ext, "n", self.broker_name.as_ref());
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(SendMessageRequestHeaderV2 {
+            producer_group: req_str(ext, "a")?,
+            topic: req_str(ext, "b")?,
+            default_topic: req_str(ext, "c")?,
+            default_topic_queue_nums: req_num(ext, "d")?,
+            queue_id: req_num(ext, "e")?,
+            sys_flag: req_num(ext, "f")?,
+            born_timestamp: req_num(ext, "g")?,
+            flag: req_num(ext, "h")?,
+            properties: opt_str(ext, "i").unwrap_or_default(),
+            reconsume_times: opt_num(ext, "j")?.unwrap_or(0),
+            unit_mode: opt_bool(ext, "k").unwrap_or(false),
+            max_reconsume_times: opt_num(ext, "l")?,
+            batch: opt_bool(ext, "m").unwrap_or(false),
+            broker_name: opt_str(ext, "n"),
+        })
+    }
+}
+
+/// Header of a SEND_MESSAGE reply (REMOTING.md 3.3).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::header::{CommandHeader, SendMessageResponseHeader};
+///
+/// let ext: HashMap<String, String> = [
+///     ("msgId", "0A00000500002A9F0000000000012345"),
+///     ("queueId", "2"),
+///     ("queueOffset", "77"),
+///     ("MSG_REGION", "DefaultRegion"),
+///     ("TRACE_ON", "true"),
+/// ]
+/// .into_iter()
+/// .map(|(k, v)| (k.to_string(), v.to_string()))
+/// .collect();
+/// let h = SendMessageResponseHeader::read_ext(&ext).unwrap();
+/// assert_eq!((h.queue_id, h.queue_offset, h.trace_on), (2, 77, true));
+/// assert_eq!(h.transaction_id, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendMessageResponseHeader {
+    /// The offsetMsgId (store host + commit-log offset); `,`-joined for batches.
+    pub msg_id: String,
+    pub queue_id: i32,
+    /// Offset of the (first) message in its queue.
+    pub queue_offset: i64,
+    /// The stored message's UNIQ_KEY.
+    pub transaction_id: Option<String>,
+    /// 5.1+, inner-batch topics only.
+    pub batch_uniq_id: Option<String>,
+    /// Ext field `MSG_REGION`.
+    pub region_id: Option<String>,
+    /// Ext field `TRACE_ON`: true unless it is exactly `"false"`.
+    pub trace_on: bool,
+}
+
+impl CommandHeader for SendMessageResponseHeader {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        put(ext, "msgId", self.msg_id.as_str());
+        put_num(ext, "queueId", self.queue_id);
+        put_num(ext, "queueOffset", self.queue_offset);
+        put_opt(ext, "transactionId", self.transaction_id.as_ref());
+        put_opt(ext, "batchUniqId", self.batch_uniq_id.as_ref());
+        put_opt(ext, "MSG_REGION", self.region_id.as_ref());
+        put_bool(ext, "TRACE_ON", self.trace_on);
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(SendMessageResponseHeader {
+            msg_id: req_str(ext, "msgId")?,
+            queue_id: req_num(ext, "queueId")?,
+            queue_offset: req_num(ext, "queueOffset")?,
+            transaction_id: opt_str(ext, "transactionId"),
+            batch_uniq_id: opt_str(ext, "batchUniqId"),
+            region_id: opt_str(ext, "MSG_REGION"),
+            // Java: `!"false".equals(traceOn)`.
+            trace_on: ext.get("TRACE_ON").map_or(true, |v| v != "false"),
+        })
+    }
+}
+
+// ---- name server -----------------------------------------------------------------------
+
+/// Header of GET_ROUTEINFO_BY_TOPIC (105).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::header::{CommandHeader, GetRouteInfoRequestHeader};
+///
+/// let mut ext = HashMap::new();
+/// GetRouteInfoRequestHeader { topic: "T".into(), accept_standard_json_only: true }.write_ext(&mut ext);
+/// assert_eq!(ext["acceptStandardJsonOnly"], "true");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetRouteInfoRequestHeader {
+    pub topic: String,
+    /// Asks ≥ 4.9.4 name servers for standard JSON (quoted map keys). Left out when false.
+    pub accept_standard_json_only: bool,
+}
+
+impl CommandHeader for GetRouteInfoRequestHeader {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        put(ext, "topic", self.topic.as_str());
+        if self.accept_standard_json_only {
+            put_bool(ext, "acceptStandardJsonOnly", true);
+        }
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(GetRouteInfoRequestHeader {
+            topic: req_str(ext, "topic")?,
+            accept_standard_json_only: opt_bool(ext, "acceptStandardJsonOnly").unwrap_or(false),
+        })
+    }
+}
+
+// ---- client management -----------------------------------------------------------------
+
+/// Header of UNREGISTER_CLIENT (35).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::header::{CommandHeader, UnregisterClientRequestHeader};
+///
+/// let mut ext = HashMap::new();
+/// UnregisterClientRequestHeader {
+///     client_id: "10.0.0.1@123".into(),
+///     producer_group: Some("g".into()),
+///     consumer_group: None,
+/// }
+/// .write_ext(&mut ext);
+/// assert_eq!(ext["clientID"], "10.0.0.1@123");
+/// assert!(!ext.contains_key("consumerGroup"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnregisterClientRequestHeader {
+    /// Key `clientID` (capital ID).
+    pub client_id: String,
+    pub producer_group: Option<String>,
+    pub consumer_group: Option<String>,
+}
+
+impl CommandHeader for UnregisterClientRequestHeader {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        put(ext, "clientID", self.client_id.as_str());
+        put_opt(ext, "producerGroup", self.producer_group.as_ref());
+        put_opt(ext, "consumerGroup", self.consumer_group.as_ref());
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(UnregisterClientRequestHeader {
+            client_id: req_str(ext, "clientID")?,
+            producer_group: opt_str(ext, "producerGroup"),
+            consumer_group: opt_str(ext, "consumerGroup"),
+        })
+    }
+}
+
+/// Header of VIEW_MESSAGE_BY_ID (33): the commit-log offset of the message.
+///
+/// ```
+/// use actix_rocketmq::protocol::header::ViewMessageRequestHeader;
+/// use actix_rocketmq::protocol::message_id::decode_offset_msg_id;
+/// use actix_rocketmq::protocol::RemotingCommand;
+///
+/// let id = decode_offset_msg_id("0A00000500002A9F0000000000012345").unwrap();
+/// let cmd = RemotingCommand::request(33).with_header(&ViewMessageRequestHeader { offset: id.commit_log_offset });
+/// assert_eq!(cmd.ext("offset"), Some("74565"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewMessageRequestHeader {
+    pub offset: i64,
+}
+
+impl CommandHeader for ViewMessageRequestHeader {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        put_num(ext, "offset", self.offset);
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(ViewMessageRequestHeader {
+            offset: req_num(ext, "offset")?,
+        })
+    }
+}
+
+/// Header of GET_PRODUCER_CONNECTION_LIST (204).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::header::{CommandHeader, GetProducerConnectionListRequestHeader};
+///
+/// let mut ext = HashMap::new();
+/// GetProducerConnectionListRequestHeader { producer_group: "g".into() }.write_ext(&mut ext);
+/// assert_eq!(ext["producerGroup"], "g");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetProducerConnectionListRequestHeader {
+    pub producer_group: String,
+}
+
+impl CommandHeader for GetProducerConnectionListRequestHeader {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        put(ext, "producerGroup", self.producer_group.as_str());
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(GetProducerConnectionListRequestHeader {
+            producer_group: req_str(ext, "producerGroup")?,
+        })
+    }
+}
+
+// ---- transactions ----------------------------------------------------------------------
+
+/// `commitOrRollback` values of END_TRANSACTION (the sysFlag transaction types).
+pub mod transaction_type {
+    /// Unknown: the broker ignores it and checks back later.
+    pub const NOT_TYPE: i32 = 0;
+    pub const PREPARED_TYPE: i32 = 0x4;
+    pub const COMMIT_TYPE: i32 = 0x8;
+    pub const ROLLBACK_TYPE: i32 = 0xC;
+}
+
+/// Header of END_TRANSACTION (37), always sent one-way (REMOTING.md 10.2).
+///
+/// ```
+/// use actix_rocketmq::protocol::header::{transaction_type, EndTransactionRequestHeader};
+/// use actix_rocketmq::protocol::RemotingCommand;
+///
+/// let header = EndTransactionRequestHeader {
+///     producer_group: "g".into(),
+///     tran_state_table_offset: 3,
+///     commit_log_offset: 0x12345,
+///     commit_or_rollback: transaction_type::COMMIT_TYPE,
+///     from_transaction_check: false,
+///     msg_id: "C0A8010A30391B6D35860A1B2C3D0001".into(),
+///     transaction_id: Some("C0A8010A30391B6D35860A1B2C3D0001".into()),
+///     topic: Some("TopicTest".into()),
+///     broker_name: Some("broker-a".into()),
+/// };
+/// let mut cmd = RemotingCommand::request(37).with_header(&header);
+/// cmd.mark_oneway();
+/// assert_eq!(cmd.ext("commitOrRollback"), Some("8"));
+/// assert_eq!(cmd.ext("bname"), Some("broker-a"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndTransactionRequestHeader {
+    pub producer_group: String,
+    /// Send response `queueOffset`, or the check header's value.
+    pub tran_state_table_offset: i64,
+    /// From the send response's offsetMsgId, or the check header's value.
+    pub commit_log_offset: i64,
+    /// See [`transaction_type`]: 8 commit, 12 rollback, 0 unknown.
+    pub commit_or_rollback: i32,
+    pub from_transaction_check: bool,
+    /// The client message id (UNIQ_KEY).
+    pub msg_id: String,
+    pub transaction_id: Option<String>,
+    /// 5.x.
+    pub topic: Option<String>,
+    /// Key `bname` (5.x, 4.9.8).
+    pub broker_name: Option<String>,
+}
+
+impl CommandHeader for EndTransactionRequestHeader {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        put(ext, "producerGroup", self.producer_group.as_str());
+        put_num(ext, "tranStateTableOffset", self.tran_state_table_offset);
+        put_num(ext, "commitLogOffset", self.commit_log_offset);
+        put_num(ext, "commitOrRollback", self.commit_or_rollback);
+        put_bool(ext, "fromTransactionCheck", self.from_transaction_check);
+        put(ext, "msgId", self.msg_id.as_str());
+        put_opt(ext, "transactionId", self.transaction_id.as_ref());
+        put_opt(ext, "topic", self.topic.as_ref());
+        put_opt(ext, "bname", self.broker_name.as_ref());
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(EndTransactionRequestHeader {
+            producer_group: req_str(ext, "producerGroup")?,
+            tran_state_table_offset: req_num(ext, "tranStateTableOffset")?,
+            commit_log_offset: req_num(ext, "commitLogOffset")?,
+            commit_or_rollback: req_num(ext, "commitOrRollback")?,
+            from_transaction_check: opt_bool(ext, "fromTransactionCheck").unwrap_or(false),
+            msg_id: req_str(ext, "msgId")?,
+            transaction_id: opt_str(ext, "transactionId"),
+            topic: opt_str(ext, "topic"),
+            broker_name: opt_str(ext, "bname"),
+        })
+    }
+}
+
+/// Header of CHECK_TRANSACTION_STATE (39), sent one-way by the broker (REMOTING.md 10.3).
+///
+/// ```
+/// use actix_rocketmq::protocol::header::CheckTransactionStateRequestHeader;
+/// use actix_rocketmq::protocol::RemotingCommand;
+///
+/// let mut cmd = RemotingCommand::request(39);
+/// cmd.ext_fields.insert("tranStateTableOffset".into(), "5".into());
+/// cmd.ext_fields.insert("commitLogOffset".into(), "4096".into());
+/// cmd.ext_fields.insert("msgId".into(), "C0A8010A30391B6D35860A1B2C3D0001".into());
+/// let h: CheckTransactionStateRequestHeader = cmd.decode_header().unwrap();
+/// assert_eq!((h.tran_state_table_offset, h.commit_log_offset), (5, 4096));
+/// assert_eq!(h.broker_name, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckTransactionStateRequestHeader {
+    /// Offset in the half-message queue.
+    pub tran_state_table_offset: i64,
+    pub commit_log_offset: i64,
+    /// UNIQ_KEY of the half message.
+    pub msg_id: Option<String>,
+    pub transaction_id: Option<String>,
+    pub offset_msg_id: Option<String>,
+    /// 5.x (the half topic, in the code reviewed).
+    pub topic: Option<String>,
+    /// Key `bname` (5.x).
+    pub broker_name: Option<String>,
+}
+
+impl CommandHeader for CheckTransactionStateRequestHeader {
+    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+        put_num(ext, "tranStateTableOffset", self.tran_state_table_offset);
+        put_num(ext, "commitLogOffset", self.commit_log_offset);
+        put_opt(ext, "msgId", self.msg_id.as_ref());
+        put_opt(ext, "transactionId", self.transaction_id.as_ref());
+        put_opt(ext, "offsetMsgId", self.offset_msg_id.as_ref());
+        put_opt(ext, "topic", self.topic.as_ref());
+        put_opt(ext, "bname", self.broker_name.as_ref());
+    }
+
+    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+        Ok(CheckTransactionStateRequestHeader {
+            tran_state_table_offset: req_num(ext, "tranStateTableOffset")?,
+            commit_log_offset: req_num(ext, "commitLogOffset")?,
+            msg_id: opt_str(ext, "msgId"),
+            transaction_id: opt_str(ext, "transactionId"),
+            offset_msg_id: opt_str(ext, "offsetMsgId"),
+            topic: opt_str(ext, "topic"),
+            broker_name: opt_str(ext, "bname"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        decode_frame, encode_frame, RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LEN,
+    };
+    use bytes::BytesMut;
+
+    fn ext_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Header -> ext -> frame (both serializations) -> ext -> header.
+    fn round_trip<H: CommandHeader + PartialEq + std::fmt::Debug>(h: &H) {
+        let mut ext = HashMap::new();
+        h.write_ext(&mut ext);
+        assert_eq!(&H::read_ext(&ext).unwrap(), h);
+        for ser in [SerializeType::Json, SerializeType::RocketMq] {
+            let cmd = RemotingCommand::request(1).with_header(h);
+            let mut buf = BytesMut::new();
+            encode_frame(&cmd, ser, &mut buf).unwrap();
+            let back = decode_frame(&mut buf, DEFAULT_MAX_FRAME_LEN)
+                .unwrap()
+                .unwrap();
+            assert_eq!(&back.decode_header::<H>().unwrap(), h);
+        }
+    }
+
+    fn send_v2() -> SendMessageRequestHeaderV2 {
+        SendMessageRequestHeaderV2 {
+            producer_group: "my_group".into(),
+            topic: "TopicTest".into(),
+            default_topic: "TBW102".into(),
+            default_topic_queue_nums: 4,
+            queue_id: 2,
+            sys_flag: 0,
+            born_timestamp: 1_700_000_000_000,
+            flag: 0,
+            properties: "TAGS\u{1}TagA\u{2}WAIT\u{1}true\u{2}UNIQ_KEY\u{1}C0A8010A30391B6D35860A1B2C3D0001\u{2}"
+                .into(),
+            reconsume_times: 0,
+            unit_mode: false,
+            max_reconsume_times: None,
+            batch: false,
+            broker_name: Some("broker-a".into()),
+        }
+    }
+
+    #[test]
+    fn send_v2_matches_reference_example() {
+        let mut ext = HashMap::new();
+        send_v2().write_ext(&mut ext);
+        let expected = ext_of(&[
+            ("a", "my_group"),
+            ("b", "TopicTest"),
+            ("c", "TBW102"),
+            ("d", "4"),
+            ("e", "2"),
+            ("f", "0"),
+            ("g", "1700000000000"),
+            ("h", "0"),
+            ("i", "TAGS\u{1}TagA\u{2}WAIT\u{1}true\u{2}UNIQ_KEY\u{1}C0A8010A30391B6D35860A1B2C3D0001\u{2}"),
+            ("j", "0"),
+            ("k", "false"),
+            ("m", "false"),
+            ("n", "broker-a"),
+        ]);
+        assert_eq!(ext, expected);
+    }
+
+    #[test]
+    fn send_v2_round_trips() {
+        round_trip(&send_v2());
+        let mut h = send_v2();
+        h.properties.clear();
+        h.max_reconsume_times = Some(16);
+        h.batch = true;
+        h.unit_mode = true;
+        h.broker_name = None;
+        h.queue_id = -1;
+        h.sys_flag = 0x301;
+        round_trip(&h);
+        let mut ext = HashMap::new();
+        h.write_ext(&mut ext);
+        assert!(!ext.contains_key("i") && !ext.contains_key("n"));
+        assert_eq!(ext["l"], "16");
+        assert_eq!(ext["m"], "true");
+    }
+
+    #[test]
+    fn send_v2_defaults_and_errors() {
+        let minimal = ext_of(&[
+            ("a", "g"),
+            ("b", "t"),
+            ("c", "TBW102"),
+            ("d", "4"),
+            ("e", "0"),
+            ("f", "0"),
+            ("g", "1"),
+            ("h", "0"),
+        ]);
+        let h = SendMessageRequestHeaderV2::read_ext(&minimal).unwrap();
+        assert_eq!(h.properties, "");
+        assert_eq!((h.reconsume_times, h.unit_mode, h.batch), (0, false, false));
+        assert_eq!((h.max_reconsume_times, h.broker_name), (None, None));
+
+        for key in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+            let mut ext = minimal.clone();
+            ext.remove(key);
+            assert!(matches!(
+                SendMessageRequestHeaderV2::read_ext(&ext),
+                Err(ProtocolError::MissingField(k)) if k == key
+            ));
+        }
+        let mut ext = minimal.clone();
+        ext.insert("g".into(), "soon".into());
+        assert_eq!(
+            SendMessageRequestHeaderV2::read_ext(&ext),
+            Err(ProtocolError::BadField {
+                field: "g",
+                value: "soon".into()
+            })
+        );
+        let mut ext = minimal;
+        ext.insert("d".into(), "99999999999".into());
+        assert!(matches!(
+            SendMessageRequestHeaderV2::read_ext(&ext),
+            Err(ProtocolError::BadField { field: "d", .. })
+        ));
+    }
+
+    #[test]
+    fn send_response_round_trips_and_defaults() {
+        let h = SendMessageResponseHeader {
+            msg_id: "0A00000500002A9F0000000000012345".into(),
+            queue_id: 3,
+            queue_offset: 1 << 40,
+            transaction_id: Some("C0A8010A30391B6D35860A1B2C3D0001".into()),
+            batch_uniq_id: Some("B".into()),
+            region_id: Some("DefaultRegion".into()),
+            trace_on: false,
+        };
+        round_trip(&h);
+        round_trip(&SendMessageResponseHeader {
+            transaction_id: None,
+            batch_uniq_id: None,
+            region_id: None,
+            trace_on: true,
+            ..h
+        });
+
+        let ext = ext_of(&[("msgId", "x"), ("queueId", "1"), ("queueOffset", "2")]);
+        let h = SendMessageResponseHeader::read_ext(&ext).unwrap();
+        assert!(h.trace_on);
+        let ext = ext_of(&[
+            ("msgId", "x"),
+            ("queueId", "1"),
+            ("queueOffset", "2"),
+            ("TRACE_ON", "FALSE"),
+        ]);
+        assert!(SendMessageResponseHeader::read_ext(&ext).unwrap().trace_on);
+        let ext = ext_of(&[("msgId", "x"), ("queueId", "1")]);
+        assert_eq!(
+            SendMessageResponseHeader::read_ext(&ext),
+            Err(ProtocolError::MissingField("queueOffset"))
+        );
+        let ext = ext_of(&[("msgId", "x"), ("queueId", ""), ("queueOffset", "2")]);
+        assert!(matches!(
+            SendMessageResponseHeader::read_ext(&ext),
+            Err(ProtocolError::BadField {
+                field: "queueId",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn route_header() {
+        round_trip(&GetRouteInfoRequestHeader {
+            topic: "TopicTest".into(),
+            accept_standard_json_only: true,
+        });
+        round_trip(&GetRouteInfoRequestHeader {
+            topic: "TopicTest".into(),
+            accept_standard_json_only: false,
+        });
+        let mut ext = HashMap::new();
+        GetRouteInfoRequestHeader {
+            topic: "T".into(),
+            accept_standard_json_only: false,
+        }
+        .write_ext(&mut ext);
+        assert_eq!(ext, ext_of(&[("topic", "T")]));
+        assert_eq!(
+            GetRouteInfoRequestHeader::read_ext(&HashMap::new()),
+            Err(ProtocolError::MissingField("topic"))
+        );
+    }
+
+    #[test]
+    fn client_headers() {
+        round_trip(&UnregisterClientRequestHeader {
+            client_id: "192.168.1.20@12345#81726354817263".into(),
+            producer_group: Some("g".into()),
+            consumer_group: Some("c".into()),
+        });
+        round_trip(&UnregisterClientRequestHeader {
+            client_id: "id".into(),
+            producer_group: None,
+            consumer_group: None,
+        });
+        assert_eq!(
+            UnregisterClientRequestHeader::read_ext(&ext_of(&[("clientId", "x")])),
+            Err(ProtocolError::MissingField("clientID"))
+        );
+        round_trip(&ViewMessageRequestHeader { offset: i64::MAX });
+        round_trip(&ViewMessageRequestHeader { offset: 0 });
+        assert!(matches!(
+            ViewMessageRequestHeader::read_ext(&ext_of(&[("offset", "0x10")])),
+            Err(ProtocolError::BadField {
+                field: "offset",
+                ..
+            })
+        ));
+        round_trip(&GetProducerConnectionListRequestHeader {
+            producer_group: "pg".into(),
+        });
+        assert_eq!(
+            GetProducerConnectionListRequestHeader::read_ext(&HashMap::new()),
+            Err(ProtocolError::MissingField("producerGroup"))
+        );
+    }
+
+    #[test]
+    fn transaction_headers() {
+        let end = EndTransactionRequestHeader {
+            producer_group: "g".into(),
+            tran_state_table_offset: 12,
+            commit_log_offset: 0x12345,
+            commit_or_rollback: transaction_type::ROLLBACK_TYPE,
+            from_transaction_check: true,
+            msg_id: "C0A8010A30391B6D35860A1B2C3D0001".into(),
+            transaction_id: Some("C0A8010A30391B6D35860A1B2C3D0001".into()),
+            topic: Some("TopicTest".into()),
+            broker_name: Some("broker-a".into()),
+        };
+        round_trip(&end);
+        round_trip(&EndTransactionRequestHeader {
+            transaction_id: None,
+            topic: None,
+            broker_name: None,
+            ..end.clone()
+        });
+        let mut ext = HashMap::new();
+        end.write_ext(&mut ext);
+        assert_eq!(ext["fromTransactionCheck"], "true");
+        assert_eq!(ext["commitOrRollback"], "12");
+        ext.remove("msgId");
+        assert_eq!(
+            EndTransactionRequestHeader::read_ext(&ext),
+            Err(ProtocolError::MissingField("msgId"))
+        );
+
+        let check = CheckTransactionStateRequestHeader {
+            tran_state_table_offset: 5,
+            commit_log_offset: 4096,
+            msg_id: Some("m".into()),
+            transaction_id: Some("t".into()),
+            offset_msg_id: Some("o".into()),
+            topic: Some("RMQ_SYS_TRANS_HALF_TOPIC".into()),
+            broker_name: Some("broker-a".into()),
+        };
+        round_trip(&check);
+        round_trip(&CheckTransactionStateRequestHeader {
+            msg_id: None,
+            transaction_id: None,
+            offset_msg_id: None,
+            topic: None,
+            broker_name: None,
+            ..check
+        });
+        assert_eq!(
+            CheckTransactionStateRequestHeader::read_ext(&ext_of(&[("commitLogOffset", "1")])),
+            Err(ProtocolError::MissingField("tranStateTableOffset"))
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! The RocketMQ remoting protocol: frames, headers, message encodings and ids.
+//!
+//! Pure data transformations, no I/O. The reference for every byte is
+//! `shared/protocol/REMOTING.md`; section numbers in comments point there.
+
+pub mod batch;
+pub mod codes;
+pub mod command;
+pub mod compression;
+mod error;
+pub mod frame;
+pub mod header;
+pub mod heartbeat;
+pub mod message_id;
+pub mod properties;
+mod reader;
+pub mod route;
+pub mod stored;
+pub mod sys_flag;
+
+pub use command::{LanguageCode, RemotingCommand, SerializeType};
+pub use error::ProtocolError;
+pub use frame::{decode_frame, encode_frame, DEFAULT_MAX_FRAME_LEN};

@@ -1,0 +1,548 @@
+//! Topic routes from the name server (GET_ROUTEINFO_BY_TOPIC, REMOTING.md 7) and the
+//! publish-queue list a producer builds from them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::ProtocolError;
+
+pub const PERM_PRIORITY: i32 = 8;
+pub const PERM_READ: i32 = 4;
+pub const PERM_WRITE: i32 = 2;
+pub const PERM_INHERIT: i32 = 1;
+/// Broker id of a master in `brokerAddrs`.
+pub const MASTER_ID: i64 = 0;
+/// More queues than this per broker are ignored when building publish info: a hostile or broken
+/// route must not make us allocate without bound (real topics have a few dozen at most).
+pub const MAX_QUEUES_PER_BROKER: i32 = 65_536;
+
+/// `null` (which fastjson normally leaves out, but other writers may send) reads as the default.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Route data of one topic. Unknown fields (`filterServerTable`, `topicQueueMappingByBroker`, …)
+/// are ignored; missing ones are empty.
+///
+/// ```
+/// use actix_rocketmq::protocol::route::parse_route;
+///
+/// // Legacy name servers write bare integer keys; both forms parse.
+/// let body = br#"{"brokerDatas":[{"brokerAddrs":{0:"10.0.0.5:10911"},"brokerName":"broker-a","cluster":"c"}],
+///                 "queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"writeQueueNums":4,"topicSynFlag":0}]}"#;
+/// let route = parse_route(body).unwrap();
+/// assert_eq!(route.broker_datas[0].master_addr(), Some("10.0.0.5:10911"));
+/// assert_eq!(route.queue_datas[0].write_queue_nums, 4);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TopicRouteData {
+    #[serde(deserialize_with = "null_default")]
+    pub queue_datas: Vec<QueueData>,
+    #[serde(deserialize_with = "null_default")]
+    pub broker_datas: Vec<BrokerData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_topic_conf: Option<String>,
+}
+
+/// Queue counts and permission of a topic on one broker.
+///
+/// ```
+/// use actix_rocketmq::protocol::route::{QueueData, PERM_WRITE};
+///
+/// let qd: QueueData = serde_json::from_str(r#"{"brokerName":"b","perm":6,"readQueueNums":4,"writeQueueNums":4,"topicSynFlag":0}"#).unwrap();
+/// assert!(qd.perm & PERM_WRITE != 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "QueueDataWire")]
+pub struct QueueData {
+    pub broker_name: String,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    /// [`PERM_READ`] / [`PERM_WRITE`] / [`PERM_INHERIT`] bits.
+    pub perm: i32,
+    /// Written as `topicSysFlag` (4.9.0+); `topicSynFlag` (≤ 4.8) is accepted too.
+    pub topic_sys_flag: i32,
+}
+
+/// Reads both spellings of the flag without serde's duplicate-field error when both appear.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[derive(Default)]
+struct QueueDataWire {
+    #[serde(deserialize_with = "null_default")]
+    broker_name: String,
+    #[serde(deserialize_with = "null_default")]
+    read_queue_nums: i32,
+    #[serde(deserialize_with = "null_default")]
+    write_queue_nums: i32,
+    #[serde(deserialize_with = "null_default")]
+    perm: i32,
+    topic_sys_flag: Option<i32>,
+    topic_syn_flag: Option<i32>,
+}
+
+impl From<QueueDataWire> for QueueData {
+    fn from(w: QueueDataWire) -> Self {
+        QueueData {
+            broker_name: w.broker_name,
+            read_queue_nums: w.read_queue_nums,
+            write_queue_nums: w.write_queue_nums,
+            perm: w.perm,
+            topic_sys_flag: w.topic_sys_flag.or(w.topic_syn_flag).unwrap_or(0),
+        }
+    }
+}
+
+/// One broker group: its name and the addresses of its master (id 0) and slaves.
+///
+/// ```
+/// use actix_rocketmq::protocol::route::BrokerData;
+///
+/// let bd: BrokerData = serde_json::from_str(r#"{"brokerAddrs":{"1":"10.0.0.6:10911"},"brokerName":"b","cluster":"c"}"#).unwrap();
+/// assert_eq!(bd.master_addr(), None); // only a slave is known
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerData {
+    #[serde(deserialize_with = "null_default")]
+    pub cluster: String,
+    #[serde(deserialize_with = "null_default")]
+    pub broker_name: String,
+    /// Broker id → `host:port` (keys are numeric strings on the wire).
+    #[serde(deserialize_with = "null_default")]
+    pub broker_addrs: BTreeMap<i64, String>,
+}
+
+impl BrokerData {
+    /// The master's address (broker id 0), if the group has a master.
+    pub fn master_addr(&self) -> Option<&str> {
+        self.broker_addrs.get(&MASTER_ID).map(String::as_str)
+    }
+}
+
+impl TopicRouteData {
+    /// The TBW102 fallback (REMOTING.md 9 step 3): read = write = min(n, readQueueNums).
+    pub fn clamp_queue_nums(&mut self, n: i32) {
+        for qd in &mut self.queue_datas {
+            let nums = n.min(qd.read_queue_nums);
+            qd.read_queue_nums = nums;
+            qd.write_queue_nums = nums;
+        }
+    }
+
+    /// Standard JSON, as ≥ 4.9.4 name servers send it (for mock name servers and tests).
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing plain strings, integers and string-keyed maps cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Rewrites bare integer object keys (`{0:"a",1:"b"}`, fastjson's output for maps with numeric
+/// keys) into quoted ones. An integer counts as a key when it directly follows `{` or `,`
+/// outside a string (whitespace allowed) and is followed by optional whitespace and `:`.
+/// Returns `None` when there was nothing to rewrite.
+///
+/// ```
+/// use actix_rocketmq::protocol::route::quote_bare_integer_keys;
+///
+/// let fixed = quote_bare_integer_keys(br#"{0:"a:1", 1 :"b",",2:":[3,4]}"#).unwrap();
+/// assert_eq!(fixed, br#"{"0":"a:1", "1" :"b",",2:":[3,4]}"#);
+/// assert_eq!(quote_bare_integer_keys(br#"{"0":"a"}"#), None);
+/// ```
+pub fn quote_bare_integer_keys(json: &[u8]) -> Option<Vec<u8>> {
+    fn is_ws(c: Option<&u8>) -> bool {
+        matches!(c, Some(b' ' | b'\t' | b'\n' | b'\r'))
+    }
+    let mut out = Vec::with_capacity(json.len() + 32);
+    let mut changed = false;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut i = 0;
+    while let Some(&c) = json.get(i) {
+        out.push(c);
+        i += 1;
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b',' => {
+                let mut j = i;
+                while is_ws(json.get(j)) {
+                    j += 1;
+                }
+                let num_start = j;
+                if json.get(j) == Some(&b'-') {
+                    j += 1;
+                }
+                let digits_start = j;
+                while matches!(json.get(j), Some(b'0'..=b'9')) {
+                    j += 1;
+                }
+                let num_end = j;
+                while is_ws(json.get(j)) {
+                    j += 1;
+                }
+                if num_end > digits_start && json.get(j) == Some(&b':') {
+                    out.extend_from_slice(json.get(i..num_start).unwrap_or_default());
+                    out.push(b'"');
+                    out.extend_from_slice(json.get(num_start..num_end).unwrap_or_default());
+                    out.push(b'"');
+                    i = num_end;
+                    changed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Parses a JSON body written by fastjson: strict first, then once more with bare integer keys
+/// quoted (REMOTING.md 7.2). Also used for other bodies with numeric map keys.
+pub fn parse_fastjson<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    match serde_json::from_slice(body) {
+        Ok(v) => Ok(v),
+        Err(strict) => match quote_bare_integer_keys(body) {
+            Some(fixed) => serde_json::from_slice(&fixed),
+            None => Err(strict),
+        },
+    }
+}
+
+/// Parses the body of a successful GET_ROUTEINFO_BY_TOPIC reply, standard or legacy JSON.
+pub fn parse_route(body: &[u8]) -> Result<TopicRouteData, ProtocolError> {
+    parse_fastjson(body).map_err(|e| ProtocolError::Route(e.to_string()))
+}
+
+/// One queue of a topic on one broker.
+///
+/// ```
+/// use actix_rocketmq::protocol::route::MessageQueue;
+///
+/// let mq = MessageQueue { topic: "TopicTest".into(), broker_name: "broker-a".into(), queue_id: 2 };
+/// assert_eq!(mq.to_string(), "TopicTest@broker-a#2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageQueue {
+    pub topic: String,
+    pub broker_name: String,
+    pub queue_id: i32,
+}
+
+impl fmt::Display for MessageQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}#{}", self.topic, self.broker_name, self.queue_id)
+    }
+}
+
+/// What a producer needs to send to a topic: the writable queues and each broker's master.
+///
+/// ```
+/// use actix_rocketmq::protocol::route::{parse_route, TopicPublishInfo};
+///
+/// let route = parse_route(br#"{"brokerDatas":[{"brokerAddrs":{"0":"10.0.0.5:10911"},"brokerName":"broker-a","cluster":"c"}],
+///     "queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":2,"writeQueueNums":2,"topicSysFlag":0}]}"#).unwrap();
+/// let info = TopicPublishInfo::from_route("TopicTest", &route);
+/// assert!(info.ok());
+/// assert_eq!(info.queues.len(), 2);
+/// assert_eq!(info.masters["broker-a"], "10.0.0.5:10911");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TopicPublishInfo {
+    /// The route had an `orderTopicConf`.
+    pub order_topic: bool,
+    pub queues: Vec<MessageQueue>,
+    /// brokerName → master address, for every broker group of the route that has a master.
+    pub masters: HashMap<String, String>,
+    pub route: TopicRouteData,
+}
+
+impl TopicPublishInfo {
+    /// Builds the queue list like Java's `topicRouteData2TopicPublishInfo`: from `orderTopicConf`
+    /// (`broker:N;broker:N`, no perm/master check) if present, otherwise from the writable
+    /// `queueDatas` of brokers that have a master, sorted by broker name. Static-topic mappings
+    /// are not supported and fall through to the second rule. Malformed order-conf items are
+    /// skipped.
+    pub fn from_route(topic: &str, route: &TopicRouteData) -> Self {
+        let masters: HashMap<String, String> = route
+            .broker_datas
+            .iter()
+            .filter_map(|b| {
+                b.master_addr()
+                    .map(|addr| (b.broker_name.clone(), addr.to_owned()))
+            })
+            .collect();
+        fn add_queues(queues: &mut Vec<MessageQueue>, topic: &str, broker: &str, nums: i32) {
+            queues.extend(
+                (0..nums.clamp(0, MAX_QUEUES_PER_BROKER)).map(|queue_id| MessageQueue {
+                    topic: topic.to_owned(),
+                    broker_name: broker.to_owned(),
+                    queue_id,
+                }),
+            );
+        }
+
+        let mut queues = Vec::new();
+        let order_conf = route.order_topic_conf.as_deref().unwrap_or("");
+        let order_topic = !order_conf.is_empty();
+        if order_topic {
+            for item in order_conf.split(';') {
+                let Some((broker, nums)) = item.split_once(':') else {
+                    continue;
+                };
+                let Ok(nums) = nums.trim().parse::<i32>() else {
+                    continue;
+                };
+                add_queues(&mut queues, topic, broker.trim(), nums);
+            }
+        } else {
+            let mut datas: Vec<&QueueData> = route.queue_datas.iter().collect();
+            datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+            for qd in datas {
+                if qd.perm & PERM_WRITE == 0 {
+                    continue;
+                }
+                let has_master = route
+                    .broker_datas
+                    .iter()
+                    .find(|b| b.broker_name == qd.broker_name)
+                    .is_some_and(|b| b.broker_addrs.contains_key(&MASTER_ID));
+                if has_master {
+                    add_queues(&mut queues, topic, &qd.broker_name, qd.write_queue_nums);
+                }
+            }
+        }
+        TopicPublishInfo {
+            order_topic,
+            queues,
+            masters,
+            route: route.clone(),
+        }
+    }
+
+    /// `true` if there is at least one queue to send to.
+    pub fn ok(&self) -> bool {
+        !self.queues.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STANDARD: &str = r#"{
+      "brokerDatas": [
+        {"brokerAddrs": {"0": "192.168.1.10:10911", "1": "192.168.1.11:10911"},
+         "brokerName": "broker-b", "cluster": "DefaultCluster", "enableActingMaster": false, "zoneName": "z"},
+        {"brokerAddrs": {"0": "192.168.1.20:10911"}, "brokerName": "broker-a", "cluster": "DefaultCluster"},
+        {"brokerAddrs": {"1": "192.168.1.31:10911"}, "brokerName": "broker-c", "cluster": "DefaultCluster"}
+      ],
+      "filterServerTable": {},
+      "queueDatas": [
+        {"brokerName": "broker-b", "perm": 6, "readQueueNums": 4, "topicSysFlag": 0, "writeQueueNums": 2},
+        {"brokerName": "broker-a", "perm": 7, "readQueueNums": 8, "topicSysFlag": 0, "writeQueueNums": 3},
+        {"brokerName": "broker-c", "perm": 6, "readQueueNums": 4, "topicSysFlag": 0, "writeQueueNums": 4},
+        {"brokerName": "broker-d", "perm": 6, "readQueueNums": 4, "topicSysFlag": 0, "writeQueueNums": 4}
+      ],
+      "topicQueueMappingByBroker": {"x": {"currIdMap": {"0": 1}}}
+    }"#;
+
+    const LEGACY: &str = r#"{"brokerDatas":[{"brokerAddrs":{0:"192.168.1.10:10911",1:"192.168.1.11:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSynFlag":1,"writeQueueNums":4}]}"#;
+
+    #[test]
+    fn parses_standard_json() {
+        let route = parse_route(STANDARD.as_bytes()).unwrap();
+        assert_eq!(route.broker_datas.len(), 3);
+        let b = &route.broker_datas[0];
+        assert_eq!(b.broker_name, "broker-b");
+        assert_eq!(b.cluster, "DefaultCluster");
+        assert_eq!(b.master_addr(), Some("192.168.1.10:10911"));
+        assert_eq!(
+            b.broker_addrs.get(&1).map(String::as_str),
+            Some("192.168.1.11:10911")
+        );
+        assert_eq!(route.broker_datas[2].master_addr(), None);
+        assert_eq!(
+            route.queue_datas[1],
+            QueueData {
+                broker_name: "broker-a".into(),
+                read_queue_nums: 8,
+                write_queue_nums: 3,
+                perm: 7,
+                topic_sys_flag: 0
+            }
+        );
+        assert_eq!(route.order_topic_conf, None);
+    }
+
+    #[test]
+    fn parses_legacy_bare_keys() {
+        let route = parse_route(LEGACY.as_bytes()).unwrap();
+        assert_eq!(
+            route.broker_datas[0].master_addr(),
+            Some("192.168.1.10:10911")
+        );
+        assert_eq!(route.broker_datas[0].broker_addrs.len(), 2);
+        assert_eq!(route.queue_datas[0].topic_sys_flag, 1);
+        // Strict parsing alone fails on it.
+        assert!(serde_json::from_str::<TopicRouteData>(LEGACY).is_err());
+    }
+
+    #[test]
+    fn tolerates_missing_null_and_both_flag_spellings() {
+        let route = parse_route(br#"{}"#).unwrap();
+        assert_eq!(route, TopicRouteData::default());
+        let route = parse_route(
+            br#"{"queueDatas":null,"brokerDatas":[{"brokerName":"b","brokerAddrs":null,"cluster":null}],"orderTopicConf":null}"#,
+        )
+        .unwrap();
+        assert!(route.queue_datas.is_empty());
+        assert_eq!(route.broker_datas[0].broker_addrs.len(), 0);
+        let route = parse_route(
+            br#"{"queueDatas":[{"brokerName":"b","topicSynFlag":3,"topicSysFlag":5}]}"#,
+        )
+        .unwrap();
+        assert_eq!(route.queue_datas[0].topic_sys_flag, 5);
+    }
+
+    #[test]
+    fn garbage_is_a_route_error() {
+        for bad in [
+            &b""[..],
+            b"null",
+            b"{",
+            b"\xff\xfe",
+            br#"{"brokerDatas":[{"brokerAddrs":{"master":"x"}}]}"#,
+            br#"{"brokerDatas":[{"brokerAddrs":{0 0:"x"}}]}"#,
+            br#"{"queueDatas":[{"perm":"rw"}]}"#,
+        ] {
+            assert!(
+                matches!(parse_route(bad), Err(ProtocolError::Route(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn quoting_respects_strings_and_escapes() {
+        let src = br#"{"a\":{0:":{1:"x"}, "n":[1, 2], "m":{ -3 : "y" ,
+ 4:"z"}}"#;
+        let out = quote_bare_integer_keys(src).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"a\":{0:":{"1":"x"}, "n":[1, 2], "m":{ "-3" : "y" ,
+ "4":"z"}}"#
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["m"]["-3"], "y");
+        assert_eq!(quote_bare_integer_keys(b"[1,2,{}]"), None);
+        assert_eq!(quote_bare_integer_keys(b"{-:1}"), None);
+        assert_eq!(quote_bare_integer_keys(b"{12"), None);
+    }
+
+    #[test]
+    fn round_trips_through_serialize() {
+        let route = parse_route(STANDARD.as_bytes()).unwrap();
+        let json = route.to_json();
+        assert!(std::str::from_utf8(&json)
+            .unwrap()
+            .contains(r#""brokerAddrs":{"0":"192.168.1.10:10911""#));
+        assert_eq!(parse_route(&json).unwrap(), route);
+    }
+
+    #[test]
+    fn publish_info_from_queue_datas() {
+        let route = parse_route(STANDARD.as_bytes()).unwrap();
+        let info = TopicPublishInfo::from_route("T", &route);
+        assert!(!info.order_topic && info.ok());
+        // Sorted by broker name; broker-c has no master, broker-d no broker data.
+        let got: Vec<(String, i32)> = info
+            .queues
+            .iter()
+            .map(|q| (q.broker_name.clone(), q.queue_id))
+            .collect();
+        let want: Vec<(String, i32)> = [
+            ("broker-a", 0),
+            ("broker-a", 1),
+            ("broker-a", 2),
+            ("broker-b", 0),
+            ("broker-b", 1),
+        ]
+        .iter()
+        .map(|(b, q)| (b.to_string(), *q))
+        .collect();
+        assert_eq!(got, want);
+        assert!(info.queues.iter().all(|q| q.topic == "T"));
+        assert_eq!(info.masters.len(), 2);
+        assert_eq!(info.masters["broker-a"], "192.168.1.20:10911");
+        assert_eq!(info.route, route);
+    }
+
+    #[test]
+    fn publish_info_skips_unwritable() {
+        let mut route = parse_route(STANDARD.as_bytes()).unwrap();
+        for qd in &mut route.queue_datas {
+            qd.perm = PERM_READ;
+        }
+        let info = TopicPublishInfo::from_route("T", &route);
+        assert!(!info.ok());
+        assert_eq!(info.masters.len(), 2);
+        assert!(!TopicPublishInfo::from_route("T", &TopicRouteData::default()).ok());
+    }
+
+    #[test]
+    fn publish_info_from_order_conf() {
+        let mut route = parse_route(STANDARD.as_bytes()).unwrap();
+        route.order_topic_conf =
+            Some("broker-b:2;junk;broker-x:abc;broker-a:1;broker-z:-5;".into());
+        let info = TopicPublishInfo::from_route("T", &route);
+        assert!(info.order_topic);
+        let got: Vec<String> = info.queues.iter().map(ToString::to_string).collect();
+        assert_eq!(got, ["T@broker-b#0", "T@broker-b#1", "T@broker-a#0"]);
+    }
+
+    #[test]
+    fn hostile_queue_counts_are_capped() {
+        let route = parse_route(
+            br#"{"brokerDatas":[{"brokerAddrs":{"0":"a:1"},"brokerName":"b"}],
+                 "queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":2147483647,"writeQueueNums":2147483647}]}"#,
+        )
+        .unwrap();
+        let info = TopicPublishInfo::from_route("T", &route);
+        assert_eq!(info.queues.len(), MAX_QUEUES_PER_BROKER as usize);
+    }
+
+    #[test]
+    fn clamp_for_tbw102_fallback() {
+        let mut route = parse_route(STANDARD.as_bytes()).unwrap();
+        route.clamp_queue_nums(4);
+        let nums: Vec<(i32, i32)> = route
+            .queue_datas
+            .iter()
+            .map(|q| (q.read_queue_nums, q.write_queue_nums))
+            .collect();
+        assert_eq!(nums, [(4, 4), (4, 4), (4, 4), (4, 4)]);
+        route.clamp_queue_nums(2);
+        assert!(route
+            .queue_datas
+            .iter()
+            .all(|q| q.read_queue_nums == 2 && q.write_queue_nums == 2));
+    }
+}
