@@ -1,0 +1,438 @@
+//! One client instance per clientId: producers, routes, brokers and the periodic tasks.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tracing::{debug, info, warn};
+
+use super::heartbeat::{HeartbeatNow, HeartbeatScheduler};
+use super::poller::NameServerPoller;
+use super::registry::{ClientRegistry, RemoveInstance};
+use super::routes::fetch_route;
+use super::Stop;
+use crate::config::{ClientConfig, DEFAULT_TOPIC};
+use crate::error::{RouteError, SendError, ServiceState, StartError};
+use crate::protocol::codes::request;
+use crate::protocol::header::UnregisterClientRequestHeader;
+use crate::protocol::heartbeat::HeartbeatData;
+use crate::protocol::route::{TopicPublishInfo, TopicRouteData};
+use crate::protocol::RemotingCommand;
+use crate::remoting::client::{CloseAll, UpdateNameServers};
+use crate::remoting::http::fetch_namesrv_list;
+use crate::remoting::{invoke, ConnectionSettings, RemotingClient};
+use crate::protocol::DEFAULT_MAX_FRAME_LEN;
+
+/// A topic's publish info changed (pushed by the instance to every producer).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct RouteUpdated {
+    pub topic: String,
+    pub info: Arc<TopicPublishInfo>,
+}
+
+/// What a registered producer gets back: the instance's shared pieces.
+#[derive(Debug, Clone)]
+pub struct InstanceHandle {
+    pub client_id: String,
+    pub remoting: Addr<RemotingClient>,
+}
+
+/// Add a producer group to this instance.
+#[derive(Message)]
+#[rtype(result = "Result<InstanceHandle, StartError>")]
+pub struct RegisterProducer {
+    pub group: String,
+    pub routes: Recipient<RouteUpdated>,
+}
+
+/// Start the instance (idempotent): name servers, remoting, periodic tasks.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(), StartError>")]
+pub struct StartInstance;
+
+/// Remove a producer group: UNREGISTER_CLIENT to every broker; the last one shuts the instance.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct UnregisterProducer {
+    pub group: String,
+}
+
+/// Publish info of `topic`, from the name server, else from the auto-create template route.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Arc<TopicPublishInfo>, SendError>")]
+pub struct FetchPublishInfo {
+    pub topic: String,
+    pub create_topic_key: String,
+    pub default_queue_nums: i32,
+    pub timeout: Duration,
+}
+
+/// The topics whose routes the poller refreshes.
+#[derive(Message, Debug)]
+#[rtype(result = "Vec<String>")]
+pub struct TopicsInUse;
+
+/// A fresh route from the poller.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct RouteFetched {
+    pub topic: String,
+    pub route: TopicRouteData,
+}
+
+/// Heartbeat body and the masters to send it to; also cleans brokers no route mentions.
+#[derive(Message, Debug)]
+#[rtype(result = "Option<HeartbeatPlan>")]
+pub struct PrepareHeartbeat;
+
+/// What the heartbeat scheduler sends, and where.
+#[derive(Debug, Clone)]
+pub struct HeartbeatPlan {
+    pub data: HeartbeatData,
+    pub masters: Vec<String>,
+    pub remoting: Addr<RemotingClient>,
+}
+
+/// A broker answered a heartbeat with its version.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct BrokerVersionSeen {
+    pub addr: String,
+    pub version: i32,
+}
+
+/// A snapshot of what the instance holds (diagnostics and tests).
+#[derive(Message, Debug)]
+#[rtype(result = "InstanceStatus")]
+pub struct GetStatus;
+
+/// See [`GetStatus`].
+#[derive(Debug, Clone)]
+pub struct InstanceStatus {
+    pub client_id: String,
+    pub state: ServiceState,
+    pub groups: Vec<String>,
+    pub topics: Vec<String>,
+    pub brokers: BTreeMap<String, BTreeMap<i64, String>>,
+    pub broker_versions: HashMap<String, i32>,
+}
+
+/// Owns everything a clientId shares between its producers.
+///
+/// Only this actor changes the producer table, the route table and the broker table; the
+/// poller and heartbeat scheduler ask it for work and report back with messages.
+pub struct ClientInstance {
+    client_id: String,
+    config: ClientConfig,
+    state: ServiceState,
+    producers: HashMap<String, Recipient<RouteUpdated>>,
+    routes: HashMap<String, TopicRouteData>,
+    topics: HashSet<String>,
+    brokers: BTreeMap<String, BTreeMap<i64, String>>,
+    broker_versions: HashMap<String, i32>,
+    remoting: Addr<RemotingClient>,
+    registry: Addr<ClientRegistry>,
+    poller: Option<Addr<NameServerPoller>>,
+    heartbeat: Option<Addr<HeartbeatScheduler>>,
+}
+
+impl ClientInstance {
+    /// A new, not yet started instance.
+    pub fn new(client_id: String, config: ClientConfig, registry: Addr<ClientRegistry>) -> Self {
+        let settings = ConnectionSettings {
+            serialize_type: config.serialize_type,
+            connect_timeout: config.connect_timeout,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        };
+        // The list was validated by the registry; an endpoint-only config starts empty.
+        let namesrv = config.namesrv_list().unwrap_or_default();
+        let remoting = RemotingClient::new(settings, namesrv).start();
+        ClientInstance {
+            client_id,
+            config,
+            state: ServiceState::CreateJust,
+            producers: HashMap::new(),
+            routes: HashMap::new(),
+            topics: HashSet::from([DEFAULT_TOPIC.to_string()]),
+            brokers: BTreeMap::new(),
+            broker_versions: HashMap::new(),
+            remoting,
+            registry,
+            poller: None,
+            heartbeat: None,
+        }
+    }
+
+    /// Stores a route; tells producers when it changed; heartbeats new masters at once so the
+    /// broker knows our groups before the first send lands there.
+    fn store_route(&mut self, topic: &str, route: TopicRouteData) -> Arc<TopicPublishInfo> {
+        let info = Arc::new(TopicPublishInfo::from_route(topic, &route));
+        let changed = self.routes.get(topic) != Some(&route);
+        let mut new_master = false;
+        for bd in &route.broker_datas {
+            let entry = self.brokers.entry(bd.broker_name.clone()).or_default();
+            for (id, addr) in &bd.broker_addrs {
+                if entry.insert(*id, addr.clone()).as_ref() != Some(addr) && *id == 0 {
+                    new_master = true;
+                }
+            }
+        }
+        self.topics.insert(topic.to_string());
+        if changed {
+            debug!(client_id = %self.client_id, topic, queues = info.queues.len(), "route updated");
+            self.routes.insert(topic.to_string(), route);
+            for listener in self.producers.values() {
+                listener.do_send(RouteUpdated { topic: topic.to_string(), info: info.clone() });
+            }
+        }
+        if new_master {
+            if let Some(hb) = &self.heartbeat {
+                hb.do_send(HeartbeatNow);
+            }
+        }
+        info
+    }
+
+    /// Drops broker addresses that no stored route mentions any more (Java `cleanOfflineBroker`).
+    fn clean_offline_brokers(&mut self) {
+        let mut live: BTreeMap<String, BTreeMap<i64, String>> = BTreeMap::new();
+        for route in self.routes.values() {
+            for bd in &route.broker_datas {
+                live.entry(bd.broker_name.clone())
+                    .or_default()
+                    .extend(bd.broker_addrs.iter().map(|(k, v)| (*k, v.clone())));
+            }
+        }
+        if live != self.brokers {
+            info!(client_id = %self.client_id, "offline brokers removed");
+            self.broker_versions.retain(|addr, _| live.values().any(|ids| ids.values().any(|a| a == addr)));
+            self.brokers = live;
+        }
+    }
+
+    fn all_broker_addrs(&self) -> Vec<String> {
+        let mut addrs: Vec<String> = self.brokers.values().flat_map(|ids| ids.values().cloned()).collect();
+        addrs.sort();
+        addrs.dedup();
+        addrs
+    }
+
+    fn shutdown(&mut self, ctx: &mut Context<Self>) {
+        info!(client_id = %self.client_id, "client instance shutting down");
+        self.state = ServiceState::ShutdownAlready;
+        if let Some(p) = self.poller.take() {
+            p.do_send(Stop);
+        }
+        if let Some(h) = self.heartbeat.take() {
+            h.do_send(Stop);
+        }
+        self.remoting.do_send(CloseAll);
+        self.registry.do_send(RemoveInstance { client_id: self.client_id.clone(), instance: ctx.address() });
+        ctx.stop();
+    }
+}
+
+impl Actor for ClientInstance {
+    type Context = Context<Self>;
+}
+
+impl Handler<RegisterProducer> for ClientInstance {
+    type Result = Result<InstanceHandle, StartError>;
+
+    fn handle(&mut self, msg: RegisterProducer, _: &mut Context<Self>) -> Self::Result {
+        if self.state == ServiceState::ShutdownAlready {
+            return Err(StartError::InstanceShutDown(self.client_id.clone()));
+        }
+        if self.producers.contains_key(&msg.group) {
+            return Err(StartError::DuplicateGroup { group: msg.group, client_id: self.client_id.clone() });
+        }
+        // A late joiner gets every route already known.
+        for (topic, route) in &self.routes {
+            let info = Arc::new(TopicPublishInfo::from_route(topic, route));
+            msg.routes.do_send(RouteUpdated { topic: topic.clone(), info });
+        }
+        self.producers.insert(msg.group, msg.routes);
+        Ok(InstanceHandle { client_id: self.client_id.clone(), remoting: self.remoting.clone() })
+    }
+}
+
+impl Handler<StartInstance> for ClientInstance {
+    type Result = ResponseActFuture<Self, Result<(), StartError>>;
+
+    fn handle(&mut self, _: StartInstance, _: &mut Context<Self>) -> Self::Result {
+        match self.state {
+            ServiceState::Running => return Box::pin(fut::ready(Ok(()))),
+            ServiceState::ShutdownAlready => {
+                return Box::pin(fut::ready(Err(StartError::InstanceShutDown(self.client_id.clone()))))
+            }
+            _ => {}
+        }
+        // Mark it now: a second producer starting meanwhile must not start the tasks twice.
+        self.state = ServiceState::Running;
+        let endpoint = self.config.namesrv_endpoint.clone().filter(|_| {
+            self.config.namesrv_addr.as_deref().map_or(true, |a| a.trim().is_empty())
+        });
+        let timeout = self.config.request_timeout;
+        let remoting = self.remoting.clone();
+        let resolve = async move {
+            if let Some(url) = endpoint {
+                let list = fetch_namesrv_list(&url, timeout).await?;
+                remoting.do_send(UpdateNameServers(list));
+            }
+            Ok::<(), StartError>(())
+        };
+        Box::pin(resolve.into_actor(self).map(|res, act, ctx| {
+            if let Err(e) = res {
+                act.state = ServiceState::StartFailed;
+                return Err(e);
+            }
+            let me = ctx.address();
+            act.poller = Some(NameServerPoller::new(me.clone(), act.remoting.clone(), &act.config).start());
+            act.heartbeat = Some(HeartbeatScheduler::new(me, act.config.heartbeat_broker_interval, act.config.request_timeout).start());
+            info!(client_id = %act.client_id, "client instance started");
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<UnregisterProducer> for ClientInstance {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, msg: UnregisterProducer, _: &mut Context<Self>) -> Self::Result {
+        // Out of the table first, so no later heartbeat names the group again.
+        self.producers.remove(&msg.group);
+        let header = UnregisterClientRequestHeader {
+            client_id: self.client_id.clone(),
+            producer_group: Some(msg.group.clone()),
+            consumer_group: None,
+        };
+        let remoting = self.remoting.clone();
+        let timeout = self.config.request_timeout;
+        let sends = self.all_broker_addrs().into_iter().map(move |addr| {
+            let cmd = RemotingCommand::request(request::UNREGISTER_CLIENT).with_header(&header);
+            let remoting = remoting.clone();
+            async move {
+                if let Err(e) = invoke(&remoting, &addr, cmd, timeout).await {
+                    warn!(broker = %addr, error = %e, "unregister failed");
+                }
+            }
+        });
+        let all = futures::future::join_all(sends.collect::<Vec<_>>());
+        Box::pin(all.into_actor(self).map(|_, act, ctx| {
+            if act.producers.is_empty() && act.state != ServiceState::ShutdownAlready {
+                act.shutdown(ctx);
+            }
+        }))
+    }
+}
+
+impl Handler<FetchPublishInfo> for ClientInstance {
+    type Result = ResponseActFuture<Self, Result<Arc<TopicPublishInfo>, SendError>>;
+
+    fn handle(&mut self, msg: FetchPublishInfo, _: &mut Context<Self>) -> Self::Result {
+        let remoting = self.remoting.clone();
+        let topic = msg.topic.clone();
+        let lookup = async move {
+            if let Some(route) = fetch_route(&remoting, &topic, msg.timeout).await? {
+                return Ok::<_, RouteError>((route, false));
+            }
+            // Unknown topic: borrow the template's brokers so the broker auto-creates it.
+            match fetch_route(&remoting, &msg.create_topic_key, msg.timeout).await? {
+                Some(mut template) => {
+                    template.clamp_queue_nums(msg.default_queue_nums);
+                    Ok((template, true))
+                }
+                None => Ok((TopicRouteData::default(), true)),
+            }
+        };
+        Box::pin(lookup.into_actor(self).map(move |res, act, _| {
+            let topic = msg.topic;
+            let (route, from_template) = res.map_err(|source| SendError::Route { topic: topic.clone(), source })?;
+            let info = act.store_route(&topic, route);
+            if !info.ok() {
+                return Err(SendError::NoRoute { topic });
+            }
+            if from_template {
+                debug!(topic = %topic, "topic not on the name server yet; using the auto-create template");
+            }
+            Ok(info)
+        }))
+    }
+}
+
+impl Handler<TopicsInUse> for ClientInstance {
+    type Result = Vec<String>;
+
+    fn handle(&mut self, _: TopicsInUse, _: &mut Context<Self>) -> Vec<String> {
+        self.topics.iter().cloned().collect()
+    }
+}
+
+impl Handler<RouteFetched> for ClientInstance {
+    type Result = ();
+
+    fn handle(&mut self, msg: RouteFetched, _: &mut Context<Self>) {
+        if self.state == ServiceState::Running {
+            self.store_route(&msg.topic, msg.route);
+        }
+    }
+}
+
+impl Handler<PrepareHeartbeat> for ClientInstance {
+    type Result = Option<HeartbeatPlan>;
+
+    fn handle(&mut self, _: PrepareHeartbeat, _: &mut Context<Self>) -> Self::Result {
+        if self.state != ServiceState::Running || self.producers.is_empty() {
+            return None;
+        }
+        self.clean_offline_brokers();
+        let mut groups: Vec<String> = self.producers.keys().cloned().collect();
+        groups.sort();
+        // A producer-only client heartbeats masters only (Java does the same).
+        let masters: Vec<String> = self.brokers.values().filter_map(|ids| ids.get(&0).cloned()).collect();
+        Some(HeartbeatPlan {
+            data: HeartbeatData { client_id: self.client_id.clone(), producer_groups: groups },
+            masters,
+            remoting: self.remoting.clone(),
+        })
+    }
+}
+
+impl Handler<BrokerVersionSeen> for ClientInstance {
+    type Result = ();
+
+    fn handle(&mut self, msg: BrokerVersionSeen, _: &mut Context<Self>) {
+        self.broker_versions.insert(msg.addr, msg.version);
+    }
+}
+
+impl Handler<GetStatus> for ClientInstance {
+    type Result = MessageResult<GetStatus>;
+
+    fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> Self::Result {
+        let mut groups: Vec<String> = self.producers.keys().cloned().collect();
+        groups.sort();
+        let mut topics: Vec<String> = self.topics.iter().cloned().collect();
+        topics.sort();
+        MessageResult(InstanceStatus {
+            client_id: self.client_id.clone(),
+            state: self.state,
+            groups,
+            topics,
+            brokers: self.brokers.clone(),
+            broker_versions: self.broker_versions.clone(),
+        })
+    }
+}
+
+impl Handler<HeartbeatNow> for ClientInstance {
+    type Result = ();
+
+    fn handle(&mut self, msg: HeartbeatNow, _: &mut Context<Self>) {
+        if let Some(hb) = &self.heartbeat {
+            hb.do_send(msg);
+        }
+    }
+}

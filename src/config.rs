@@ -1,0 +1,344 @@
+//! Client and producer settings, with the Java client's defaults.
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::protocol::codes::response;
+use crate::protocol::SerializeType;
+
+/// The Java client's default instance name; replaced by a per-process value (see
+/// [`ClientConfig::effective_instance_name`]).
+pub const DEFAULT_INSTANCE_NAME: &str = "DEFAULT";
+/// Template topic a broker auto-creates new topics from.
+pub const DEFAULT_TOPIC: &str = "TBW102";
+/// Producer group names RocketMQ keeps for itself.
+pub const RESERVED_GROUPS: [&str; 2] = ["DEFAULT_PRODUCER", "CLIENT_INNER_PRODUCER"];
+/// Longest producer group name RocketMQ 5.x accepts.
+pub const MAX_GROUP_LEN: usize = 120;
+
+/// Settings shared by every producer of one client instance (one clientId).
+///
+/// ```
+/// use actix_rocketmq::ClientConfig;
+/// let cfg = ClientConfig::new("127.0.0.1:9876");
+/// assert_eq!(cfg.namesrv_addr.as_deref(), Some("127.0.0.1:9876"));
+/// assert_eq!(cfg.poll_name_server_interval.as_secs(), 30);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Name servers, `host:port;host:port`. Default: the `NAMESRV_ADDR` environment variable.
+    pub namesrv_addr: Option<String>,
+    /// HTTP endpoint answering with a name server list (`http://host:port/path`); used when
+    /// `namesrv_addr` is empty, polled every `namesrv_endpoint_interval`.
+    pub namesrv_endpoint: Option<String>,
+    /// Address put into the clientId and message ids. Default: the first non-loopback IPv4.
+    pub client_ip: Option<IpAddr>,
+    /// `DEFAULT` becomes a per-process value, so producers of one process share an instance.
+    pub instance_name: String,
+    /// A unit name gives a separate client instance (e.g. to reach a second cluster).
+    pub unit_name: Option<String>,
+    /// Route refresh period (Java `pollNameServerInterval`).
+    pub poll_name_server_interval: Duration,
+    /// Heartbeat and offline-broker clean-up period (Java `heartbeatBrokerInterval`).
+    pub heartbeat_broker_interval: Duration,
+    /// Address endpoint refresh period.
+    pub namesrv_endpoint_interval: Duration,
+    /// Timeout of name server and heartbeat requests.
+    pub request_timeout: Duration,
+    /// TCP connect timeout (Java `connectTimeoutMillis`).
+    pub connect_timeout: Duration,
+    /// Header serialization of our requests. Replies are decoded in either form.
+    pub serialize_type: SerializeType,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            namesrv_addr: std::env::var("NAMESRV_ADDR").ok().filter(|s| !s.trim().is_empty()),
+            namesrv_endpoint: None,
+            client_ip: None,
+            instance_name: DEFAULT_INSTANCE_NAME.to_string(),
+            unit_name: None,
+            poll_name_server_interval: Duration::from_secs(30),
+            heartbeat_broker_interval: Duration::from_secs(30),
+            namesrv_endpoint_interval: Duration::from_secs(120),
+            request_timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(3),
+            serialize_type: SerializeType::Json,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Defaults with the given name server list.
+    pub fn new(namesrv_addr: impl Into<String>) -> Self {
+        ClientConfig { namesrv_addr: Some(namesrv_addr.into()), ..Default::default() }
+    }
+
+    /// The instance name after the `DEFAULT` substitution.
+    ///
+    /// Java 5.x turns `DEFAULT` into `pid#nanoTime` per producer, which gives every producer its
+    /// own connections; we keep one value per process so that producers share an instance, as
+    /// DESIGN.md asks, while still differing between processes that reuse a pid.
+    pub fn effective_instance_name(&self) -> String {
+        if self.instance_name == DEFAULT_INSTANCE_NAME {
+            process_instance_name().to_string()
+        } else {
+            self.instance_name.clone()
+        }
+    }
+
+    /// The client IP: configured, or detected once per process.
+    pub fn effective_client_ip(&self) -> IpAddr {
+        self.client_ip.unwrap_or_else(local_ip)
+    }
+
+    /// `ip@instanceName[@unitName]`, the key of the client instance registry.
+    ///
+    /// ```
+    /// use actix_rocketmq::ClientConfig;
+    /// let mut cfg = ClientConfig::new("127.0.0.1:9876");
+    /// cfg.client_ip = Some("10.0.0.1".parse().unwrap());
+    /// cfg.instance_name = "orders".into();
+    /// cfg.unit_name = Some("east".into());
+    /// assert_eq!(cfg.client_id(), "10.0.0.1@orders@east");
+    /// ```
+    pub fn client_id(&self) -> String {
+        let mut id = format!("{}@{}", self.effective_client_ip(), self.effective_instance_name());
+        if let Some(unit) = self.unit_name.as_deref().filter(|u| !u.is_empty()) {
+            id.push('@');
+            id.push_str(unit);
+        }
+        id
+    }
+
+    /// Parsed name server list (empty when only an endpoint is configured).
+    pub fn namesrv_list(&self) -> Result<Vec<String>, ConfigError> {
+        match self.namesrv_addr.as_deref() {
+            Some(list) if !list.trim().is_empty() => parse_namesrv_list(list),
+            _ if self.namesrv_endpoint.is_some() => Ok(Vec::new()),
+            _ => Err(ConfigError::NoNameServer),
+        }
+    }
+
+    /// Checks everything that can be checked without the network.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.namesrv_list()?;
+        if let Some(url) = &self.namesrv_endpoint {
+            crate::remoting::http::parse_http_url(url)?;
+        }
+        for (name, d) in [
+            ("poll_name_server_interval", self.poll_name_server_interval),
+            ("heartbeat_broker_interval", self.heartbeat_broker_interval),
+            ("request_timeout", self.request_timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::Invalid { name, reason: "must be > 0".into() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits `host:port;host:port`, checking each part has a host and a numeric port.
+pub fn parse_namesrv_list(list: &str) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::new();
+    for part in list.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let ok = part
+            .rsplit_once(':')
+            .map(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+            .unwrap_or(false);
+        if !ok {
+            return Err(ConfigError::BadNameServerAddr(list.to_string()));
+        }
+        out.push(part.to_string());
+    }
+    if out.is_empty() {
+        return Err(ConfigError::BadNameServerAddr(list.to_string()));
+    }
+    Ok(out)
+}
+
+/// Settings of one producer (one producer group).
+///
+/// ```
+/// use actix_rocketmq::ProducerConfig;
+/// let cfg = ProducerConfig::new("order_producers", "127.0.0.1:9876");
+/// assert_eq!(cfg.send_msg_timeout.as_millis(), 3000);
+/// assert_eq!(cfg.retry_times_when_send_failed, 2);
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    /// Producer group: `[%|a-zA-Z0-9_-]`, at most 120 characters.
+    pub group: String,
+    /// Settings of the client instance this producer joins.
+    pub client: ClientConfig,
+    /// Total budget of one send, all retries included.
+    pub send_msg_timeout: Duration,
+    /// Extra attempts of a sync send (so `1 + n` attempts at most).
+    pub retry_times_when_send_failed: u32,
+    /// Extra attempts of an async send.
+    pub retry_times_when_send_async_failed: u32,
+    /// Bodies of at least this many bytes are compressed.
+    pub compress_msg_body_over_howmuch: usize,
+    /// zlib level (0-9).
+    pub compress_level: u32,
+    /// Largest body accepted, checked before compression.
+    pub max_message_size: usize,
+    /// Template topic used to auto-create unknown topics.
+    pub create_topic_key: String,
+    /// Queue count asked for an auto-created topic.
+    pub default_topic_queue_nums: i32,
+    /// Retry on another broker when the store status is not SEND_OK.
+    pub retry_another_broker_when_not_store_ok: bool,
+    /// Broker response codes that trigger a retry.
+    pub retry_response_codes: Vec<i32>,
+}
+
+impl ProducerConfig {
+    /// Defaults for `group`, talking to `namesrv_addr`.
+    pub fn new(group: impl Into<String>, namesrv_addr: impl Into<String>) -> Self {
+        ProducerConfig { group: group.into(), client: ClientConfig::new(namesrv_addr), ..Default::default() }
+    }
+
+    /// Checks the group and the client settings (Java `checkConfig`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_group(&self.group)?;
+        self.client.validate()?;
+        if self.compress_level > 9 {
+            return Err(ConfigError::Invalid { name: "compress_level", reason: "must be 0..=9".into() });
+        }
+        if self.send_msg_timeout.is_zero() {
+            return Err(ConfigError::Invalid { name: "send_msg_timeout", reason: "must be > 0".into() });
+        }
+        if self.max_message_size == 0 {
+            return Err(ConfigError::Invalid { name: "max_message_size", reason: "must be > 0".into() });
+        }
+        Ok(())
+    }
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            group: String::new(),
+            client: ClientConfig::default(),
+            send_msg_timeout: Duration::from_millis(3000),
+            retry_times_when_send_failed: 2,
+            retry_times_when_send_async_failed: 2,
+            compress_msg_body_over_howmuch: 4 * 1024,
+            compress_level: 5,
+            max_message_size: 4 * 1024 * 1024,
+            create_topic_key: DEFAULT_TOPIC.to_string(),
+            default_topic_queue_nums: 4,
+            retry_another_broker_when_not_store_ok: false,
+            // The 5.3.x Java list: {17, 14, 1, 2, 16, 204, 205, 1500}.
+            retry_response_codes: vec![
+                response::TOPIC_NOT_EXIST,
+                response::SERVICE_NOT_AVAILABLE,
+                response::SYSTEM_ERROR,
+                response::SYSTEM_BUSY,
+                response::NO_PERMISSION,
+                response::NO_BUYER_ID,
+                response::NOT_IN_CURRENT_UNIT,
+                response::GO_AWAY,
+            ],
+        }
+    }
+}
+
+/// Producer group rules of the 5.x client.
+pub fn validate_group(group: &str) -> Result<(), ConfigError> {
+    if group.trim().is_empty() {
+        return Err(ConfigError::BlankGroup);
+    }
+    if group.chars().count() > MAX_GROUP_LEN {
+        return Err(ConfigError::GroupTooLong { len: group.chars().count(), max: MAX_GROUP_LEN });
+    }
+    if !group.chars().all(is_name_char) {
+        return Err(ConfigError::GroupIllegalChars(group.to_string()));
+    }
+    if RESERVED_GROUPS.contains(&group) {
+        return Err(ConfigError::ReservedGroup(group.to_string()));
+    }
+    Ok(())
+}
+
+/// The character set RocketMQ allows in topic and group names.
+pub(crate) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')
+}
+
+fn process_instance_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("{}#{}", std::process::id(), nanos)
+    })
+}
+
+/// First non-loopback, non-link-local IPv4 of this host, else 127.0.0.1 (a simplified
+/// `UtilAll.getIP`). Computed once: it is a fact about the host, not runtime state.
+pub fn local_ip() -> IpAddr {
+    static IP: OnceLock<IpAddr> = OnceLock::new();
+    *IP.get_or_init(|| {
+        let addrs = if_addrs::get_if_addrs().unwrap_or_default();
+        addrs
+            .iter()
+            .map(|i| i.ip())
+            .find(|ip| match ip {
+                IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified(),
+                IpAddr::V6(_) => false,
+            })
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_rules() {
+        assert_eq!(validate_group(""), Err(ConfigError::BlankGroup));
+        assert_eq!(validate_group("  "), Err(ConfigError::BlankGroup));
+        assert!(matches!(validate_group("a b"), Err(ConfigError::GroupIllegalChars(_))));
+        assert!(matches!(validate_group(&"g".repeat(121)), Err(ConfigError::GroupTooLong { .. })));
+        assert!(validate_group(&"g".repeat(120)).is_ok());
+        assert!(matches!(validate_group("DEFAULT_PRODUCER"), Err(ConfigError::ReservedGroup(_))));
+        assert!(validate_group("%ns|grp_1-x").is_ok());
+    }
+
+    #[test]
+    fn namesrv_list_parsing() {
+        assert_eq!(parse_namesrv_list("a:1;b:2").unwrap(), vec!["a:1", "b:2"]);
+        assert_eq!(parse_namesrv_list(" a:1 ; ").unwrap(), vec!["a:1"]);
+        assert!(parse_namesrv_list("a").is_err());
+        assert!(parse_namesrv_list("a:port").is_err());
+        assert!(parse_namesrv_list(":9876").is_err());
+        assert!(parse_namesrv_list(";").is_err());
+        let mut c = ClientConfig::new("x");
+        c.namesrv_addr = None;
+        assert_eq!(c.namesrv_list(), Err(ConfigError::NoNameServer));
+        c.namesrv_endpoint = Some("http://127.0.0.1:1/ns".into());
+        assert_eq!(c.namesrv_list(), Ok(vec![]));
+    }
+
+    #[test]
+    fn default_instance_name_is_stable_per_process() {
+        let a = ClientConfig::new("h:1");
+        let b = ClientConfig::new("h:1");
+        assert_eq!(a.client_id(), b.client_id());
+        assert!(a.effective_instance_name().starts_with(&format!("{}#", std::process::id())));
+        let mut c = ClientConfig::new("h:1");
+        c.unit_name = Some("u".into());
+        assert_ne!(a.client_id(), c.client_id());
+    }
+}

@@ -1,0 +1,335 @@
+//! One actor per remote address: the socket, the opaque counter and the pending table.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use actix::io::{WriteHandler, Writer};
+use actix::prelude::*;
+use bytes::BytesMut;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_util::codec::FramedRead;
+use tracing::{debug, warn};
+
+use super::codec::FrameDecoder;
+use crate::error::RemotingError;
+use crate::protocol::codes::response;
+use crate::protocol::{encode_frame, RemotingCommand, SerializeType};
+
+/// How often expired or abandoned entries are swept from the pending table.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a connection needs to know besides its address.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// Serialization of the headers we write.
+    pub serialize_type: SerializeType,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest inbound frame accepted.
+    pub max_frame_len: usize,
+}
+
+/// Told to the owner (the [`RemotingClient`](super::RemotingClient)) when a connection ends.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct ConnectionClosed {
+    pub addr: String,
+    pub id: u64,
+}
+
+/// The receiving end of one request: resolves with the peer's reply or a typed error.
+pub type ReplySlot = oneshot::Receiver<Result<RemotingCommand, RemotingError>>;
+
+/// Send a request and get a slot for its reply.
+///
+/// The handler only writes the frame and records the slot: the caller awaits the reply outside
+/// the actor, so one connection pipelines any number of requests. Use [`request`] for the whole
+/// round trip with its timeout.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<ReplySlot, RemotingError>")]
+pub struct Request {
+    pub cmd: RemotingCommand,
+    pub timeout: Duration,
+}
+
+/// Send a one-way request: flag bit 1 set, nothing recorded, nothing awaited.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(), RemotingError>")]
+pub struct Oneway {
+    pub cmd: RemotingCommand,
+}
+
+/// Close the socket and fail everything pending.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Close;
+
+/// Sends `cmd` on `conn` and waits for the reply, at most `timeout`.
+///
+/// Every outcome is a value: the reply, a timeout, or the connection's failure. A connection
+/// actor that is already gone reports [`RemotingError::ConnectionClosed`].
+pub async fn request(
+    conn: &Addr<Connection>,
+    addr: &str,
+    cmd: RemotingCommand,
+    timeout: Duration,
+) -> Result<RemotingCommand, RemotingError> {
+    let started = Instant::now();
+    let closed = || RemotingError::ConnectionClosed { addr: addr.to_string() };
+    let timed_out = || RemotingError::Timeout { addr: addr.to_string(), after: timeout };
+    // The mailbox hop counts against the same budget as the reply.
+    let slot = match tokio::time::timeout(timeout, conn.send(Request { cmd, timeout })).await {
+        Err(_) => return Err(timed_out()),
+        Ok(Err(_mailbox)) => return Err(closed()),
+        Ok(Ok(slot)) => slot?,
+    };
+    let left = timeout.saturating_sub(started.elapsed());
+    match tokio::time::timeout(left, slot).await {
+        Err(_) => Err(timed_out()),
+        Ok(Err(_dropped)) => Err(closed()),
+        Ok(Ok(reply)) => reply,
+    }
+}
+
+struct Pending {
+    tx: oneshot::Sender<Result<RemotingCommand, RemotingError>>,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+enum State {
+    /// The connect future runs under `ctx.wait`, so no request is handled in this state.
+    Connecting,
+    Open(Writer<OwnedWriteHalf, RemotingError>),
+    /// Connecting or the socket failed: every request gets this error until the actor stops.
+    Failed(RemotingError),
+}
+
+/// The actor owning one TCP connection to a name server or broker.
+///
+/// It connects when started (messages wait in the mailbox meanwhile), assigns opaques, writes
+/// frames, and completes the pending request whose opaque a reply carries. When the socket
+/// closes or a garbage frame arrives, every pending request fails at once with a typed error and
+/// the actor stops; the owner then creates a fresh one on the next request to that address.
+pub struct Connection {
+    addr: String,
+    id: u64,
+    settings: ConnectionSettings,
+    state: State,
+    next_opaque: i32,
+    pending: HashMap<i32, Pending>,
+    owner: Option<Recipient<ConnectionClosed>>,
+    scratch: BytesMut,
+}
+
+impl Connection {
+    /// A connection to `addr` (`host:port`); `owner` hears when it closes.
+    pub fn new(
+        addr: impl Into<String>,
+        id: u64,
+        settings: ConnectionSettings,
+        owner: Option<Recipient<ConnectionClosed>>,
+    ) -> Self {
+        Connection {
+            addr: addr.into(),
+            id,
+            settings,
+            state: State::Connecting,
+            next_opaque: 0,
+            pending: HashMap::new(),
+            owner,
+            scratch: BytesMut::with_capacity(8 * 1024),
+        }
+    }
+
+    fn fail_all(&mut self, err: &RemotingError) {
+        for (_, p) in self.pending.drain() {
+            let _ = p.tx.send(Err(err.clone()));
+        }
+    }
+
+    fn fail_and_stop(&mut self, err: RemotingError, ctx: &mut Context<Self>) {
+        self.fail_all(&err);
+        if let State::Open(w) = &mut self.state {
+            w.close();
+        }
+        self.state = State::Failed(err);
+        ctx.stop();
+    }
+
+    fn next_opaque(&mut self) -> i32 {
+        let o = self.next_opaque;
+        self.next_opaque = self.next_opaque.wrapping_add(1);
+        o
+    }
+
+    /// Encodes and queues one frame. Encoding errors stay with the request that caused them.
+    fn write(&mut self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
+        let writer = match &mut self.state {
+            State::Open(w) => w,
+            State::Failed(e) => return Err(e.clone()),
+            State::Connecting => return Err(RemotingError::ConnectionClosed { addr: self.addr.clone() }),
+        };
+        self.scratch.clear();
+        encode_frame(cmd, self.settings.serialize_type, &mut self.scratch)
+            .map_err(|source| RemotingError::Protocol { addr: self.addr.clone(), source })?;
+        writer.write(&self.scratch);
+        Ok(())
+    }
+
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<i32> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.tx.is_closed() || p.deadline <= now)
+            .map(|(o, _)| *o)
+            .collect();
+        for opaque in expired {
+            if let Some(p) = self.pending.remove(&opaque) {
+                let _ = p.tx.send(Err(RemotingError::Timeout { addr: self.addr.clone(), after: p.timeout }));
+            }
+        }
+    }
+
+    /// Requests the peer starts on its own (e.g. transaction checks). None is served yet: a
+    /// request that wants an answer gets REQUEST_CODE_NOT_SUPPORTED, as Java does.
+    fn on_peer_request(&mut self, cmd: RemotingCommand) {
+        debug!(addr = %self.addr, code = cmd.code, "request from peer");
+        if cmd.is_oneway() {
+            return;
+        }
+        let mut reply = RemotingCommand::response(
+            response::REQUEST_CODE_NOT_SUPPORTED,
+            cmd.opaque,
+            Some(format!(" request type {} not supported", cmd.code)),
+        );
+        reply.mark_response();
+        if let Err(e) = self.write(&reply) {
+            warn!(addr = %self.addr, error = %e, "cannot answer peer request");
+        }
+    }
+}
+
+impl Actor for Connection {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let addr = self.addr.clone();
+        let timeout = self.settings.connect_timeout;
+        let connect = async move {
+            let mut resolved = tokio::net::lookup_host(addr.as_str())
+                .await
+                .map_err(|e| RemotingError::Resolve { addr: addr.clone(), reason: e.to_string() })?;
+            let target = resolved.next();
+            drop(resolved);
+            let target = target.ok_or_else(|| RemotingError::Resolve { addr: addr.clone(), reason: "no address".into() })?;
+            match tokio::time::timeout(timeout, TcpStream::connect(target)).await {
+                Err(_) => Err(RemotingError::Connect { addr, reason: format!("timed out after {timeout:?}") }),
+                Ok(Err(e)) => Err(RemotingError::Connect { addr, reason: e.to_string() }),
+                Ok(Ok(stream)) => Ok(stream),
+            }
+        };
+        // `wait` holds the mailbox until the socket is up, so requests never see a half state.
+        ctx.wait(connect.into_actor(self).map(|res, act, ctx| match res {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                let (read, write) = stream.into_split();
+                ctx.add_stream(FramedRead::new(read, FrameDecoder::new(act.addr.clone(), act.settings.max_frame_len)));
+                act.state = State::Open(Writer::new(write, ctx));
+                ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep());
+                debug!(addr = %act.addr, "connected");
+            }
+            Err(e) => {
+                debug!(addr = %act.addr, error = %e, "connect failed");
+                // Stay alive a moment in the failed state so the requests queued behind the
+                // connect get this error rather than a bare mailbox error.
+                act.state = State::Failed(e);
+                ctx.run_later(Duration::from_millis(0), |_, ctx| ctx.stop());
+            }
+        }));
+    }
+
+    fn stopping(&mut self, _ctx: &mut Context<Self>) -> Running {
+        let err = match &self.state {
+            State::Failed(e) => e.clone(),
+            _ => RemotingError::ConnectionClosed { addr: self.addr.clone() },
+        };
+        self.fail_all(&err);
+        if let Some(owner) = &self.owner {
+            owner.do_send(ConnectionClosed { addr: self.addr.clone(), id: self.id });
+        }
+        Running::Stop
+    }
+}
+
+impl Handler<Request> for Connection {
+    type Result = Result<ReplySlot, RemotingError>;
+
+    fn handle(&mut self, msg: Request, _ctx: &mut Context<Self>) -> Self::Result {
+        let mut cmd = msg.cmd;
+        cmd.opaque = self.next_opaque();
+        self.write(&cmd)?;
+        let (tx, rx) = oneshot::channel();
+        self.pending.insert(cmd.opaque, Pending { tx, deadline: Instant::now() + msg.timeout, timeout: msg.timeout });
+        Ok(rx)
+    }
+}
+
+impl Handler<Oneway> for Connection {
+    type Result = Result<(), RemotingError>;
+
+    fn handle(&mut self, msg: Oneway, _ctx: &mut Context<Self>) -> Self::Result {
+        let mut cmd = msg.cmd;
+        cmd.opaque = self.next_opaque();
+        cmd.mark_oneway();
+        self.write(&cmd)
+    }
+}
+
+impl Handler<Close> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        let err = RemotingError::ConnectionClosed { addr: self.addr.clone() };
+        self.fail_and_stop(err, ctx);
+    }
+}
+
+impl StreamHandler<Result<RemotingCommand, RemotingError>> for Connection {
+    fn handle(&mut self, item: Result<RemotingCommand, RemotingError>, ctx: &mut Context<Self>) {
+        match item {
+            Ok(cmd) if cmd.is_response() => match self.pending.remove(&cmd.opaque) {
+                Some(p) => {
+                    let _ = p.tx.send(Ok(cmd));
+                }
+                None => debug!(addr = %self.addr, opaque = cmd.opaque, "reply for no pending request (timed out?)"),
+            },
+            Ok(cmd) => self.on_peer_request(cmd),
+            Err(e) => {
+                let e = e.at(&self.addr);
+                // A frame we cannot read leaves the stream unsynchronised: close, as Java does.
+                warn!(addr = %self.addr, error = %e, "bad inbound frame, closing connection");
+                self.fail_and_stop(e, ctx);
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        debug!(addr = %self.addr, "peer closed the connection");
+        let err = RemotingError::ConnectionClosed { addr: self.addr.clone() };
+        self.fail_and_stop(err, ctx);
+    }
+}
+
+impl WriteHandler<RemotingError> for Connection {
+    fn error(&mut self, err: RemotingError, _ctx: &mut Context<Self>) -> Running {
+        let err = err.at(&self.addr);
+        warn!(addr = %self.addr, error = %err, "write failed, closing connection");
+        self.fail_all(&err);
+        self.state = State::Failed(err);
+        Running::Stop
+    }
+}

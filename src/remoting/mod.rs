@@ -1,0 +1,11 @@
+//! I/O: one [`Connection`] actor per remote address, owned by the [`RemotingClient`] actor.
+//!
+//! Depends only on [`crate::protocol`]; knows nothing of producers or routes.
+
+pub mod client;
+pub mod codec;
+pub mod connection;
+pub mod http;
+
+pub use client::{invoke, invoke_namesrv, RemotingClient};
+pub use connection::{request, Connection, ConnectionSettings};
