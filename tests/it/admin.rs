@@ -1,0 +1,117 @@
+//! Test-only broker and name server requests, to check what the broker really holds.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_rocketmq::protocol::codes::{request, response};
+use actix_rocketmq::protocol::header::{GetProducerConnectionListRequestHeader, GetRouteInfoRequestHeader, ViewMessageRequestHeader};
+use actix_rocketmq::protocol::heartbeat::ProducerConnection;
+use actix_rocketmq::protocol::message_id::decode_offset_msg_id;
+use actix_rocketmq::protocol::route::{parse_route, TopicRouteData};
+use actix_rocketmq::protocol::stored::{decode_stored_message, StoredMessage};
+use actix_rocketmq::protocol::{RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LEN};
+use actix_rocketmq::remoting::{request as remote_request, Connection, ConnectionSettings};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One connection to a remote address, for admin-style requests.
+pub struct Admin {
+    addr: String,
+    conn: Addr<Connection>,
+}
+
+impl Admin {
+    pub fn connect(addr: &str) -> Admin {
+        let settings = ConnectionSettings {
+            serialize_type: SerializeType::Json,
+            connect_timeout: Duration::from_secs(3),
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        };
+        Admin { addr: addr.to_string(), conn: Connection::new(addr, 0, settings, None).start() }
+    }
+
+    pub async fn call(&self, cmd: RemotingCommand) -> RemotingCommand {
+        remote_request(&self.conn, &self.addr, cmd, TIMEOUT).await.expect("admin request failed")
+    }
+
+    /// The stored message at the commit-log offset encoded in `offset_msg_id` (VIEW_MESSAGE_BY_ID).
+    pub async fn view(&self, offset_msg_id: &str) -> StoredMessage {
+        let id = decode_offset_msg_id(offset_msg_id).expect("offsetMsgId decodes");
+        let cmd = RemotingCommand::request(request::VIEW_MESSAGE_BY_ID)
+            .with_header(&ViewMessageRequestHeader { offset: id.commit_log_offset });
+        let reply = self.call(cmd).await;
+        assert_eq!(reply.code, response::SUCCESS, "view {offset_msg_id}: {:?}", reply.remark);
+        decode_stored_message(&reply.body).expect("stored message decodes")
+    }
+
+    /// Size of the stored record as the broker returns it (compressed bodies stay compressed).
+    pub async fn view_raw_len(&self, offset_msg_id: &str) -> usize {
+        let id = decode_offset_msg_id(offset_msg_id).expect("offsetMsgId decodes");
+        let cmd = RemotingCommand::request(request::VIEW_MESSAGE_BY_ID)
+            .with_header(&ViewMessageRequestHeader { offset: id.commit_log_offset });
+        self.call(cmd).await.body.len()
+    }
+
+    /// Client ids the broker has registered for `group` (GET_PRODUCER_CONNECTION_LIST).
+    pub async fn producer_client_ids(&self, group: &str) -> Vec<String> {
+        let cmd = RemotingCommand::request(request::GET_PRODUCER_CONNECTION_LIST)
+            .with_header(&GetProducerConnectionListRequestHeader { producer_group: group.to_string() });
+        let reply = self.call(cmd).await;
+        if reply.code != response::SUCCESS {
+            // The broker answers SYSTEM_ERROR "the producer group[..] not exist" for no connections.
+            assert!(reply.remark.as_deref().unwrap_or("").contains("not exist"), "{:?}", reply.remark);
+            return Vec::new();
+        }
+        let pc: ProducerConnection = serde_json::from_slice(&reply.body).expect("producer connection body");
+        pc.connection_set.into_iter().map(|c| c.client_id).collect()
+    }
+
+    /// Creates (or updates) a topic on this broker (UPDATE_AND_CREATE_TOPIC, code 17).
+    pub async fn create_topic(&self, topic: &str, queues: i32) {
+        let mut cmd = RemotingCommand::request(17);
+        for (k, v) in [
+            ("topic", topic.to_string()),
+            ("defaultTopic", "TBW102".to_string()),
+            ("readQueueNums", queues.to_string()),
+            ("writeQueueNums", queues.to_string()),
+            ("perm", "6".to_string()),
+            ("topicFilterType", "SINGLE_TAG".to_string()),
+            ("topicSysFlag", "0".to_string()),
+            ("order", "false".to_string()),
+        ] {
+            cmd.ext_fields.insert(k.to_string(), v);
+        }
+        let reply = self.call(cmd).await;
+        assert_eq!(reply.code, response::SUCCESS, "create topic: {:?}", reply.remark);
+    }
+
+    /// The route of `topic` from this name server, `None` when it does not exist.
+    pub async fn route(&self, topic: &str) -> Option<TopicRouteData> {
+        let cmd = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC)
+            .with_header(&GetRouteInfoRequestHeader { topic: topic.to_string(), accept_standard_json_only: true });
+        let reply = self.call(cmd).await;
+        match reply.code {
+            response::SUCCESS => Some(parse_route(&reply.body).expect("route parses")),
+            response::TOPIC_NOT_EXIST => None,
+            other => panic!("route query answered {other}: {:?}", reply.remark),
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it is true or `limit` passes; returns the last value.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() > end {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

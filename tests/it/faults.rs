@@ -1,0 +1,106 @@
+//! Connection failures end every pending request at once, with a typed error; the next request
+//! to that address gets a fresh connection.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_rocketmq::protocol::{ProtocolError, RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LEN};
+use actix_rocketmq::remoting::client::GetConnection;
+use actix_rocketmq::remoting::{request, Connection, ConnectionSettings, RemotingClient};
+use actix_rocketmq::RemotingError;
+
+use crate::fake::{Behaviour, FakePeer};
+
+fn settings() -> ConnectionSettings {
+    ConnectionSettings {
+        serialize_type: SerializeType::Json,
+        connect_timeout: Duration::from_secs(2),
+        max_frame_len: DEFAULT_MAX_FRAME_LEN,
+    }
+}
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn ping() -> RemotingCommand {
+    RemotingCommand::request(105)
+}
+
+#[actix_rt::test]
+async fn hangup_fails_pending_requests_at_once() {
+    let peer = FakePeer::start(Behaviour::Hangup).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    let started = Instant::now();
+    let sends = (0..5).map(|_| request(&conn, &peer.addr, ping(), LONG));
+    for res in futures::future::join_all(sends).await {
+        // A clean FIN reads as "closed", a reset as an i/o error: both name the address.
+        match res {
+            Err(RemotingError::ConnectionClosed { addr }) | Err(RemotingError::Io { addr, .. }) => {
+                assert_eq!(addr, peer.addr)
+            }
+            other => panic!("expected a connection loss, got {other:?}"),
+        }
+    }
+    // Failing "at once" means well before the 20 s request timeout.
+    assert!(started.elapsed() < LONG / 2);
+}
+
+#[actix_rt::test]
+async fn garbage_frame_is_a_protocol_error() {
+    let peer = FakePeer::start(Behaviour::Garbage).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    let res = request(&conn, &peer.addr, ping(), LONG).await;
+    assert!(matches!(res, Err(RemotingError::Protocol { .. })), "{res:?}");
+}
+
+#[actix_rt::test]
+async fn oversized_frame_is_refused_before_buffering() {
+    let peer = FakePeer::start(Behaviour::HugeLength).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    let res = request(&conn, &peer.addr, ping(), LONG).await;
+    assert!(
+        matches!(res, Err(RemotingError::Protocol { source: ProtocolError::FrameTooLarge { .. }, .. })),
+        "{res:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn silent_peer_times_out() {
+    let peer = FakePeer::start(Behaviour::Silent).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    let res = request(&conn, &peer.addr, ping(), Duration::from_millis(300)).await;
+    assert!(matches!(res, Err(RemotingError::Timeout { .. })), "{res:?}");
+}
+
+#[actix_rt::test]
+async fn refused_connect_is_typed() {
+    // Bind then drop, so nothing listens on that port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let conn = Connection::new(addr.clone(), 1, settings(), None).start();
+    let res = request(&conn, &addr, ping(), LONG).await;
+    assert!(matches!(res, Err(RemotingError::Connect { .. })), "{res:?}");
+}
+
+#[actix_rt::test]
+async fn pipelined_requests_get_their_own_replies_and_reconnect_after_close() {
+    let peer = FakePeer::start(Behaviour::Answer(0)).await;
+    let client = RemotingClient::new(settings(), vec![]).start();
+    let conn = client.send(GetConnection(peer.addr.clone())).await.unwrap();
+    let sends = (0..200).map(|i| {
+        let mut cmd = ping();
+        cmd.ext_fields.insert("n".into(), i.to_string());
+        request(&conn, &peer.addr, cmd, LONG)
+    });
+    let replies = futures::future::join_all(sends).await;
+    assert!(replies.iter().all(|r| matches!(r, Ok(c) if c.code == 0)));
+    let mut opaques: Vec<i32> = replies.into_iter().map(|r| r.unwrap().opaque).collect();
+    opaques.sort();
+    opaques.dedup();
+    assert_eq!(opaques.len(), 200, "every request has its own opaque");
+
+    conn.send(actix_rocketmq::remoting::connection::Close).await.unwrap();
+    let again = client.send(GetConnection(peer.addr.clone())).await.unwrap();
+    let res = request(&again, &peer.addr, ping(), LONG).await;
+    assert!(matches!(res, Ok(ref c) if c.code == 0), "{res:?}");
+    assert_eq!(*peer.accepted.lock().unwrap(), 2, "the second request opened a new connection");
+}

@@ -1,0 +1,117 @@
+//! Start/shutdown rules, instance sharing, and the broker's view of our producer group.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_rocketmq::client::{ClientRegistry, ListInstances};
+use actix_rocketmq::{
+    ConfigError, GetProducerStatus, Producer, ProducerExt, ProducerRecord, SendError, ServiceState, Shutdown, Start,
+    StartError,
+};
+
+use crate::admin::{eventually, Admin};
+use crate::common::{config, producer, unique};
+use crate::fixture;
+
+async fn status(p: &Addr<Producer>) -> actix_rocketmq::ProducerStatus {
+    p.send(GetProducerStatus).await.expect("producer alive")
+}
+
+#[actix_rt::test]
+async fn broker_knows_the_group_while_running_and_forgets_it_after_shutdown() {
+    let (p, group) = producer().await;
+    let client_id = status(&p).await.client_id.expect("client id after start");
+    let broker = Admin::connect(&fixture::broker_addr());
+    let registered = eventually(Duration::from_secs(10), || async {
+        broker.producer_client_ids(&group).await.contains(&client_id)
+    })
+    .await;
+    assert!(registered, "broker never listed {client_id} under {group}");
+
+    p.shutdown().await;
+    let forgotten = eventually(Duration::from_secs(10), || async {
+        !broker.producer_client_ids(&group).await.contains(&client_id)
+    })
+    .await;
+    assert!(forgotten, "broker still lists {client_id} under {group} after shutdown");
+}
+
+#[actix_rt::test]
+async fn start_rules_follow_the_state_machine() {
+    let (p, _group) = producer().await;
+    assert_eq!(status(&p).await.state, ServiceState::Running);
+    assert_eq!(p.send(Start).await.unwrap(), Err(StartError::WrongState(ServiceState::Running)));
+
+    p.send(Shutdown).await.unwrap();
+    assert_eq!(status(&p).await.state, ServiceState::ShutdownAlready);
+    assert_eq!(p.send(Start).await.unwrap(), Err(StartError::WrongState(ServiceState::ShutdownAlready)));
+    let after = p.send_message(ProducerRecord::new(unique("t"), "x")).await;
+    assert_eq!(after, Err(SendError::NotRunning(ServiceState::ShutdownAlready)));
+    // A second shutdown is harmless.
+    p.send(Shutdown).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_failed_start_is_final() {
+    let mut cfg = config("bad group!");
+    cfg.group = "bad group!".into();
+    let p = Producer::new(cfg).start();
+    let first = p.send(Start).await.unwrap();
+    assert_eq!(first, Err(StartError::Config(ConfigError::GroupIllegalChars("bad group!".into()))));
+    assert_eq!(p.send(Start).await.unwrap(), Err(StartError::WrongState(ServiceState::StartFailed)));
+    let ids = ClientRegistry::from_registry().send(ListInstances).await.unwrap();
+    assert!(ids.is_empty(), "an invalid config must not create a client instance: {ids:?}");
+}
+
+#[actix_rt::test]
+async fn duplicate_group_is_refused_and_the_producer_can_retry() {
+    let group = unique("dup");
+    let first = Producer::spawn(config(&group)).await.expect("first starts");
+    let second = Producer::new(config(&group)).start();
+    let err = second.send(Start).await.unwrap().unwrap_err();
+    assert!(matches!(err, StartError::DuplicateGroup { group: ref g, .. } if *g == group), "{err:?}");
+    assert_eq!(status(&second).await.state, ServiceState::CreateJust);
+
+    // Once the first one is gone, the same producer may start.
+    first.shutdown().await;
+    second.send(Start).await.unwrap().expect("second starts after the first left");
+    assert_eq!(status(&second).await.state, ServiceState::Running);
+    second.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn producers_share_an_instance_per_client_id() {
+    let topic = unique("shared");
+    let (a, _) = producer().await;
+    let (b, _) = producer().await;
+    let id_a = status(&a).await.client_id.unwrap();
+    let id_b = status(&b).await.client_id.unwrap();
+    assert_eq!(id_a, id_b, "same config, same clientId");
+    let registry = ClientRegistry::from_registry();
+    assert_eq!(registry.send(ListInstances).await.unwrap(), vec![id_a.clone()]);
+
+    // Another unit name is another instance.
+    let mut cfg = config(&unique("unit"));
+    cfg.client.unit_name = Some("unit2".into());
+    let c = Producer::spawn(cfg).await.expect("third starts");
+    let id_c = status(&c).await.client_id.unwrap();
+    assert_eq!(id_c, format!("{id_a}@unit2"));
+    let mut ids = registry.send(ListInstances).await.unwrap();
+    ids.sort();
+    assert_eq!(ids.len(), 2);
+
+    for p in [&a, &b, &c] {
+        p.send_message(ProducerRecord::new(&topic, "hi")).await.expect("send");
+    }
+    // Shutting one producer down keeps the shared instance for the other.
+    a.shutdown().await;
+    b.send_message(ProducerRecord::new(&topic, "still here")).await.expect("send after sibling shut down");
+    assert!(registry.send(ListInstances).await.unwrap().contains(&id_a));
+    b.shutdown().await;
+    c.shutdown().await;
+    let gone = eventually(Duration::from_secs(5), || async {
+        registry.send(ListInstances).await.unwrap().is_empty()
+    })
+    .await;
+    assert!(gone, "instances must leave the registry after their last producer");
+}
