@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::protocol::codes::response;
+use crate::protocol::compression::CompressionType;
 use crate::protocol::SerializeType;
 
 /// The Java client's default instance name; replaced by a per-process value (see
@@ -197,6 +198,16 @@ pub struct ProducerConfig {
     pub retry_another_broker_when_not_store_ok: bool,
     /// Broker response codes that trigger a retry.
     pub retry_response_codes: Vec<i32>,
+    /// Compression of single-message bodies (batches are never compressed).
+    pub compress_type: CompressionType,
+    /// 5.x latency fault tolerance: avoid brokers that were slow or failed recently.
+    pub send_latency_fault_enable: bool,
+    /// Most messages in flight before sends wait for room (back-pressure).
+    pub max_inflight_messages: usize,
+    /// Most body bytes in flight before sends wait for room.
+    pub max_inflight_bytes: usize,
+    /// Namespace: topics and the group go on the wire as `namespace%name`.
+    pub namespace: Option<String>,
 }
 
 impl ProducerConfig {
@@ -205,15 +216,24 @@ impl ProducerConfig {
         ProducerConfig { group: group.into(), client: ClientConfig::new(namesrv_addr), ..Default::default() }
     }
 
+    /// The group as the brokers see it (namespace-prefixed).
+    pub fn wire_group(&self) -> String {
+        crate::producer::namespace::wrap(self.namespace.as_deref(), &self.group)
+    }
+
     /// Checks the group and the client settings (Java `checkConfig`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_group(&self.group)?;
+        validate_group(&self.wire_group())?;
         self.client.validate()?;
         if self.compress_level > 9 {
             return Err(ConfigError::Invalid { name: "compress_level", reason: "must be 0..=9".into() });
         }
         if self.send_msg_timeout.is_zero() {
             return Err(ConfigError::Invalid { name: "send_msg_timeout", reason: "must be > 0".into() });
+        }
+        if self.max_inflight_messages == 0 || self.max_inflight_bytes == 0 {
+            return Err(ConfigError::Invalid { name: "max_inflight_*", reason: "must be > 0".into() });
         }
         if self.max_message_size == 0 {
             return Err(ConfigError::Invalid { name: "max_message_size", reason: "must be > 0".into() });
@@ -247,6 +267,11 @@ impl Default for ProducerConfig {
                 response::NOT_IN_CURRENT_UNIT,
                 response::GO_AWAY,
             ],
+            compress_type: CompressionType::Zlib,
+            send_latency_fault_enable: false,
+            max_inflight_messages: crate::producer::budget::DEFAULT_MAX_INFLIGHT_MESSAGES,
+            max_inflight_bytes: crate::producer::budget::DEFAULT_MAX_INFLIGHT_BYTES,
+            namespace: None,
         }
     }
 }

@@ -138,6 +138,22 @@ pub enum ValidationError {
     BadProperty { name: String, reason: String },
     #[error("encoded properties are {size} bytes, the limit is {max}")]
     PropertiesTooLarge { size: usize, max: usize },
+    #[error("invalid delay: {0}")]
+    InvalidDelay(String),
+    #[error("a batch needs at least one message")]
+    EmptyBatch,
+    #[error("a batch must have one topic; found {first:?} and {other:?}")]
+    MixedTopics { first: String, other: String },
+    #[error("a batch must have one WAIT value for all messages")]
+    MixedWait,
+    #[error("messages in a batch cannot be delayed")]
+    DelayInBatch,
+    #[error("retry topics cannot be sent in a batch")]
+    RetryTopicInBatch,
+    #[error("the encoded batch is {size} bytes, the limit is {max}; split it (producer::batch::split_batch)")]
+    BatchTooLarge { size: usize, max: usize },
+    #[error("queue {queue} is not a writable queue of topic {topic:?}")]
+    UnknownQueue { topic: String, queue: String },
 }
 
 /// Why a topic route could not be had from the name servers.
@@ -187,6 +203,10 @@ pub enum SendError {
     BadReply(ProtocolError),
     #[error("the producer actor is gone ({0})")]
     Mailbox(String),
+    #[error("the producer's in-flight budget is full ({messages} messages, {bytes} bytes in flight)")]
+    Full { messages: usize, bytes: usize },
+    #[error("the queue selector chose no valid queue")]
+    NoQueueSelected,
 }
 
 impl From<actix::MailboxError> for SendError {

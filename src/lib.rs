@@ -46,7 +46,8 @@ pub mod remoting;
 pub use config::{ClientConfig, ProducerConfig};
 pub use error::{ConfigError, RemotingError, RouteError, SendError, ServiceState, StartError, ValidationError};
 pub use producer::{
-    GetProducerStatus, Producer, ProducerExt, ProducerRecord, ProducerStatus, SendMessage, SendResult, SendStatus,
-    Shutdown, Start,
+    Delay, GetProducerStatus, Producer, ProducerExt, ProducerRecord, ProducerStatus, SendAsync, SendBatch, SendFailure,
+    SendMessage, SendOneway, SendOutcome, SendResult, SendStatus, Shutdown, Start, TrySendMessage,
 };
+pub use protocol::compression::CompressionType;
 pub use protocol::route::MessageQueue;

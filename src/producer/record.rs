@@ -4,7 +4,52 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use crate::protocol::properties::{encode_properties, names};
 use crate::protocol::route::MessageQueue;
+
+/// When the broker should deliver a message (4.x delay levels and 5.x timer delivery).
+///
+/// ```
+/// use actix_rocketmq::{ProducerRecord, producer::Delay};
+/// let rec = ProducerRecord::new("t", "x").with_delay(Delay::Millis(1500));
+/// assert_eq!(rec.delay(), Some(Delay::Millis(1500)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delay {
+    /// A broker delay level (`DELAY`, 1..=18 with the default broker table).
+    Level(i32),
+    /// 5.x timer: deliver after this many seconds (`TIMER_DELAY_SEC`).
+    Seconds(i64),
+    /// 5.x timer: deliver after this many milliseconds (`TIMER_DELAY_MS`).
+    Millis(i64),
+    /// 5.x timer: deliver at this wall-clock time, ms since the epoch (`TIMER_DELIVER_MS`).
+    DeliverAt(i64),
+}
+
+impl Delay {
+    /// The property carrying this delay, and its value.
+    pub fn property(&self) -> (&'static str, String) {
+        match *self {
+            Delay::Level(l) => (names::DELAY, l.to_string()),
+            Delay::Seconds(s) => (names::TIMER_DELAY_SEC, s.to_string()),
+            Delay::Millis(ms) => (names::TIMER_DELAY_MS, ms.to_string()),
+            Delay::DeliverAt(at) => (names::TIMER_DELIVER_MS, at.to_string()),
+        }
+    }
+
+    /// Refuses zero and negative delays (the broker would deliver at once or misbehave).
+    pub fn validate(&self) -> Result<(), crate::error::ValidationError> {
+        let ok = match *self {
+            Delay::Level(l) => l > 0,
+            Delay::Seconds(v) | Delay::Millis(v) | Delay::DeliverAt(v) => v > 0,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(crate::error::ValidationError::InvalidDelay(format!("{self:?} must be > 0")))
+        }
+    }
+}
 
 /// A message to publish: topic, body, tags, keys and user properties.
 ///
@@ -28,6 +73,7 @@ pub struct ProducerRecord {
     properties: Vec<(String, String)>,
     flag: i32,
     wait_store_msg_ok: bool,
+    delay: Option<Delay>,
 }
 
 impl ProducerRecord {
@@ -41,6 +87,7 @@ impl ProducerRecord {
             properties: Vec::new(),
             flag: 0,
             wait_store_msg_ok: true,
+            delay: None,
         }
     }
 
@@ -87,6 +134,39 @@ impl ProducerRecord {
     pub fn with_wait_store_msg_ok(mut self, wait: bool) -> Self {
         self.wait_store_msg_ok = wait;
         self
+    }
+
+    /// Delivers the message later (delay level or 5.x timer).
+    pub fn with_delay(mut self, delay: Delay) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Replaces the topic (used for namespaces and retries to another topic).
+    pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = topic.into();
+        self
+    }
+
+    /// The delay, if any.
+    pub fn delay(&self) -> Option<Delay> {
+        self.delay
+    }
+
+    /// Encodes the wire properties: user properties, then TAGS, KEYS, WAIT, the delay, the
+    /// `UNIQ_KEY` and `extra` (e.g. `INSTANCE_ID`).
+    pub fn encode_properties(&self, uniq_key: &str, extra: &[(&str, &str)], dst: &mut String) {
+        let keys = self.keys.join(" ");
+        let delay = self.delay.map(|d| d.property());
+        let fixed = [
+            (names::TAGS, self.tags.as_deref().unwrap_or("")),
+            (names::KEYS, keys.as_str()),
+            (names::WAIT, if self.wait_store_msg_ok { "true" } else { "false" }),
+            delay.as_ref().map(|(n, v)| (*n, v.as_str())).unwrap_or(("", "")),
+            (names::UNIQ_KEY, uniq_key),
+        ];
+        let user = self.properties.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        encode_properties(user.chain(fixed).chain(extra.iter().copied()), dst);
     }
 
     /// Target topic.
@@ -149,6 +229,9 @@ impl fmt::Display for SendStatus {
 
 /// What a successful send returns.
 ///
+/// For a batch, `msg_id` and `offset_msg_id` list every message, comma-separated, in order
+/// (see [`SendResult::msg_ids`]).
+///
 /// `msg_id` is the client id (`UNIQ_KEY`) users search by; `offset_msg_id` encodes the broker's
 /// store address and commit-log offset.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +244,18 @@ pub struct SendResult {
     pub transaction_id: Option<String>,
     pub region_id: String,
     pub trace_on: bool,
+}
+
+impl SendResult {
+    /// Every client message id (one for a single send, one per message for a batch).
+    pub fn msg_ids(&self) -> Vec<&str> {
+        self.msg_id.split(',').collect()
+    }
+
+    /// Every offset message id, in the same order as [`SendResult::msg_ids`].
+    pub fn offset_msg_ids(&self) -> Vec<&str> {
+        self.offset_msg_id.split(',').collect()
+    }
 }
 
 impl fmt::Display for SendResult {

@@ -79,6 +79,9 @@ pub fn check_record(rec: &ProducerRecord, max_message_size: usize) -> Result<(),
             return Err(ValidationError::BadProperty { name: "KEYS".into(), reason: format!("key {key:?} contains a space") });
         }
     }
+    if let Some(delay) = rec.delay() {
+        delay.validate()?;
+    }
     for (name, value) in rec.properties() {
         if is_reserved_property(name) {
             return Err(ValidationError::ReservedProperty(name.clone()));

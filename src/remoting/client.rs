@@ -20,6 +20,12 @@ pub struct UpdateNameServers(pub Vec<String>);
 #[rtype(result = "Addr<Connection>")]
 pub struct GetConnection(pub String);
 
+/// Close and forget the connection to an address (e.g. after GO_AWAY), so the next
+/// [`GetConnection`] opens a fresh one.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct CloseConnection(pub String);
+
 /// The name server in use and its connection.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<(String, Addr<Connection>), RemotingError>")]
@@ -103,6 +109,16 @@ impl Handler<GetConnection> for RemotingClient {
 
     fn handle(&mut self, msg: GetConnection, ctx: &mut Context<Self>) -> Self::Result {
         MessageResult(self.connection(&msg.0, ctx))
+    }
+}
+
+impl Handler<CloseConnection> for RemotingClient {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseConnection, _: &mut Context<Self>) {
+        if let Some((_, conn)) = self.connections.remove(&msg.0) {
+            conn.do_send(Close);
+        }
     }
 }
 
