@@ -111,10 +111,14 @@ impl Producer {
             Err(error) => return Box::pin(fut::ready(Err(SendFailure { error, returned: record }))),
         };
         let started = Instant::now();
-        let run = self.compress_then(prepared, move |act, p| {
-            let job = act.job(p, started, timeout, target, max_attempts);
-            act.admit(job, wait, false)
-        });
+        let run = self.compress_then(
+            prepared,
+            move |act, p| {
+                let job = act.job(p, started, timeout, target, max_attempts);
+                act.admit(job, wait, false)
+            },
+            Err,
+        );
         Box::pin(run.map(move |res, _, _| expect_reply(res).map_err(|error| SendFailure { error, returned: record })))
     }
 }
@@ -233,13 +237,46 @@ impl Handler<TrySendMessage> for Producer {
 }
 
 impl Handler<SendAsync> for Producer {
-    type Result = ();
+    /// Resolves once the send is admitted (or refused): a caller awaiting each `SendAsync` is
+    /// held back by the in-flight budget instead of queueing without limit. The outcome, success
+    /// or failure, always goes to the callback.
+    type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, msg: SendAsync, ctx: &mut Context<Self>) {
-        let attempts = 1 + self.config.retry_times_when_send_async_failed;
+    fn handle(&mut self, msg: SendAsync, _: &mut Context<Self>) -> Self::Result {
         let SendAsync { send, callback, context } = msg;
-        let run = self.single(send, true, attempts);
-        ctx.spawn(run.map(move |result, _, _| callback.do_send(SendOutcome { context, result })));
+        let SendMessage { record, timeout, target } = send;
+        let report = move |result: Result<SendResult, SendFailure>| callback.do_send(SendOutcome { context, result });
+        if self.state != ServiceState::Running {
+            report(Err(SendFailure { error: SendError::NotRunning(self.state), returned: record }));
+            return Box::pin(fut::ready(()));
+        }
+        let prepared = match self.prepare_single(&record) {
+            Ok(p) => p,
+            Err(error) => {
+                report(Err(SendFailure { error, returned: record }));
+                return Box::pin(fut::ready(()));
+            }
+        };
+        let attempts = 1 + self.config.retry_times_when_send_async_failed;
+        let started = Instant::now();
+        let fail_record = record.clone();
+        let fail_report = report.clone();
+        self.compress_then(
+            prepared,
+            move |act, p| {
+                let job = act.job(p, started, timeout, target, attempts);
+                Box::pin(act.acquire(job, true).map(move |res, act, ctx| match res {
+                    Ok(job) => {
+                        let run = act.run(job, false);
+                        ctx.spawn(run.map(move |res, _, _| {
+                            report(expect_reply(res).map_err(|error| SendFailure { error, returned: record }))
+                        }));
+                    }
+                    Err(error) => report(Err(SendFailure { error, returned: record })),
+                }))
+            },
+            move |error| fail_report(Err(SendFailure { error, returned: fail_record })),
+        )
     }
 }
 
@@ -257,10 +294,14 @@ impl Handler<SendOneway> for Producer {
             Err(error) => return Box::pin(fut::ready(Err(SendFailure { error, returned: record }))),
         };
         let started = Instant::now();
-        let run = self.compress_then(prepared, move |act, p| {
-            let job = act.job(p, started, None, target, 1);
-            act.admit(job, true, true)
-        });
+        let run = self.compress_then(
+            prepared,
+            move |act, p| {
+                let job = act.job(p, started, None, target, 1);
+                act.admit(job, true, true)
+            },
+            Err,
+        );
         Box::pin(run.map(move |res, _, _| res.map(|_| ()).map_err(|error| SendFailure { error, returned: record })))
     }
 }

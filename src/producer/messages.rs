@@ -153,9 +153,10 @@ pub struct SendOutcome {
     pub result: Result<SendResult, SendFailure>,
 }
 
-/// Fire-and-callback send (the Java async send with a `SendCallback`): the handler returns at
-/// once; the outcome goes to `callback`. Retries follow `retry_times_when_send_async_failed`,
-/// each attempt with a fresh opaque, all within the one timeout.
+/// Callback send (the Java async send with a `SendCallback`): awaiting it waits only until the
+/// send is admitted by the in-flight budget; the outcome goes to `callback`. Retries follow
+/// `retry_times_when_send_async_failed`, each attempt with a fresh opaque, all within the one
+/// timeout.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SendAsync {

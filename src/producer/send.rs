@@ -154,10 +154,12 @@ impl Producer {
         let extra = self.extra_properties();
         let extra: Vec<(&str, &str)> = extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let body = encode_batch(records, &keys, &extra, self.config.max_message_size)?;
-        let envelope_key = self.ids.next_id();
+        // No UNIQ_KEY on the envelope, unlike Java: a 5.3.3 broker appends the envelope's
+        // properties to every inner message, and a later duplicate key wins when read, so an
+        // envelope id would replace each message's own id (seen against the real broker).
         let wait = if first.wait_store_msg_ok() { "true" } else { "false" };
         let mut properties = String::new();
-        let envelope = [(names::WAIT, wait), (names::UNIQ_KEY, envelope_key.as_str())];
+        let envelope = [(names::WAIT, wait)];
         encode_properties(envelope.into_iter().chain(extra.iter().copied()), &mut properties);
         Ok(Prepared {
             code: request::SEND_BATCH_MESSAGE,
@@ -167,7 +169,7 @@ impl Producer {
             flag: 0,
             properties,
             msg_id: keys.join(","),
-            envelope_key: Some(envelope_key),
+            envelope_key: None,
             batch: true,
             // Java never compresses batches; brokers store inner messages uncompressed.
             compress: false,
@@ -175,10 +177,12 @@ impl Producer {
     }
 
     /// Compresses the body when due, then continues with `then`. Big bodies are deflated on a
-    /// blocking thread so the actor keeps serving other sends.
-    pub(super) fn compress_then<F>(&mut self, mut p: Prepared, then: F) -> SendFuture
+    /// blocking thread so the actor keeps serving other sends; `fail` reports a lost task.
+    pub(super) fn compress_then<T, F, E>(&mut self, mut p: Prepared, then: F, fail: E) -> ResponseActFuture<Producer, T>
     where
-        F: FnOnce(&mut Producer, Prepared) -> SendFuture + 'static,
+        T: 'static,
+        F: FnOnce(&mut Producer, Prepared) -> ResponseActFuture<Producer, T> + 'static,
+        E: FnOnce(SendError) -> T + 'static,
     {
         if !p.compress {
             return then(self, p);
@@ -202,25 +206,19 @@ impl Producer {
         });
         Box::pin(work.into_actor(self).then(move |res, act, _| match res {
             Ok(p) => then(act, p),
-            Err(e) => ready(Err(SendError::Mailbox(format!("compression task failed: {e}")))),
+            Err(e) => Box::pin(fut::ready(fail(SendError::Mailbox(format!("compression task failed: {e}"))))),
         }))
     }
 
-    /// Takes room in the in-flight budget (waiting for it within the send's budget when `wait`),
-    /// runs the attempts, and gives the room back however they end.
-    pub(super) fn admit(&mut self, job: SendJob, wait: bool, oneway: bool) -> SendFuture {
+    /// Takes room in the in-flight budget, waiting for it (within the send's budget) when
+    /// `wait`; a send that gets no room ends with `Full` or its timeout.
+    pub(super) fn acquire(&mut self, job: SendJob, wait: bool) -> ResponseActFuture<Producer, Result<SendJob, SendError>> {
         let size = job.msg.body.len();
-        let run = move |act: &mut Producer, job: SendJob| -> SendFuture {
-            Box::pin(act.attempt(job, oneway).map(move |res, act, _| {
-                act.budget.release(size);
-                res
-            }))
-        };
         if self.budget.try_acquire(size) {
-            return run(self, job);
+            return Box::pin(fut::ready(Ok(job)));
         }
         if !wait {
-            return ready(Err(SendError::Full { messages: self.budget.messages(), bytes: self.budget.bytes() }));
+            return Box::pin(fut::ready(Err(SendError::Full { messages: self.budget.messages(), bytes: self.budget.bytes() })));
         }
         let mut rx = self.budget.wait(size);
         let left = job.left();
@@ -238,13 +236,30 @@ impl Producer {
                 }
             }
         };
-        Box::pin(waiting.into_actor(self).then(move |admission, act, _| match admission {
-            Admission::Admitted => run(act, job),
+        Box::pin(waiting.into_actor(self).map(move |admission, act, _| match admission {
+            Admission::Admitted => Ok(job),
             Admission::LateGrant => {
                 act.budget.release(size);
-                ready(Err(job.out_of_time()))
+                Err(job.out_of_time())
             }
-            Admission::Refused => ready(Err(job.out_of_time())),
+            Admission::Refused => Err(job.out_of_time()),
+        }))
+    }
+
+    /// Runs the attempts of an admitted send and gives its room back however they end.
+    pub(super) fn run(&mut self, job: SendJob, oneway: bool) -> SendFuture {
+        let size = job.msg.body.len();
+        Box::pin(self.attempt(job, oneway).map(move |res, act, _| {
+            act.budget.release(size);
+            res
+        }))
+    }
+
+    /// [`Producer::acquire`] then [`Producer::run`].
+    pub(super) fn admit(&mut self, job: SendJob, wait: bool, oneway: bool) -> SendFuture {
+        Box::pin(self.acquire(job, wait).then(move |res, act, _| match res {
+            Ok(job) => act.run(job, oneway),
+            Err(e) => ready(Err(e)),
         }))
     }
 

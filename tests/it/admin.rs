@@ -66,6 +66,46 @@ impl Admin {
         pc.connection_set.into_iter().map(|c| c.client_id).collect()
     }
 
+    /// The max offset of one queue (GET_MAX_OFFSET, code 30): how many messages it holds.
+    pub async fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        let mut cmd = RemotingCommand::request(30);
+        cmd.ext_fields.insert("topic".into(), topic.into());
+        cmd.ext_fields.insert("queueId".into(), queue_id.to_string());
+        let reply = self.call(cmd).await;
+        assert_eq!(reply.code, response::SUCCESS, "max offset: {:?}", reply.remark);
+        reply.ext("offset").and_then(|o| o.parse().ok()).expect("offset in reply")
+    }
+
+    /// Messages the broker's index holds for `uniq_key` in `topic` (QUERY_MESSAGE by UNIQ_KEY).
+    pub async fn query_uniq_key(&self, topic: &str, uniq_key: &str) -> Vec<StoredMessage> {
+        let mut cmd = RemotingCommand::request(12);
+        for (k, v) in [
+            ("topic", topic.to_string()),
+            ("key", uniq_key.to_string()),
+            ("maxNum", "32".to_string()),
+            ("beginTimestamp", "0".to_string()),
+            ("endTimestamp", i64::MAX.to_string()),
+            ("_UNIQUE_KEY_QUERY", "true".to_string()),
+        ] {
+            cmd.ext_fields.insert(k.to_string(), v);
+        }
+        let reply = self.call(cmd).await;
+        if reply.code != response::SUCCESS {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut rest = &reply.body[..];
+        while rest.len() >= 4 {
+            let size = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            if size == 0 || size > rest.len() {
+                break;
+            }
+            out.push(decode_stored_message(&rest[..size]).expect("stored message decodes"));
+            rest = &rest[size..];
+        }
+        out
+    }
+
     /// Creates (or updates) a topic on this broker (UPDATE_AND_CREATE_TOPIC, code 17).
     pub async fn create_topic(&self, topic: &str, queues: i32) {
         let mut cmd = RemotingCommand::request(17);

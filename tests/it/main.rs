@@ -9,6 +9,7 @@ mod fixture;
 mod lifecycle;
 mod retry;
 mod send;
+mod send_api;
 #[test]
 fn fixture_starts_a_broker() {
     use std::net::{TcpStream, ToSocketAddrs};
