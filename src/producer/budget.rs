@@ -83,6 +83,11 @@ impl InflightBudget {
         }
     }
 
+    /// Drops waiters that gave up, so they neither count nor linger until the next release.
+    pub fn forget_abandoned(&mut self) {
+        self.waiters.retain(|(_, tx)| !tx.is_closed());
+    }
+
     /// Messages in flight.
     pub fn messages(&self) -> usize {
         self.messages

@@ -242,7 +242,10 @@ impl Producer {
                 act.budget.release(size);
                 Err(job.out_of_time())
             }
-            Admission::Refused => Err(job.out_of_time()),
+            Admission::Refused => {
+                act.budget.forget_abandoned();
+                Err(job.out_of_time())
+            }
         }))
     }
 

@@ -61,6 +61,11 @@ pub struct Oneway {
     pub cmd: RemotingCommand,
 }
 
+/// How many requests await a reply (diagnostics; one-way requests never count).
+#[derive(Message, Debug)]
+#[rtype(result = "usize")]
+pub struct PendingCount;
+
 /// Close the socket and fail everything pending.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -286,6 +291,14 @@ impl Handler<Oneway> for Connection {
         cmd.opaque = self.next_opaque();
         cmd.mark_oneway();
         self.write(&cmd)
+    }
+}
+
+impl Handler<PendingCount> for Connection {
+    type Result = usize;
+
+    fn handle(&mut self, _: PendingCount, _: &mut Context<Self>) -> usize {
+        self.pending.len()
     }
 }
 

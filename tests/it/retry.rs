@@ -1,22 +1,29 @@
-//! Retry policy against scripted fake brokers (fault injection; the real-broker proof of sends
-//! is in `send.rs`).
+//! Retry, fault tolerance and back-pressure against scripted fake brokers (fault injection;
+//! the real-broker proof of sends is in `send.rs` and `send_api.rs`).
+//!
+//! The fake name server builds each route from the topic name: `t_<port>[_<port>]` routes to
+//! brokers `a` (and `b`) on those loopback ports, so tests run in parallel without shared state.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use actix_rocketmq::protocol::codes::{request, response};
 use actix_rocketmq::protocol::RemotingCommand;
-use actix_rocketmq::{Producer, ProducerConfig, ProducerExt, ProducerRecord, SendError};
+use actix_rocketmq::remoting::connection::{Oneway, PendingCount};
+use actix_rocketmq::remoting::{Connection, ConnectionSettings};
+use actix_rocketmq::{
+    GetProducerStatus, Producer, ProducerConfig, ProducerExt, ProducerRecord, SendError, SendMessage, SendStatus,
+    TrySendMessage,
+};
 use bytes::Bytes;
 
 use crate::common::unique;
-use crate::fake::{Behaviour, FakePeer};
+use crate::fake::{Behaviour, FakePeer, Responder};
 
-/// Addresses of the two fake brokers, read by the fake name server's route (responders are
-/// plain `fn`s and cannot capture).
-static BROKERS: std::sync::OnceLock<std::sync::Mutex<Vec<(String, String)>>> = std::sync::OnceLock::new();
-
-fn route_body() -> Bytes {
-    let brokers = BROKERS.get().unwrap().lock().unwrap().clone();
+fn route_for(topic: &str) -> Option<Bytes> {
+    let ports: Vec<&str> = topic.strip_prefix("t_")?.split('_').collect();
+    let names = ["a", "b"];
+    let brokers: Vec<(&str, String)> = ports.iter().zip(names).map(|(p, n)| (n, format!("127.0.0.1:{p}"))).collect();
     let queue_datas: Vec<String> = brokers
         .iter()
         .map(|(name, _)| format!(r#"{{"brokerName":"{name}","perm":6,"readQueueNums":1,"topicSysFlag":0,"writeQueueNums":1}}"#))
@@ -25,90 +32,268 @@ fn route_body() -> Bytes {
         .iter()
         .map(|(name, addr)| format!(r#"{{"brokerAddrs":{{"0":"{addr}"}},"brokerName":"{name}","cluster":"c"}}"#))
         .collect();
-    Bytes::from(format!(r#"{{"brokerDatas":[{}],"filterServerTable":{{}},"queueDatas":[{}]}}"#, broker_datas.join(","), queue_datas.join(",")))
+    Some(Bytes::from(format!(
+        r#"{{"brokerDatas":[{}],"filterServerTable":{{}},"queueDatas":[{}]}}"#,
+        broker_datas.join(","),
+        queue_datas.join(",")
+    )))
 }
 
 fn name_server(cmd: &RemotingCommand) -> Option<RemotingCommand> {
-    let reply = RemotingCommand::response(response::SUCCESS, 0, None);
-    Some(if cmd.code == request::GET_ROUTEINFO_BY_TOPIC { reply.with_body(route_body()) } else { reply })
-}
-
-fn busy_broker(cmd: &RemotingCommand) -> Option<RemotingCommand> {
-    let code = if cmd.code == request::SEND_MESSAGE_V2 { response::SYSTEM_BUSY } else { response::SUCCESS };
-    Some(RemotingCommand::response(code, 0, Some("[REJECTREQUEST]system busy".into())))
-}
-
-fn illegal_broker(cmd: &RemotingCommand) -> Option<RemotingCommand> {
-    let code = if cmd.code == request::SEND_MESSAGE_V2 { response::MESSAGE_ILLEGAL } else { response::SUCCESS };
-    Some(RemotingCommand::response(code, 0, Some("illegal".into())))
-}
-
-fn good_broker(cmd: &RemotingCommand) -> Option<RemotingCommand> {
-    let mut reply = RemotingCommand::response(response::SUCCESS, 0, None);
-    if cmd.code == request::SEND_MESSAGE_V2 {
-        for (k, v) in [("msgId", "7F00000100002A9F0000000000000001"), ("queueId", "0"), ("queueOffset", "5"), ("MSG_REGION", "DefaultRegion")] {
-            reply.ext_fields.insert(k.into(), v.into());
-        }
+    if cmd.code != request::GET_ROUTEINFO_BY_TOPIC {
+        return Some(RemotingCommand::response(response::SUCCESS, 0, None));
     }
-    Some(reply)
+    Some(match cmd.ext("topic").and_then(route_for) {
+        Some(body) => RemotingCommand::response(response::SUCCESS, 0, None).with_body(body),
+        None => RemotingCommand::response(response::TOPIC_NOT_EXIST, 0, Some("no route".into())),
+    })
 }
 
-fn silent_broker(cmd: &RemotingCommand) -> Option<RemotingCommand> {
-    (cmd.code != request::SEND_MESSAGE_V2).then(|| RemotingCommand::response(response::SUCCESS, 0, None))
+fn stored(code: i32) -> RemotingCommand {
+    let mut reply = RemotingCommand::response(code, 0, None);
+    for (k, v) in [("msgId", "7F00000100002A9F0000000000000001"), ("queueId", "0"), ("queueOffset", "5"), ("MSG_REGION", "DefaultRegion")] {
+        reply.ext_fields.insert(k.into(), v.into());
+    }
+    reply
 }
 
-async fn cluster(a: crate::fake::Responder, b: crate::fake::Responder) -> (FakePeer, FakePeer, FakePeer) {
-    let broker_a = FakePeer::start(Behaviour::Script(a)).await;
-    let broker_b = FakePeer::start(Behaviour::Script(b)).await;
-    let brokers = BROKERS.get_or_init(Default::default);
-    *brokers.lock().unwrap() = vec![("a".into(), broker_a.addr.clone()), ("b".into(), broker_b.addr.clone())];
-    let ns = FakePeer::start(Behaviour::Script(name_server)).await;
-    (ns, broker_a, broker_b)
+/// Answers SEND_MESSAGE_V2 with `send`, everything else with SUCCESS.
+fn broker(send: fn() -> Option<RemotingCommand>) -> impl Fn(&RemotingCommand) -> Option<RemotingCommand> {
+    move |cmd| if cmd.code == request::SEND_MESSAGE_V2 { send() } else { Some(RemotingCommand::response(response::SUCCESS, 0, None)) }
+}
+
+macro_rules! responder {
+    ($send:expr) => {{
+        fn r(cmd: &RemotingCommand) -> Option<RemotingCommand> {
+            broker($send)(cmd)
+        }
+        r as Responder
+    }};
+}
+
+fn good() -> Responder {
+    responder!(|| Some(stored(response::SUCCESS)))
+}
+fn busy() -> Responder {
+    responder!(|| Some(RemotingCommand::response(response::SYSTEM_BUSY, 0, Some("[REJECTREQUEST]system busy".into()))))
+}
+fn illegal() -> Responder {
+    responder!(|| Some(RemotingCommand::response(response::MESSAGE_ILLEGAL, 0, Some("illegal".into()))))
+}
+fn silent() -> Responder {
+    responder!(|| None)
+}
+fn flush_timeout() -> Responder {
+    responder!(|| Some(stored(response::FLUSH_DISK_TIMEOUT)))
+}
+
+struct Cluster {
+    ns: FakePeer,
+    a: FakePeer,
+    b: Option<FakePeer>,
+    topic: String,
+}
+
+impl Cluster {
+    async fn two(a: Responder, b: Responder) -> Cluster {
+        let a = FakePeer::start(Behaviour::Script(a)).await;
+        let b = FakePeer::start(Behaviour::Script(b)).await;
+        let topic = format!("t_{}_{}", port(&a), port(&b));
+        Cluster { ns: FakePeer::start(Behaviour::Script(name_server)).await, a, b: Some(b), topic }
+    }
+
+    async fn one(a: Responder) -> Cluster {
+        let a = FakePeer::start(Behaviour::Script(a)).await;
+        let topic = format!("t_{}", port(&a));
+        Cluster { ns: FakePeer::start(Behaviour::Script(name_server)).await, a, b: None, topic }
+    }
+
+    fn config(&self) -> ProducerConfig {
+        ProducerConfig::new(unique("fake"), self.ns.addr.clone())
+    }
+
+    fn record(&self, body: &str) -> ProducerRecord {
+        ProducerRecord::new(&self.topic, body.to_string())
+    }
+
+    fn sends_a(&self) -> usize {
+        sends(&self.a)
+    }
+    fn sends_b(&self) -> usize {
+        self.b.as_ref().map_or(0, sends)
+    }
+}
+
+fn port(p: &FakePeer) -> &str {
+    p.addr.rsplit(':').next().unwrap()
 }
 
 fn sends(peer: &FakePeer) -> usize {
     peer.requests().iter().filter(|c| c.code == request::SEND_MESSAGE_V2).count()
 }
 
-/// The fake cluster is shared state (its route); run these scenarios one after another.
 #[actix_rt::test]
-async fn retry_policy() {
-    // A busy broker: every send ends on the other one.
-    let (ns, a, b) = cluster(busy_broker, good_broker).await;
-    let p = Producer::spawn(ProducerConfig::new(unique("retry"), ns.addr.clone())).await.unwrap();
+async fn a_busy_broker_is_retried_on_the_other() {
+    let c = Cluster::two(busy(), good()).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
     for i in 0..10 {
-        let r = p.send_message(ProducerRecord::new("t", format!("m{i}"))).await.expect("retried onto b");
+        let r = p.send_message(c.record(&format!("m{i}"))).await.expect("retried onto b");
         assert_eq!(r.message_queue.broker_name, "b");
         assert_eq!(r.queue_offset, 5);
     }
-    assert!(sends(&a) >= 1, "broker a was never tried");
-    assert_eq!(sends(&b), 10);
+    assert!(c.sends_a() >= 1, "broker a was never tried");
+    assert_eq!(c.sends_b(), 10);
     p.shutdown().await;
+}
 
-    // A non-retryable code ends the send after one attempt, keeping code and remark.
-    let (ns, a, b) = cluster(illegal_broker, illegal_broker).await;
-    let p = Producer::spawn(ProducerConfig::new(unique("retry"), ns.addr.clone())).await.unwrap();
-    let res = p.send_message(ProducerRecord::new("t", "x")).await;
+#[actix_rt::test]
+async fn a_non_retryable_code_ends_the_send() {
+    let c = Cluster::two(illegal(), illegal()).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
+    let res = p.send_message(c.record("x")).await;
     assert!(matches!(res, Err(SendError::Broker { code: 13, ref remark, .. }) if remark == "illegal"), "{res:?}");
-    assert_eq!(sends(&a) + sends(&b), 1);
+    assert_eq!(c.sends_a() + c.sends_b(), 1);
     p.shutdown().await;
+}
 
-    // Retryable everywhere: 1 + 2 attempts, then the broker's error.
-    let (ns, a, b) = cluster(busy_broker, busy_broker).await;
-    let p = Producer::spawn(ProducerConfig::new(unique("retry"), ns.addr.clone())).await.unwrap();
-    let res = p.send_message(ProducerRecord::new("t", "x")).await;
+#[actix_rt::test]
+async fn retryable_everywhere_gives_three_attempts() {
+    let c = Cluster::two(busy(), busy()).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
+    let res = p.send_message(c.record("x")).await;
     assert!(matches!(res, Err(SendError::Broker { code: 2, .. })), "{res:?}");
-    assert_eq!(sends(&a) + sends(&b), 3);
+    assert_eq!(c.sends_a() + c.sends_b(), 3);
     p.shutdown().await;
+}
 
-    // Silent brokers: the send ends within its total budget with a timeout.
-    let (ns, _a, _b) = cluster(silent_broker, silent_broker).await;
-    let mut cfg = ProducerConfig::new(unique("retry"), ns.addr.clone());
+#[actix_rt::test]
+async fn silent_brokers_end_the_send_within_its_budget() {
+    let c = Cluster::two(silent(), silent()).await;
+    let mut cfg = c.config();
     cfg.send_msg_timeout = Duration::from_millis(600);
     let p = Producer::spawn(cfg).await.unwrap();
     let started = std::time::Instant::now();
-    let res = p.send_message(ProducerRecord::new("t", "x")).await;
+    let res = p.send_message(c.record("x")).await;
     assert!(matches!(res, Err(SendError::Timeout { .. })), "{res:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "a send must end within its budget");
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn not_store_ok_is_returned_or_retried_elsewhere() {
+    let c = Cluster::two(flush_timeout(), flush_timeout()).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
+    let r = p.send_message(c.record("x")).await.unwrap();
+    assert_eq!(r.status, SendStatus::FlushDiskTimeout);
+    assert_eq!(c.sends_a() + c.sends_b(), 1, "by default a stored-but-not-flushed message is not resent");
+    p.shutdown().await;
+
+    let c = Cluster::two(flush_timeout(), good()).await;
+    let mut cfg = c.config();
+    cfg.retry_another_broker_when_not_store_ok = true;
+    let p = Producer::spawn(cfg).await.unwrap();
+    for _ in 0..6 {
+        let r = p.send_message(c.record("x")).await.unwrap();
+        assert_eq!((r.status, r.message_queue.broker_name.as_str()), (SendStatus::SendOk, "b"));
+    }
+    assert!(c.sends_a() >= 1);
+    p.shutdown().await;
+}
+
+static GO_AWAY_SENT: AtomicU32 = AtomicU32::new(0);
+
+#[actix_rt::test]
+async fn go_away_reconnects_and_resends_once() {
+    let going_away = responder!(|| {
+        if GO_AWAY_SENT.fetch_add(1, Ordering::SeqCst) == 0 {
+            Some(RemotingCommand::response(response::GO_AWAY, 0, Some("going away".into())))
+        } else {
+            Some(stored(response::SUCCESS))
+        }
+    });
+    let c = Cluster::one(going_away).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
+    let r = p.send_message(c.record("x")).await.expect("resent after GO_AWAY");
+    assert_eq!(r.message_queue.broker_name, "a");
+    assert_eq!(c.sends_a(), 2, "the same request went twice");
+    assert_eq!(*c.a.accepted.lock().unwrap(), 2, "the resend used a new connection");
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn latency_fault_tolerance_avoids_a_failing_broker() {
+    let c = Cluster::two(busy(), good()).await;
+    let mut cfg = c.config();
+    cfg.send_latency_fault_enable = true;
+    let p = Producer::spawn(cfg).await.unwrap();
+    for _ in 0..20 {
+        p.send_message(c.record("x")).await.expect("ends on b");
+    }
+    assert!(c.sends_a() <= 1, "an isolated broker is avoided (tried {} times)", c.sends_a());
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn back_pressure_waits_then_times_out_and_try_send_reports_full() {
+    let c = Cluster::one(silent()).await;
+    let mut cfg = c.config();
+    cfg.max_inflight_messages = 2;
+    cfg.send_msg_timeout = Duration::from_secs(5);
+    let p = Producer::spawn(cfg).await.unwrap();
+    // Two sends hang on the silent broker and fill the budget.
+    let hanging: Vec<_> = (0..2).map(|i| p.send(SendMessage::new(c.record(&format!("h{i}"))))).collect();
+    let full = async {
+        loop {
+            let s = p.send(GetProducerStatus).await.unwrap();
+            if s.inflight_messages == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let rec = c.record("no room");
+        let f = p.send(TrySendMessage(SendMessage::new(rec.clone()))).await.unwrap().unwrap_err();
+        assert!(matches!(f.error, SendError::Full { messages: 2, .. }), "{}", f.error);
+        assert_eq!(f.returned, rec, "the message comes back");
+
+        let rec = c.record("waits");
+        let f = p.send(SendMessage::new(rec.clone()).with_timeout(Duration::from_millis(300))).await.unwrap().unwrap_err();
+        assert!(matches!(f.error, SendError::Timeout { attempts: 0, .. }), "{}", f.error);
+        assert_eq!(f.returned, rec);
+        assert_eq!(p.send(GetProducerStatus).await.unwrap().waiting_sends, 0);
+    };
+    let (done, _) = futures::join!(full, futures::future::join_all(hanging));
+    let _: () = done;
+    assert_eq!(sends(&c.a), 2, "nothing beyond the budget reached the broker");
+    let s = p.send(GetProducerStatus).await.unwrap();
+    assert_eq!((s.inflight_messages, s.inflight_bytes), (0, 0), "every send gave its room back");
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn one_way_requests_leave_nothing_pending() {
+    let peer = FakePeer::start(Behaviour::Script(silent())).await;
+    let settings = ConnectionSettings {
+        serialize_type: actix_rocketmq::protocol::SerializeType::Json,
+        connect_timeout: Duration::from_secs(2),
+        max_frame_len: actix_rocketmq::protocol::DEFAULT_MAX_FRAME_LEN,
+    };
+    let conn = actix::Actor::start(Connection::new(peer.addr.clone(), 1, settings, None));
+    for _ in 0..100 {
+        conn.send(Oneway { cmd: RemotingCommand::request(request::SEND_MESSAGE_V2) }).await.unwrap().unwrap();
+    }
+    assert_eq!(conn.send(PendingCount).await.unwrap(), 0);
+    let seen = crate::admin::eventually(Duration::from_secs(5), || async { peer.requests().len() == 100 }).await;
+    assert!(seen);
+    assert!(peer.requests().iter().all(|c| c.is_oneway()), "the one-way flag is on the wire");
+
+    // Through the producer: one-way sends reach the broker flagged, with no reply needed.
+    let c = Cluster::one(silent()).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
+    for i in 0..20 {
+        p.send_oneway(c.record(&format!("o{i}"))).await.unwrap();
+    }
+    assert!(crate::admin::eventually(Duration::from_secs(5), || async { sends(&c.a) == 20 }).await);
+    assert!(c.a.requests().iter().filter(|r| r.code == request::SEND_MESSAGE_V2).all(|r| r.is_oneway()));
+    assert_eq!(p.send(GetProducerStatus).await.unwrap().inflight_messages, 0);
     p.shutdown().await;
 }
