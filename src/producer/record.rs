@@ -274,3 +274,52 @@ impl fmt::Display for SendResult {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_result_displays_like_java() {
+        let r = SendResult {
+            status: SendStatus::SendOk,
+            msg_id: "AC1100020001".into(),
+            offset_msg_id: "7F00000100002A9F0000000000000001".into(),
+            message_queue: MessageQueue { topic: "T".into(), broker_name: "broker-a".into(), queue_id: 3 },
+            queue_offset: 17,
+            transaction_id: None,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+        };
+        assert_eq!(
+            r.to_string(),
+            "SendResult [sendStatus=SEND_OK, msgId=AC1100020001, offsetMsgId=7F00000100002A9F0000000000000001, \
+             messageQueue=MessageQueue [topic=T, brokerName=broker-a, queueId=3], queueOffset=17, recallHandle=null]"
+        );
+    }
+
+    #[test]
+    fn properties_carry_every_field_once() {
+        let rec = ProducerRecord::new("t", "b")
+            .with_tags("A")
+            .with_keys(["k1", "k2"])
+            .with_property("p", "v")
+            .with_property("p", "w")
+            .with_delay(Delay::Seconds(5))
+            .with_wait_store_msg_ok(false);
+        let mut s = String::new();
+        rec.encode_properties("UK", &[("INSTANCE_ID", "ns")], &mut s);
+        let props = crate::protocol::properties::decode_properties(&s);
+        let get = |n: &str| props.iter().filter(|(k, _)| k == n).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+        assert_eq!(get("TAGS"), ["A"]);
+        assert_eq!(get("KEYS"), ["k1 k2"]);
+        assert_eq!(get("p"), ["w"]);
+        assert_eq!(get("WAIT"), ["false"]);
+        assert_eq!(get("TIMER_DELAY_SEC"), ["5"]);
+        assert_eq!(get("UNIQ_KEY"), ["UK"]);
+        assert_eq!(get("INSTANCE_ID"), ["ns"]);
+        assert!(Delay::Level(0).validate().is_err());
+        assert!(Delay::Millis(-1).validate().is_err());
+        assert!(Delay::DeliverAt(1).validate().is_ok());
+    }
+}
