@@ -1,11 +1,13 @@
 //! One actor per remote address: the socket, the opaque counter and the pending table.
 
 use std::collections::HashMap;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use actix::io::{WriteHandler, Writer};
 use actix::prelude::*;
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
+use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -19,6 +21,11 @@ use crate::protocol::{encode_frame, RemotingCommand, SerializeType};
 
 /// How often expired or abandoned entries are swept from the pending table.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// Above this many unwritten bytes, one-way sends wait for the socket (back-pressure: they get
+/// no reply that could hold them back otherwise).
+const HIGH_WATER: usize = 1024 * 1024;
+/// One-way sends waiting for the socket resume once the buffer is below this.
+const LOW_WATER: usize = 256 * 1024;
 
 /// What a connection needs to know besides its address.
 #[derive(Debug, Clone)]
@@ -107,7 +114,7 @@ struct Pending {
 enum State {
     /// The connect future runs under `ctx.wait`, so no request is handled in this state.
     Connecting,
-    Open(Writer<OwnedWriteHalf, RemotingError>),
+    Open(OwnedWriteHalf),
     /// Connecting or the socket failed: every request gets this error until the actor stops.
     Failed(RemotingError),
 }
@@ -126,7 +133,11 @@ pub struct Connection {
     next_opaque: i32,
     pending: HashMap<i32, Pending>,
     owner: Option<Recipient<ConnectionClosed>>,
-    scratch: BytesMut,
+    /// Frames not yet written to the socket. Every frame is encoded straight into it; the write
+    /// loop drains it, so frames queued in one turn of the actor go out in one `write`.
+    out: BytesMut,
+    write_waker: Option<Waker>,
+    drain_waiters: Vec<oneshot::Sender<()>>,
 }
 
 impl Connection {
@@ -145,7 +156,9 @@ impl Connection {
             next_opaque: 0,
             pending: HashMap::new(),
             owner,
-            scratch: BytesMut::with_capacity(8 * 1024),
+            out: BytesMut::with_capacity(64 * 1024),
+            write_waker: None,
+            drain_waiters: Vec::new(),
         }
     }
 
@@ -157,9 +170,7 @@ impl Connection {
 
     fn fail_and_stop(&mut self, err: RemotingError, ctx: &mut Context<Self>) {
         self.fail_all(&err);
-        if let State::Open(w) = &mut self.state {
-            w.close();
-        }
+        self.drain_waiters.clear();
         self.state = State::Failed(err);
         ctx.stop();
     }
@@ -170,18 +181,39 @@ impl Connection {
         o
     }
 
-    /// Encodes and queues one frame. Encoding errors stay with the request that caused them.
+    /// Encodes one frame into the output buffer and wakes the write loop. Encoding errors stay
+    /// with the request that caused them.
     fn write(&mut self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
-        let writer = match &mut self.state {
-            State::Open(w) => w,
+        match &self.state {
+            State::Open(_) => {}
             State::Failed(e) => return Err(e.clone()),
             State::Connecting => return Err(RemotingError::ConnectionClosed { addr: self.addr.clone() }),
-        };
-        self.scratch.clear();
-        encode_frame(cmd, self.settings.serialize_type, &mut self.scratch)
-            .map_err(|source| RemotingError::Protocol { addr: self.addr.clone(), source })?;
-        writer.write(&self.scratch);
+        }
+        let mark = self.out.len();
+        if let Err(source) = encode_frame(cmd, self.settings.serialize_type, &mut self.out) {
+            self.out.truncate(mark);
+            return Err(RemotingError::Protocol { addr: self.addr.clone(), source });
+        }
+        if let Some(w) = self.write_waker.take() {
+            w.wake();
+        }
         Ok(())
+    }
+
+    /// Writes as much of the output buffer as the socket takes.
+    fn poll_flush_out(&mut self, task: &mut TaskContext<'_>) -> Poll<Result<(), RemotingError>> {
+        let State::Open(sock) = &mut self.state else { return Poll::Ready(Ok(())) };
+        while !self.out.is_empty() {
+            match Pin::new(&mut *sock).poll_write(task, &self.out) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(RemotingError::Io { addr: self.addr.clone(), reason: "socket wrote 0 bytes".into() }))
+                }
+                Poll::Ready(Ok(n)) => self.out.advance(n),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(RemotingError::io(&self.addr, &e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     fn sweep(&mut self) {
@@ -243,7 +275,8 @@ impl Actor for Connection {
                 let _ = stream.set_nodelay(true);
                 let (read, write) = stream.into_split();
                 ctx.add_stream(FramedRead::new(read, FrameDecoder::new(act.addr.clone(), act.settings.max_frame_len)));
-                act.state = State::Open(Writer::new(write, ctx));
+                act.state = State::Open(write);
+                ctx.spawn(WriteLoop);
                 ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep());
                 debug!(addr = %act.addr, "connected");
             }
@@ -284,13 +317,24 @@ impl Handler<Request> for Connection {
 }
 
 impl Handler<Oneway> for Connection {
-    type Result = Result<(), RemotingError>;
+    type Result = ResponseFuture<Result<(), RemotingError>>;
 
+    /// Resolves once the frame is queued, or, when the socket is behind by more than
+    /// `HIGH_WATER` bytes, once it has caught up: one-way senders get no reply to pace them.
     fn handle(&mut self, msg: Oneway, _ctx: &mut Context<Self>) -> Self::Result {
         let mut cmd = msg.cmd;
         cmd.opaque = self.next_opaque();
         cmd.mark_oneway();
-        self.write(&cmd)
+        if let Err(e) = self.write(&cmd) {
+            return Box::pin(async move { Err(e) });
+        }
+        if self.out.len() <= HIGH_WATER {
+            return Box::pin(async { Ok(()) });
+        }
+        let (tx, rx) = oneshot::channel();
+        self.drain_waiters.push(tx);
+        let closed = RemotingError::ConnectionClosed { addr: self.addr.clone() };
+        Box::pin(async move { rx.await.map_err(|_| closed) })
     }
 }
 
@@ -337,12 +381,32 @@ impl StreamHandler<Result<RemotingCommand, RemotingError>> for Connection {
     }
 }
 
-impl WriteHandler<RemotingError> for Connection {
-    fn error(&mut self, err: RemotingError, _ctx: &mut Context<Self>) -> Running {
-        let err = err.at(&self.addr);
-        warn!(addr = %self.addr, error = %err, "write failed, closing connection");
-        self.fail_all(&err);
-        self.state = State::Failed(err);
-        Running::Stop
+/// Drains the connection's output buffer into the socket, inside the actor's context, so the
+/// actor always knows how far behind the socket is.
+struct WriteLoop;
+
+impl ActorFuture<Connection> for WriteLoop {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, act: &mut Connection, ctx: &mut Context<Connection>, task: &mut TaskContext<'_>) -> Poll<()> {
+        match act.poll_flush_out(task) {
+            Poll::Ready(Err(err)) => {
+                warn!(addr = %act.addr, error = %err, "write failed, closing connection");
+                act.fail_and_stop(err, ctx);
+                return Poll::Ready(());
+            }
+            Poll::Ready(Ok(())) | Poll::Pending => {}
+        }
+        if act.out.len() < LOW_WATER && !act.drain_waiters.is_empty() {
+            for w in act.drain_waiters.drain(..) {
+                let _ = w.send(());
+            }
+        }
+        if !matches!(act.state, State::Open(_)) {
+            return Poll::Ready(());
+        }
+        // Woken by the socket (Pending above) or by the next `write`.
+        act.write_waker = Some(task.waker().clone());
+        Poll::Pending
     }
 }

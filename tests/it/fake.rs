@@ -22,6 +22,8 @@ pub enum Behaviour {
     Garbage,
     /// Answer with a length field far beyond the frame limit.
     HugeLength,
+    /// Accept the connection and never read from it (the peer's socket fills up).
+    Stall,
     /// Answer with whatever the responder returns (`None`: stay silent).
     Script(Responder),
 }
@@ -58,6 +60,11 @@ impl FakePeer {
 }
 
 async fn serve(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<Vec<RemotingCommand>>>) {
+    if let Behaviour::Stall = behaviour {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        drop(stream);
+        return;
+    }
     let mut buf = BytesMut::new();
     loop {
         let cmd = loop {
@@ -96,7 +103,7 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<Vec<
                     }
                 }
             }
-            Behaviour::Silent => {}
+            Behaviour::Silent | Behaviour::Stall => {}
             Behaviour::Hangup => return,
             Behaviour::Garbage => {
                 let _ = stream.write_all(&[0, 0, 0, 12, 9, 9, 9, 9, 1, 2, 3, 4, 5, 6, 7, 8]).await;

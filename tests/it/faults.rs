@@ -104,3 +104,25 @@ async fn pipelined_requests_get_their_own_replies_and_reconnect_after_close() {
     assert!(matches!(res, Ok(ref c) if c.code == 0), "{res:?}");
     assert_eq!(*peer.accepted.lock().unwrap(), 2, "the second request opened a new connection");
 }
+
+#[actix_rt::test]
+async fn one_way_sends_wait_for_a_stalled_socket() {
+    use actix_rocketmq::remoting::connection::Oneway;
+    let peer = FakePeer::start(Behaviour::Stall).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    let body = bytes::Bytes::from(vec![7u8; 64 * 1024]);
+    // 400 x 64 KiB = 25 MiB: far more than loopback socket buffers hold. Without back-pressure
+    // every send would be accepted into an ever-growing buffer.
+    let mut accepted = 0;
+    for _ in 0..400 {
+        let cmd = RemotingCommand::request(310).with_body(body.clone());
+        match tokio::time::timeout(Duration::from_secs(2), conn.send(Oneway { cmd })).await {
+            Ok(res) => {
+                res.unwrap().unwrap();
+                accepted += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(accepted < 400, "a peer that never reads must hold one-way senders back");
+}
