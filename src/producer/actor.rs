@@ -18,7 +18,7 @@ use super::messages::*;
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
 use super::selector::QueueSelector;
-use super::send::{Prepared, RouteFetch, SendFuture, SendJob};
+use super::send::{Completion, Outcome, Parked, Prepared, SendJob};
 use crate::client::instance::{ClientInstance, InstanceHandle, RegisterProducer, RouteUpdated, StartInstance, UnregisterProducer};
 use crate::client::registry::{ClientRegistry, GetOrCreateInstance};
 use crate::client::HeartbeatNow;
@@ -27,6 +27,7 @@ use crate::error::{SendError, ServiceState, StartError};
 use crate::protocol::message_id::UniqIdGenerator;
 use crate::protocol::route::TopicPublishInfo;
 use crate::remoting::Connection;
+use tokio::sync::oneshot;
 
 /// One producer group. Owns its config, lifecycle state, publish info per topic, the queue
 /// selector and fault table, the message-id generator, the in-flight budget and a cache of
@@ -40,7 +41,7 @@ pub struct Producer {
     pub(super) instance: Option<Addr<ClientInstance>>,
     pub(super) handle: Option<InstanceHandle>,
     pub(super) publish: HashMap<String, Arc<TopicPublishInfo>>,
-    pub(super) route_fetches: HashMap<String, RouteFetch>,
+    pub(super) parked: Parked,
     pub(super) conns: HashMap<String, Addr<Connection>>,
     pub(super) selector: QueueSelector,
     pub(super) faults: LatencyFaultTable,
@@ -61,7 +62,7 @@ impl Producer {
             instance: None,
             handle: None,
             publish: HashMap::new(),
-            route_fetches: HashMap::new(),
+            parked: Parked::default(),
             conns: HashMap::new(),
             selector: QueueSelector::default(),
             faults: LatencyFaultTable::default(),
@@ -86,11 +87,21 @@ impl Producer {
         Ok(addr)
     }
 
-    fn job(&self, prepared: Prepared, started: Instant, timeout: Option<Duration>, target: Target, max_attempts: u32) -> SendJob {
+    #[allow(clippy::too_many_arguments)]
+    fn job(
+        &self,
+        prepared: Prepared,
+        timeout: Option<Duration>,
+        target: Target,
+        max_attempts: u32,
+        wait: bool,
+        oneway: bool,
+        done: Completion,
+    ) -> SendJob {
         let auto = matches!(target, Target::Auto);
         SendJob {
             msg: Arc::new(prepared),
-            started,
+            started: Instant::now(),
             budget: timeout.unwrap_or(self.config.send_msg_timeout),
             attempts: 0,
             // Sends to a chosen queue get one attempt, as in Java.
@@ -99,37 +110,50 @@ impl Producer {
             last_broker: None,
             last_error: None,
             go_away_resent: false,
+            oneway,
+            wait,
+            admitted: false,
+            on_admit: None,
+            done: Some(done),
         }
     }
 
-    /// Everything a single send does before the wire: state, validation, encoding, compression,
-    /// then admission by the budget (waiting for room unless `wait` is false).
-    fn single(&mut self, send: SendMessage, wait: bool, max_attempts: u32) -> ResponseActFuture<Self, Result<SendResult, SendFailure>> {
+    /// A single message's send: state and validation here; the rest runs in the send machinery
+    /// and answers through a oneshot the returned future awaits.
+    #[allow(clippy::too_many_arguments)]
+    fn single<T: 'static>(
+        &mut self,
+        send: SendMessage,
+        wait: bool,
+        oneway: bool,
+        max_attempts: u32,
+        finish: fn(Option<SendResult>) -> Result<T, SendError>,
+        ctx: &mut Context<Self>,
+    ) -> ResponseFuture<Result<T, SendFailure>> {
         let SendMessage { record, timeout, target } = send;
         if self.state != ServiceState::Running {
             let error = SendError::NotRunning(self.state);
-            return Box::pin(fut::ready(Err(SendFailure { error, returned: record })));
+            return Box::pin(async move { Err(SendFailure { error, returned: record }) });
         }
         let prepared = match self.prepare_single(&record) {
             Ok(p) => p,
-            Err(error) => return Box::pin(fut::ready(Err(SendFailure { error, returned: record }))),
+            Err(error) => return Box::pin(async move { Err(SendFailure { error, returned: record }) }),
         };
-        let started = Instant::now();
-        let run = self.compress_then(
-            prepared,
-            move |act, p| {
-                let job = act.job(p, started, timeout, target, max_attempts);
-                act.admit(job, wait, false)
-            },
-            Err,
-        );
-        Box::pin(run.map(move |res, _, _| expect_reply(res).map_err(|error| SendFailure { error, returned: record })))
+        let (tx, rx) = oneshot::channel();
+        let job = self.job(prepared, timeout, target, max_attempts, wait, oneway, Completion::Reply(tx));
+        self.start_job(job, ctx);
+        Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned: record }) })
     }
 }
 
+/// The outcome a send machinery delivers; a dropped sender means the actor stopped.
+async fn settle(rx: oneshot::Receiver<Outcome>) -> Outcome {
+    rx.await.unwrap_or_else(|_| Err(SendError::Mailbox("the producer stopped before the send ended".into())))
+}
+
 /// Request-reply sends always end with a result; `None` only comes from one-way writes.
-fn expect_reply(res: Result<Option<SendResult>, SendError>) -> Result<SendResult, SendError> {
-    res.and_then(|r| r.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into())))
+fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
+    res.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into()))
 }
 
 impl Actor for Producer {
@@ -223,110 +247,85 @@ impl Handler<Shutdown> for Producer {
 }
 
 impl Handler<SendMessage> for Producer {
-    type Result = ResponseActFuture<Self, Result<SendResult, SendFailure>>;
+    type Result = ResponseFuture<Result<SendResult, SendFailure>>;
 
-    fn handle(&mut self, msg: SendMessage, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: SendMessage, ctx: &mut Context<Self>) -> Self::Result {
         let attempts = 1 + self.config.retry_times_when_send_failed;
-        self.single(msg, true, attempts)
+        self.single(msg, true, false, attempts, expect_reply, ctx)
     }
 }
 
 impl Handler<TrySendMessage> for Producer {
-    type Result = ResponseActFuture<Self, Result<SendResult, SendFailure>>;
+    type Result = ResponseFuture<Result<SendResult, SendFailure>>;
 
-    fn handle(&mut self, msg: TrySendMessage, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: TrySendMessage, ctx: &mut Context<Self>) -> Self::Result {
         let attempts = 1 + self.config.retry_times_when_send_failed;
-        self.single(msg.0, false, attempts)
+        self.single(msg.0, false, false, attempts, expect_reply, ctx)
     }
 }
 
 impl Handler<SendAsync> for Producer {
-    /// Resolves once the send is admitted (or refused): a caller awaiting each `SendAsync` is
+    /// Resolves once the send is admitted (or has ended): a caller awaiting each `SendAsync` is
     /// held back by the in-flight budget instead of queueing without limit. The outcome, success
     /// or failure, always goes to the callback.
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, msg: SendAsync, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: SendAsync, ctx: &mut Context<Self>) -> Self::Result {
         let SendAsync { send, callback, context } = msg;
         let SendMessage { record, timeout, target } = send;
-        let report = move |result: Result<SendResult, SendFailure>| callback.do_send(SendOutcome { context, result });
         if self.state != ServiceState::Running {
-            report(Err(SendFailure { error: SendError::NotRunning(self.state), returned: record }));
-            return Box::pin(fut::ready(()));
+            let error = SendError::NotRunning(self.state);
+            callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
+            return Box::pin(async {});
         }
         let prepared = match self.prepare_single(&record) {
             Ok(p) => p,
             Err(error) => {
-                report(Err(SendFailure { error, returned: record }));
-                return Box::pin(fut::ready(()));
+                callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
+                return Box::pin(async {});
             }
         };
         let attempts = 1 + self.config.retry_times_when_send_async_failed;
-        let started = Instant::now();
-        let fail_record = record.clone();
-        let fail_report = report.clone();
-        self.compress_then(
-            prepared,
-            move |act, p| {
-                let job = act.job(p, started, timeout, target, attempts);
-                Box::pin(act.acquire(job, true).map(move |res, act, ctx| match res {
-                    Ok(job) => {
-                        let run = act.run(job, false);
-                        ctx.spawn(run.map(move |res, _, _| {
-                            report(expect_reply(res).map_err(|error| SendFailure { error, returned: record }))
-                        }));
-                    }
-                    Err(error) => report(Err(SendFailure { error, returned: record })),
-                }))
-            },
-            move |error| fail_report(Err(SendFailure { error, returned: fail_record })),
-        )
+        let done = Completion::Callback { to: callback, context, record };
+        let mut job = self.job(prepared, timeout, target, attempts, true, false, done);
+        let (tx, rx) = oneshot::channel();
+        job.on_admit = Some(tx);
+        self.start_job(job, ctx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
     }
 }
 
 impl Handler<SendOneway> for Producer {
-    type Result = ResponseActFuture<Self, Result<(), SendFailure>>;
+    type Result = ResponseFuture<Result<(), SendFailure>>;
 
-    fn handle(&mut self, msg: SendOneway, _: &mut Context<Self>) -> Self::Result {
-        let SendOneway { record, target } = msg;
-        if self.state != ServiceState::Running {
-            let error = SendError::NotRunning(self.state);
-            return Box::pin(fut::ready(Err(SendFailure { error, returned: record })));
-        }
-        let prepared = match self.prepare_single(&record) {
-            Ok(p) => p,
-            Err(error) => return Box::pin(fut::ready(Err(SendFailure { error, returned: record }))),
-        };
-        let started = Instant::now();
-        let run = self.compress_then(
-            prepared,
-            move |act, p| {
-                let job = act.job(p, started, None, target, 1);
-                act.admit(job, true, true)
-            },
-            Err,
-        );
-        Box::pin(run.map(move |res, _, _| res.map(|_| ()).map_err(|error| SendFailure { error, returned: record })))
+    fn handle(&mut self, msg: SendOneway, ctx: &mut Context<Self>) -> Self::Result {
+        let send = SendMessage { record: msg.record, timeout: None, target: msg.target };
+        self.single(send, true, true, 1, |_| Ok(()), ctx)
     }
 }
 
 impl Handler<SendBatch> for Producer {
-    type Result = ResponseActFuture<Self, Result<SendResult, SendFailure<Vec<ProducerRecord>>>>;
+    type Result = ResponseFuture<Result<SendResult, SendFailure<Vec<ProducerRecord>>>>;
 
-    fn handle(&mut self, msg: SendBatch, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: SendBatch, ctx: &mut Context<Self>) -> Self::Result {
         let SendBatch { records, timeout, target } = msg;
         if self.state != ServiceState::Running {
             let error = SendError::NotRunning(self.state);
-            return Box::pin(fut::ready(Err(SendFailure { error, returned: records })));
+            return Box::pin(async move { Err(SendFailure { error, returned: records }) });
         }
         let prepared = match self.prepare_batch(&records) {
             Ok(p) => p,
-            Err(error) => return Box::pin(fut::ready(Err(SendFailure { error, returned: records }))),
+            Err(error) => return Box::pin(async move { Err(SendFailure { error, returned: records }) }),
         };
         let attempts = 1 + self.config.retry_times_when_send_failed;
-        let job = self.job(prepared, Instant::now(), timeout, target, attempts);
-        let run: SendFuture = self.admit(job, true, false);
-        Box::pin(run.map(move |res, _, _| expect_reply(res).map_err(|error| SendFailure { error, returned: records })))
+        let (tx, rx) = oneshot::channel();
+        let job = self.job(prepared, timeout, target, attempts, true, false, Completion::Reply(tx));
+        self.start_job(job, ctx);
+        Box::pin(async move {
+            settle(rx).await.and_then(expect_reply).map_err(|error| SendFailure { error, returned: records })
+        })
     }
 }
 

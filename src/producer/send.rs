@@ -1,19 +1,23 @@
 //! The send machinery of the `Producer` actor: prepare, admit, attempt, judge, retry.
 //!
-//! Every step that touches producer state runs inside the actor (between awaits, through
-//! `ActorFuture` combinators); only the network wait runs outside it. A send therefore never
-//! holds a lock, and many sends interleave freely on one actor.
+//! Every step that touches producer state runs inside the actor; every wait (a reply, room in
+//! the budget, a route, a connection, a big compression) runs outside it, as its own task that
+//! reports back with a message. The actor therefore never holds a future per in-flight send:
+//! actix polls every future spawned in an actor's context on each wake-up, which made many
+//! in-flight sends cost quadratic time (measured: 10,000 in flight ran 15x slower than 64).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use tokio::sync::oneshot;
 use tracing::debug;
 
 use super::actor::Producer;
 use super::batch::{check_batch, encode_batch};
+use super::messages::{SendFailure, SendOutcome};
 use super::namespace::{unwrap, wrap};
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult, SendStatus};
@@ -33,10 +37,8 @@ use crate::remoting::{request as remote_request, Connection};
 /// Bodies at least this large are compressed on a blocking thread, not on the actor's thread.
 const OFFLOAD_COMPRESSION_AT: usize = 256 * 1024;
 
-/// What the attempt machinery yields: the broker's result, or `None` for a one-way write.
-pub(super) type SendFuture = ResponseActFuture<Producer, Result<Option<SendResult>, SendError>>;
-/// A route fetch shared by every send waiting for the same topic.
-pub(super) type RouteFetch = Shared<LocalBoxFuture<'static, Result<Arc<TopicPublishInfo>, SendError>>>;
+/// How a send ends: `Some(result)` for request-reply sends, `None` for one-way writes.
+pub(super) type Outcome = Result<Option<SendResult>, SendError>;
 
 /// A message (or batch) ready for the wire.
 pub(super) struct Prepared {
@@ -49,10 +51,16 @@ pub(super) struct Prepared {
     pub(super) properties: String,
     /// What the user sees as msgId: the UNIQ_KEY, or the inner ones joined by `,` for a batch.
     pub(super) msg_id: String,
-    /// The batch envelope's own UNIQ_KEY (used when the broker reports an inner batch).
-    pub(super) envelope_key: Option<String>,
     pub(super) batch: bool,
     pub(super) compress: bool,
+}
+
+/// Where the outcome of a send goes.
+pub(super) enum Completion {
+    /// A caller awaiting the handler's future.
+    Reply(oneshot::Sender<Outcome>),
+    /// A `SendAsync` callback; the record travels along to be handed back on failure.
+    Callback { to: Recipient<SendOutcome>, context: u64, record: ProducerRecord },
 }
 
 /// One send in progress across its attempts.
@@ -66,6 +74,14 @@ pub(super) struct SendJob {
     pub(super) last_broker: Option<String>,
     pub(super) last_error: Option<SendError>,
     pub(super) go_away_resent: bool,
+    pub(super) oneway: bool,
+    /// Wait for room in the budget (false: answer `Full`).
+    pub(super) wait: bool,
+    /// Holds room in the in-flight budget.
+    pub(super) admitted: bool,
+    /// Told when the send is admitted or has ended (a `SendAsync` caller waits for this).
+    pub(super) on_admit: Option<oneshot::Sender<()>>,
+    pub(super) done: Option<Completion>,
 }
 
 impl SendJob {
@@ -82,6 +98,13 @@ impl SendJob {
             Some(e) => e.clone(),
         }
     }
+
+    fn admitted(&mut self) {
+        self.admitted = true;
+        if let Some(tx) = self.on_admit.take() {
+            let _ = tx.send(());
+        }
+    }
 }
 
 /// Outcome of one attempt, before the retry decision.
@@ -92,15 +115,59 @@ enum Attempt {
     GoAway(SendError),
 }
 
-enum Admission {
+/// How a wait for room in the budget ended.
+pub(super) enum Admission {
     Admitted,
     /// Room was granted just as the wait timed out: give it back.
     LateGrant,
     Refused,
 }
 
-fn ready(res: Result<Option<SendResult>, SendError>) -> SendFuture {
-    Box::pin(fut::ready(res))
+/// Internal: a wait for budget room ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct AdmissionDone {
+    pub(super) job: SendJob,
+    pub(super) admission: Admission,
+}
+
+/// Internal: a big body was compressed off the actor's thread.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct Compressed(pub(super) SendJob);
+
+/// Internal: the broker answered (or the transport failed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct AttemptDone {
+    job: SendJob,
+    mq: MessageQueue,
+    addr: String,
+    reply: Result<RemotingCommand, RemotingError>,
+    latency: Duration,
+}
+
+/// Internal: a route fetch for `topic` ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct RouteReady {
+    topic: String,
+    result: Result<Arc<TopicPublishInfo>, SendError>,
+}
+
+/// Internal: a connection to `addr` is available (or the remoting client is gone).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct ConnectionReady {
+    addr: String,
+    conn: Option<Addr<Connection>>,
+}
+
+/// Sends waiting for a route or a connection, parked in the actor until it arrives.
+#[derive(Default)]
+pub(super) struct Parked {
+    routes: HashMap<String, Vec<SendJob>>,
+    conns: HashMap<String, Vec<(SendJob, MessageQueue)>>,
 }
 
 impl Producer {
@@ -139,13 +206,12 @@ impl Producer {
             flag: record.flag(),
             properties,
             msg_id: uniq_key,
-            envelope_key: None,
             batch: false,
             compress: record.body().len() >= self.config.compress_msg_body_over_howmuch,
         })
     }
 
-    /// Validates and encodes a batch: every message gets its own UNIQ_KEY, the envelope one more.
+    /// Validates and encodes a batch: every message gets its own UNIQ_KEY.
     pub(super) fn prepare_batch(&mut self, records: &[ProducerRecord]) -> Result<Prepared, SendError> {
         check_batch(records, self.config.max_message_size)?;
         let first = records.first().ok_or(ValidationError::EmptyBatch)?;
@@ -169,61 +235,66 @@ impl Producer {
             flag: 0,
             properties,
             msg_id: keys.join(","),
-            envelope_key: None,
             batch: true,
             // Java never compresses batches; brokers store inner messages uncompressed.
             compress: false,
         })
     }
 
-    /// Compresses the body when due, then continues with `then`. Big bodies are deflated on a
-    /// blocking thread so the actor keeps serving other sends; `fail` reports a lost task.
-    pub(super) fn compress_then<T, F, E>(&mut self, mut p: Prepared, then: F, fail: E) -> ResponseActFuture<Producer, T>
-    where
-        T: 'static,
-        F: FnOnce(&mut Producer, Prepared) -> ResponseActFuture<Producer, T> + 'static,
-        E: FnOnce(SendError) -> T + 'static,
-    {
-        if !p.compress {
-            return then(self, p);
-        }
-        let (kind, level) = (self.config.compress_type, self.config.compress_level);
-        let squeeze = move |p: &mut Prepared| {
-            if let Ok(z) = compress(kind, level, &p.body) {
-                if z.len() < p.body.len() {
-                    p.body = Bytes::from(z);
-                    p.sys_flag |= COMPRESSED_FLAG | kind.sys_flag_bits();
+    /// Entry of every send: compression when due (big bodies off the actor's thread), then
+    /// admission by the in-flight budget, then the attempts.
+    pub(super) fn start_job(&mut self, mut job: SendJob, ctx: &mut Context<Self>) {
+        if job.msg.compress {
+            let (kind, level) = (self.config.compress_type, self.config.compress_level);
+            let squeeze = move |job: &mut SendJob| {
+                // The job was just built, so it holds the only reference to its message.
+                let Some(p) = Arc::get_mut(&mut job.msg) else { return };
+                p.compress = false;
+                if let Ok(z) = compress(kind, level, &p.body) {
+                    if z.len() < p.body.len() {
+                        p.body = Bytes::from(z);
+                        p.sys_flag |= COMPRESSED_FLAG | kind.sys_flag_bits();
+                    }
                 }
+            };
+            if job.msg.body.len() < OFFLOAD_COMPRESSION_AT {
+                squeeze(&mut job);
+            } else {
+                let me = ctx.address();
+                actix_rt::spawn(async move {
+                    let task = tokio::task::spawn_blocking(move || {
+                        squeeze(&mut job);
+                        job
+                    });
+                    // A compression task cannot fail short of a panic; the send is then lost to
+                    // its caller as a closed mailbox, which maps to `SendError::Mailbox`.
+                    if let Ok(job) = task.await {
+                        me.do_send(Compressed(job));
+                    }
+                });
+                return;
             }
-        };
-        if p.body.len() < OFFLOAD_COMPRESSION_AT {
-            squeeze(&mut p);
-            return then(self, p);
         }
-        let work = tokio::task::spawn_blocking(move || {
-            squeeze(&mut p);
-            p
-        });
-        Box::pin(work.into_actor(self).then(move |res, act, _| match res {
-            Ok(p) => then(act, p),
-            Err(e) => Box::pin(fut::ready(fail(SendError::Mailbox(format!("compression task failed: {e}"))))),
-        }))
+        self.acquire(job, ctx);
     }
 
-    /// Takes room in the in-flight budget, waiting for it (within the send's budget) when
-    /// `wait`; a send that gets no room ends with `Full` or its timeout.
-    pub(super) fn acquire(&mut self, job: SendJob, wait: bool) -> ResponseActFuture<Producer, Result<SendJob, SendError>> {
+    /// Takes room in the in-flight budget, or waits for it (within the send's budget) in a
+    /// task of its own, or answers `Full`.
+    fn acquire(&mut self, mut job: SendJob, ctx: &mut Context<Self>) {
         let size = job.msg.body.len();
         if self.budget.try_acquire(size) {
-            return Box::pin(fut::ready(Ok(job)));
+            job.admitted();
+            return self.attempt(job, ctx);
         }
-        if !wait {
-            return Box::pin(fut::ready(Err(SendError::Full { messages: self.budget.messages(), bytes: self.budget.bytes() })));
+        if !job.wait {
+            let err = SendError::Full { messages: self.budget.messages(), bytes: self.budget.bytes() };
+            return self.complete(job, Err(err));
         }
         let mut rx = self.budget.wait(size);
         let left = job.left();
-        let waiting = async move {
-            match tokio::time::timeout(left, &mut rx).await {
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let admission = match tokio::time::timeout(left, &mut rx).await {
                 Ok(Ok(())) => Admission::Admitted,
                 Ok(Err(_)) => Admission::Refused,
                 Err(_) => {
@@ -234,36 +305,50 @@ impl Producer {
                         Admission::Refused
                     }
                 }
+            };
+            me.do_send(AdmissionDone { job, admission });
+        });
+    }
+
+    pub(super) fn on_admission(&mut self, mut job: SendJob, admission: Admission, ctx: &mut Context<Self>) {
+        match admission {
+            Admission::Admitted => {
+                job.admitted();
+                self.attempt(job, ctx)
             }
-        };
-        Box::pin(waiting.into_actor(self).map(move |admission, act, _| match admission {
-            Admission::Admitted => Ok(job),
             Admission::LateGrant => {
-                act.budget.release(size);
-                Err(job.out_of_time())
+                job.admitted();
+                let err = job.out_of_time();
+                self.complete(job, Err(err))
             }
             Admission::Refused => {
-                act.budget.forget_abandoned();
-                Err(job.out_of_time())
+                self.budget.forget_abandoned();
+                let err = job.out_of_time();
+                self.complete(job, Err(err))
             }
-        }))
+        }
     }
 
-    /// Runs the attempts of an admitted send and gives its room back however they end.
-    pub(super) fn run(&mut self, job: SendJob, oneway: bool) -> SendFuture {
-        let size = job.msg.body.len();
-        Box::pin(self.attempt(job, oneway).map(move |res, act, _| {
-            act.budget.release(size);
-            res
-        }))
-    }
-
-    /// [`Producer::acquire`] then [`Producer::run`].
-    pub(super) fn admit(&mut self, job: SendJob, wait: bool, oneway: bool) -> SendFuture {
-        Box::pin(self.acquire(job, wait).then(move |res, act, _| match res {
-            Ok(job) => act.run(job, oneway),
-            Err(e) => ready(Err(e)),
-        }))
+    /// Ends a send: gives its room back and delivers the outcome.
+    fn complete(&mut self, mut job: SendJob, outcome: Outcome) {
+        if job.admitted {
+            self.budget.release(job.msg.body.len());
+        }
+        if let Some(tx) = job.on_admit.take() {
+            let _ = tx.send(());
+        }
+        match job.done.take() {
+            Some(Completion::Reply(tx)) => {
+                let _ = tx.send(outcome);
+            }
+            Some(Completion::Callback { to, context, record }) => {
+                let result = outcome
+                    .and_then(|r| r.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into())))
+                    .map_err(|error| SendFailure { error, returned: record });
+                to.do_send(SendOutcome { context, result });
+            }
+            None => {}
+        }
     }
 
     /// The publish info of `topic`, if cached and usable.
@@ -271,22 +356,50 @@ impl Producer {
         self.publish.get(topic).filter(|i| i.ok()).cloned()
     }
 
-    /// One route fetch per topic at a time, shared by every send waiting for it.
-    fn route_fetch(&mut self, topic: &str) -> Option<RouteFetch> {
-        if let Some(f) = self.route_fetches.get(topic) {
-            return Some(f.clone());
+    /// Parks `job` until the route of its topic arrives; the first one starts the fetch.
+    fn wait_for_route(&mut self, job: SendJob, ctx: &mut Context<Self>) {
+        let topic = job.msg.topic.clone();
+        let Some(instance) = self.instance.clone() else {
+            let state = self.state;
+            return self.complete(job, Err(SendError::NotRunning(state)));
+        };
+        let first = !self.parked.routes.contains_key(&topic);
+        let timeout = self.config.client.request_timeout.min(job.left());
+        self.parked.routes.entry(topic.clone()).or_default().push(job);
+        if !first {
+            return;
         }
-        let instance = self.instance.clone()?;
         let msg = FetchPublishInfo {
-            topic: topic.to_string(),
+            topic: topic.clone(),
             create_topic_key: self.config.create_topic_key.clone(),
             default_queue_nums: self.config.default_topic_queue_nums,
-            timeout: self.config.client.request_timeout,
+            timeout,
         };
-        let fut: LocalBoxFuture<'static, _> = async move { instance.send(msg).await? }.boxed_local();
-        let shared = fut.shared();
-        self.route_fetches.insert(topic.to_string(), shared.clone());
-        Some(shared)
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let result = match instance.send(msg).await {
+                Ok(r) => r,
+                Err(e) => Err(SendError::from(e)),
+            };
+            me.do_send(RouteReady { topic, result });
+        });
+    }
+
+    pub(super) fn on_route(&mut self, topic: String, result: Result<Arc<TopicPublishInfo>, SendError>, ctx: &mut Context<Self>) {
+        let jobs = self.parked.routes.remove(&topic).unwrap_or_default();
+        match result {
+            Ok(info) => {
+                self.publish.insert(topic, info);
+                for job in jobs {
+                    self.attempt(job, ctx);
+                }
+            }
+            Err(e) => {
+                for job in jobs {
+                    self.complete(job, Err(e.clone()));
+                }
+            }
+        }
     }
 
     /// The queue of this attempt: round robin (optionally latency-aware), a given queue, or the
@@ -323,62 +436,71 @@ impl Producer {
         }
     }
 
-    fn attempt(&mut self, job: SendJob, oneway: bool) -> SendFuture {
+    /// One attempt: route, queue, connection, then the request.
+    fn attempt(&mut self, job: SendJob, ctx: &mut Context<Self>) {
         if self.state != ServiceState::Running {
-            return ready(Err(SendError::NotRunning(self.state)));
+            let state = self.state;
+            return self.complete(job, Err(SendError::NotRunning(state)));
         }
         if job.left().is_zero() {
-            return ready(Err(job.out_of_time()));
+            let err = job.out_of_time();
+            return self.complete(job, Err(err));
         }
-        let topic = job.msg.topic.clone();
-        let Some(info) = self.cached_publish(&topic) else {
-            let Some(fetch) = self.route_fetch(&topic) else {
-                return ready(Err(SendError::NotRunning(self.state)));
-            };
-            let left = job.left();
-            return Box::pin(async move { tokio::time::timeout(left, fetch).await }.into_actor(self).then(
-                move |res, act, _| {
-                    act.route_fetches.remove(&topic);
-                    match res {
-                        Err(_elapsed) => ready(Err(job.out_of_time())),
-                        Ok(Err(e)) => ready(Err(e)),
-                        Ok(Ok(info)) => {
-                            act.publish.insert(topic, info);
-                            act.attempt(job, oneway)
-                        }
-                    }
-                },
-            ));
+        let Some(info) = self.cached_publish(&job.msg.topic) else {
+            return self.wait_for_route(job, ctx);
         };
         let mq = match self.choose_queue(&info, &job) {
             Ok(mq) => mq,
-            Err(e) => return ready(Err(e)),
+            Err(e) => return self.complete(job, Err(e)),
         };
         let Some(addr) = info.masters.get(&mq.broker_name).cloned() else {
-            return ready(Err(SendError::NoRoute { topic }));
+            let topic = job.msg.topic.clone();
+            return self.complete(job, Err(SendError::NoRoute { topic }));
         };
-        self.with_connection(job, mq, addr, oneway)
+        self.with_connection(job, mq, addr, ctx)
     }
 
-    /// Continues with the cached connection to `addr`, or gets one from the remoting client.
-    fn with_connection(&mut self, job: SendJob, mq: MessageQueue, addr: String, oneway: bool) -> SendFuture {
+    /// Continues with the cached connection to `addr`, or parks the job until the remoting
+    /// client hands one out.
+    fn with_connection(&mut self, job: SendJob, mq: MessageQueue, addr: String, ctx: &mut Context<Self>) {
         if let Some(conn) = self.conns.get(&addr).filter(|c| c.connected()).cloned() {
-            return self.send_to(job, mq, addr, conn, oneway);
+            return self.send_to(job, mq, addr, conn, ctx);
         }
-        let Some(handle) = &self.handle else {
-            return ready(Err(SendError::NotRunning(self.state)));
+        let Some(remoting) = self.handle.as_ref().map(|h| h.remoting.clone()) else {
+            let state = self.state;
+            return self.complete(job, Err(SendError::NotRunning(state)));
         };
-        let get = handle.remoting.send(GetConnection(addr.clone()));
-        Box::pin(get.into_actor(self).then(move |res, act, _| match res {
-            Ok(conn) => {
-                act.conns.insert(addr.clone(), conn.clone());
-                act.send_to(job, mq, addr, conn, oneway)
+        let first = !self.parked.conns.contains_key(&addr);
+        self.parked.conns.entry(addr.clone()).or_default().push((job, mq));
+        if !first {
+            return;
+        }
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let conn = remoting.send(GetConnection(addr.clone())).await.ok();
+            me.do_send(ConnectionReady { addr, conn });
+        });
+    }
+
+    pub(super) fn on_connection(&mut self, addr: String, conn: Option<Addr<Connection>>, ctx: &mut Context<Self>) {
+        let jobs = self.parked.conns.remove(&addr).unwrap_or_default();
+        match conn {
+            Some(conn) => {
+                self.conns.insert(addr.clone(), conn.clone());
+                for (job, mq) in jobs {
+                    self.send_to(job, mq, addr.clone(), conn.clone(), ctx);
+                }
             }
-            Err(_) => ready(Err(SendError::Remoting {
-                attempts: job.attempts,
-                source: RemotingError::ActorGone { actor: "remoting client" },
-            })),
-        }))
+            None => {
+                for (job, _) in jobs {
+                    let err = SendError::Remoting {
+                        attempts: job.attempts,
+                        source: RemotingError::ActorGone { actor: "remoting client" },
+                    };
+                    self.complete(job, Err(err));
+                }
+            }
+        }
     }
 
     fn build_command(&self, msg: &Prepared, mq: &MessageQueue) -> RemotingCommand {
@@ -402,47 +524,56 @@ impl Producer {
         RemotingCommand::request(msg.code).with_header(&header).with_body(msg.body.clone())
     }
 
-    fn send_to(&mut self, mut job: SendJob, mq: MessageQueue, addr: String, conn: Addr<Connection>, oneway: bool) -> SendFuture {
+    /// Hands the request to the connection; the wait for the reply is a task of its own.
+    fn send_to(&mut self, mut job: SendJob, mq: MessageQueue, addr: String, conn: Addr<Connection>, ctx: &mut Context<Self>) {
         job.attempts += 1;
         let cmd = self.build_command(&job.msg, &mq);
-        if oneway {
+        if job.oneway {
+            // The hand-off resolves at once unless the socket is behind, so this future is
+            // short-lived and cheaper in the actor's context than a task and a message back.
             let attempts = job.attempts;
-            let closed = RemotingError::ConnectionClosed { addr: addr.clone() };
-            return Box::pin(conn.send(Oneway { cmd }).into_actor(self).map(move |res, _, _| match res {
-                Ok(Ok(())) => Ok(None),
-                Ok(Err(source)) => Err(SendError::Remoting { attempts, source }),
-                Err(_) => Err(SendError::Remoting { attempts, source: closed }),
+            ctx.spawn(conn.send(Oneway { cmd }).into_actor(self).map(move |res, act, _| {
+                let outcome = match res {
+                    Ok(Ok(())) => Ok(None),
+                    Ok(Err(source)) => Err(SendError::Remoting { attempts, source }),
+                    Err(_) => Err(SendError::Remoting { attempts, source: RemotingError::ConnectionClosed { addr } }),
+                };
+                act.complete(job, outcome);
             }));
+            return;
         }
+        let me = ctx.address();
         let left = job.left();
-        let begin = Instant::now();
-        let call = {
-            let addr = addr.clone();
-            async move { remote_request(&conn, &addr, cmd, left).await }
-        };
-        Box::pin(call.into_actor(self).then(move |reply, act, _| {
-            let outcome = act.judge(&job, &mq, reply);
-            act.record_latency(&mq.broker_name, begin.elapsed(), &outcome);
-            match outcome {
-                Attempt::Done(res) => ready(res.map(Some)),
-                Attempt::GoAway(_) if !job.go_away_resent && !job.left().is_zero() => {
-                    // Java 5.3 behaviour: a fresh connection to the same address, the same request
-                    // once more; it does not count as another attempt.
-                    debug!(broker = %addr, "GO_AWAY: reconnecting and resending once");
-                    job.go_away_resent = true;
-                    job.attempts -= 1;
-                    act.conns.remove(&addr);
-                    if let Some(h) = &act.handle {
-                        h.remoting.do_send(CloseConnection(addr.clone()));
-                    }
-                    act.with_connection(job, mq, addr, false)
-                }
-                Attempt::GoAway(err) | Attempt::Retry(err) => act.retry(job, mq, err),
-            }
-        }))
+        actix_rt::spawn(async move {
+            let begin = Instant::now();
+            let reply = remote_request(&conn, &addr, cmd, left).await;
+            me.do_send(AttemptDone { job, mq, addr, reply, latency: begin.elapsed() });
+        });
     }
 
-    fn retry(&mut self, mut job: SendJob, mq: MessageQueue, err: SendError) -> SendFuture {
+    fn on_reply(&mut self, done: AttemptDone, ctx: &mut Context<Self>) {
+        let AttemptDone { mut job, mq, addr, reply, latency } = done;
+        let outcome = self.judge(&job, &mq, reply);
+        self.record_latency(&mq.broker_name, latency, &outcome);
+        match outcome {
+            Attempt::Done(res) => self.complete(job, res.map(Some)),
+            Attempt::GoAway(_) if !job.go_away_resent && !job.left().is_zero() => {
+                // Java 5.3 behaviour: a fresh connection to the same address, the same request
+                // once more; it does not count as another attempt.
+                debug!(broker = %addr, "GO_AWAY: reconnecting and resending once");
+                job.go_away_resent = true;
+                job.attempts -= 1;
+                self.conns.remove(&addr);
+                if let Some(h) = &self.handle {
+                    h.remoting.do_send(CloseConnection(addr.clone()));
+                }
+                self.with_connection(job, mq, addr, ctx)
+            }
+            Attempt::GoAway(err) | Attempt::Retry(err) => self.retry(job, mq, err, ctx),
+        }
+    }
+
+    fn retry(&mut self, mut job: SendJob, mq: MessageQueue, err: SendError, ctx: &mut Context<Self>) {
         debug!(topic = %mq.topic, broker = %mq.broker_name, attempt = job.attempts, error = %err, "send attempt failed");
         if job.attempts >= job.max_attempts || job.left().is_zero() {
             let final_err = match err {
@@ -451,11 +582,11 @@ impl Producer {
                 }
                 other => other,
             };
-            return ready(Err(final_err));
+            return self.complete(job, Err(final_err));
         }
         job.last_broker = Some(mq.broker_name);
         job.last_error = Some(err);
-        self.attempt(job, false)
+        self.attempt(job, ctx)
     }
 
     /// Feeds the latency fault table (5.x rules): success or client error -> not isolated;
@@ -506,14 +637,10 @@ impl Producer {
             Ok(h) => h,
             Err(e) => return Attempt::Done(Err(SendError::BadReply(e))),
         };
-        let msg_id = match (&header.batch_uniq_id, &job.msg.envelope_key) {
-            (Some(_), Some(envelope)) => envelope.clone(),
-            _ => job.msg.msg_id.clone(),
-        };
         let ns = self.config.namespace.as_deref();
         let result = SendResult {
             status,
-            msg_id,
+            msg_id: job.msg.msg_id.clone(),
             offset_msg_id: header.msg_id,
             message_queue: MessageQueue {
                 topic: unwrap(ns, &mq.topic),
@@ -529,5 +656,40 @@ impl Producer {
             return Attempt::Retry(broker_error(reply.code, format!("store status {status}")));
         }
         Attempt::Done(Ok(result))
+    }
+}
+
+impl Handler<AdmissionDone> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: AdmissionDone, ctx: &mut Context<Self>) {
+        self.on_admission(msg.job, msg.admission, ctx);
+    }
+}
+
+impl Handler<Compressed> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: Compressed, ctx: &mut Context<Self>) {
+        self.acquire(msg.0, ctx);
+    }
+}
+
+impl Handler<AttemptDone> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: AttemptDone, ctx: &mut Context<Self>) {
+        self.on_reply(msg, ctx);
+    }
+}
+
+impl Handler<RouteReady> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: RouteReady, ctx: &mut Context<Self>) {
+        self.on_route(msg.topic, msg.result, ctx);
+    }
+}
+
+impl Handler<ConnectionReady> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: ConnectionReady, ctx: &mut Context<Self>) {
+        self.on_connection(msg.addr, msg.conn, ctx);
     }
 }

@@ -122,3 +122,25 @@ async fn thousand_messages_arrive_intact() {
     assert_eq!(ids.len(), 1000);
     p.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn both_header_serializations_reach_the_broker() {
+    use actix_rocketmq::protocol::SerializeType;
+    let topic = unique("serde");
+    let broker = Admin::connect(&fixture::broker_addr());
+    for ser in [SerializeType::Json, SerializeType::RocketMq] {
+        let mut cfg = crate::common::config(&unique("ser"));
+        cfg.client.serialize_type = ser;
+        let p = actix_rocketmq::Producer::spawn(cfg).await.expect("start");
+        let body = format!("sent with {ser:?} headers: ünïcødé \u{1F600}");
+        let r = p
+            .send_message(ProducerRecord::new(&topic, body.clone()).with_tags("T").with_property("k", "välue"))
+            .await
+            .expect("send");
+        let stored = broker.view(&r.offset_msg_id).await;
+        assert_eq!(stored.body, body.as_bytes());
+        assert_eq!(stored.property("k"), Some("välue"));
+        assert_eq!(stored.property("UNIQ_KEY"), Some(r.msg_id.as_str()));
+        p.shutdown().await;
+    }
+}
