@@ -1,6 +1,6 @@
 //! The remoting command: one request or response, independent of its wire serialization.
 
-use std::collections::HashMap;
+use super::ExtFields;
 
 use bytes::Bytes;
 
@@ -200,7 +200,7 @@ pub struct RemotingCommand {
     /// Free text; the error message on failed responses.
     pub remark: Option<String>,
     /// The "custom header": every typed header travels as this string map.
-    pub ext_fields: HashMap<String, String>,
+    pub ext_fields: ExtFields,
     pub body: Bytes,
 }
 
@@ -215,7 +215,7 @@ impl RemotingCommand {
             opaque: 0,
             flag: 0,
             remark: None,
-            ext_fields: HashMap::new(),
+            ext_fields: ExtFields::new(),
             body: Bytes::new(),
         }
     }
@@ -229,7 +229,7 @@ impl RemotingCommand {
             opaque,
             flag: RESPONSE_FLAG,
             remark,
-            ext_fields: HashMap::new(),
+            ext_fields: ExtFields::new(),
             body: Bytes::new(),
         }
     }

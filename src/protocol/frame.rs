@@ -1,7 +1,7 @@
 //! Framing: `i32 length | i32 header marker | header | body`, with a JSON or binary header
 //! (REMOTING.md 1.1–1.4).
 
-use std::collections::HashMap;
+use super::ExtFields;
 use std::fmt;
 
 use bytes::{Buf, BufMut, BytesMut};
@@ -38,7 +38,7 @@ const BINARY_FIXED_LEN: usize = 2 + 1 + 2 + 4 + 4 + 4 + 4;
 /// use bytes::BytesMut;
 ///
 /// let mut cmd = RemotingCommand::request(105);
-/// cmd.ext_fields.insert("topic".into(), "TopicTest".into());
+/// cmd.ext_fields.insert("topic", "TopicTest");
 ///
 /// let mut buf = BytesMut::new();
 /// encode_frame(&cmd, SerializeType::RocketMq, &mut buf).unwrap();
@@ -106,7 +106,7 @@ fn finish_frame(
 struct JsonHeaderOut<'a> {
     code: i32,
     #[serde(rename = "extFields")]
-    ext_fields: &'a HashMap<String, String>,
+    ext_fields: &'a ExtFields,
     flag: i32,
     language: &'static str,
     opaque: i32,
@@ -292,7 +292,7 @@ struct JsonHeaderIn {
     flag: Option<i32>,
     remark: Option<String>,
     #[serde(rename = "extFields", default, deserialize_with = "de_ext_fields")]
-    ext_fields: HashMap<String, String>,
+    ext_fields: ExtFields,
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
@@ -345,25 +345,25 @@ fn de_language<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LanguageCode>, 
 
 /// `extFields`: absent or `null` means empty; scalar values are turned into strings (Java
 /// stores them in a `HashMap<String,String>`), `null` values are dropped.
-fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<String, String>, D::Error> {
+fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error> {
     struct MapV;
     impl<'de> Visitor<'de> for MapV {
-        type Value = HashMap<String, String>;
+        type Value = ExtFields;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an object of strings or null")
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(HashMap::new())
+            Ok(ExtFields::new())
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(HashMap::new())
+            Ok(ExtFields::new())
         }
         fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
             d.deserialize_map(self)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             // Cap the pre-allocation: the size hint comes from untrusted input.
-            let mut out = HashMap::with_capacity(map.size_hint().unwrap_or(0).min(32));
+            let mut out = ExtFields::with_capacity(map.size_hint().unwrap_or(0).min(32));
             while let Some((k, ExtValue(v))) = map.next_entry::<String, ExtValue>()? {
                 if let Some(v) = v {
                     out.insert(k, v);
@@ -416,8 +416,13 @@ impl<'de> Deserialize<'de> for ExtValue {
 
 /// Java decodes strings leniently (invalid UTF-8 becomes U+FFFD), and so do we: a bad byte in
 /// a remark must not cost us the response.
+/// UTF-8 text, replacing invalid sequences as Java's decoder does. The validating fast path
+/// matters: headers are decoded for every reply.
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
@@ -440,7 +445,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         }
     };
 
-    let mut ext_fields = HashMap::new();
+    let mut ext_fields = ExtFields::new();
     // Like Java, a non-positive ext length means "no ext fields".
     let ext_len = r.i32("ext fields length")?;
     if let Ok(n) = usize::try_from(ext_len) {
@@ -493,7 +498,7 @@ mod tests {
 
     fn example_cmd() -> RemotingCommand {
         let mut cmd = RemotingCommand::request(105).with_opaque(1);
-        cmd.ext_fields.insert("topic".into(), "TopicTest".into());
+        cmd.ext_fields.insert("topic", "TopicTest");
         cmd
     }
 
@@ -537,10 +542,10 @@ mod tests {
         cmd.version = -3;
         cmd.flag = 3;
         cmd.ext_fields
-            .insert("i".into(), "TAGS\u{1}a\u{2}KEYS\u{1}k1 k2\u{2}".into());
+            .insert("i", "TAGS\u{1}a\u{2}KEYS\u{1}k1 k2\u{2}");
         cmd.ext_fields
-            .insert("unicode".into(), "héllo wörld".into());
-        cmd.ext_fields.insert("g".into(), "1700000000000".into());
+            .insert("unicode", "héllo wörld");
+        cmd.ext_fields.insert("g", "1700000000000");
         cmd
     }
 
@@ -579,8 +584,8 @@ mod tests {
     #[test]
     fn binary_leaves_out_empty_ext_values_and_empty_remark() {
         let mut cmd = example_cmd();
-        cmd.ext_fields.insert("empty".into(), String::new());
-        cmd.ext_fields.insert(String::new(), "x".into());
+        cmd.ext_fields.insert("empty", String::new());
+        cmd.ext_fields.insert(String::new(), "x");
         cmd.remark = Some(String::new());
         let buf = encode(&cmd, SerializeType::RocketMq);
         assert_eq!(&buf[..], &EXAMPLE_BINARY[..]);
@@ -609,7 +614,7 @@ mod tests {
     #[test]
     fn binary_rejects_overlong_key() {
         let mut cmd = RemotingCommand::request(10);
-        cmd.ext_fields.insert("k".repeat(40_000), "v".into());
+        cmd.ext_fields.insert("k".repeat(40_000), "v");
         let mut buf = BytesMut::new();
         assert!(matches!(
             encode_frame(&cmd, SerializeType::RocketMq, &mut buf),

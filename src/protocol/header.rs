@@ -3,7 +3,7 @@
 //! Java turns every typed header into a `HashMap<String,String>`: numbers as decimal
 //! strings, booleans as `"true"`/`"false"`, null fields left out. The types here do the same.
 
-use std::collections::HashMap;
+use super::ExtFields;
 use std::str::FromStr;
 
 use super::ProtocolError;
@@ -11,36 +11,36 @@ use super::ProtocolError;
 /// A typed header that travels as `extFields`.
 ///
 /// ```
-/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::ExtFields;
 /// use actix_rocketmq::protocol::header::{CommandHeader, ViewMessageRequestHeader};
 ///
-/// let mut ext = HashMap::new();
+/// let mut ext = ExtFields::new();
 /// ViewMessageRequestHeader { offset: 12345 }.write_ext(&mut ext);
 /// assert_eq!(ext["offset"], "12345");
 /// assert_eq!(ViewMessageRequestHeader::read_ext(&ext).unwrap().offset, 12345);
 /// ```
 pub trait CommandHeader: Sized {
     /// Inserts this header's non-null fields (existing keys are overwritten).
-    fn write_ext(&self, ext: &mut HashMap<String, String>);
+    fn write_ext(&self, ext: &mut ExtFields);
     /// Reads the header; missing required fields and unparsable values are errors.
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError>;
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError>;
 }
 
 // ---- writing helpers -------------------------------------------------------------------
 
-fn put(ext: &mut HashMap<String, String>, key: &str, value: impl Into<String>) {
-    ext.insert(key.to_owned(), value.into());
+fn put(ext: &mut ExtFields, key: &'static str, value: impl Into<String>) {
+    ext.insert(key, value.into());
 }
 
-fn put_num(ext: &mut HashMap<String, String>, key: &str, value: impl ToString) {
-    ext.insert(key.to_owned(), value.to_string());
+fn put_num(ext: &mut ExtFields, key: &'static str, value: impl ToString) {
+    ext.insert(key, value.to_string());
 }
 
-fn put_bool(ext: &mut HashMap<String, String>, key: &str, value: bool) {
+fn put_bool(ext: &mut ExtFields, key: &'static str, value: bool) {
     put(ext, key, if value { "true" } else { "false" });
 }
 
-fn put_opt(ext: &mut HashMap<String, String>, key: &str, value: Option<&String>) {
+fn put_opt(ext: &mut ExtFields, key: &'static str, value: Option<&String>) {
     if let Some(v) = value {
         put(ext, key, v.as_str());
     }
@@ -48,13 +48,13 @@ fn put_opt(ext: &mut HashMap<String, String>, key: &str, value: Option<&String>)
 
 // ---- reading helpers -------------------------------------------------------------------
 
-fn req_str(ext: &HashMap<String, String>, key: &'static str) -> Result<String, ProtocolError> {
+fn req_str(ext: &ExtFields, key: &'static str) -> Result<String, ProtocolError> {
     ext.get(key)
         .cloned()
         .ok_or(ProtocolError::MissingField(key))
 }
 
-fn opt_str(ext: &HashMap<String, String>, key: &str) -> Option<String> {
+fn opt_str(ext: &ExtFields, key: &str) -> Option<String> {
     ext.get(key).cloned()
 }
 
@@ -66,21 +66,21 @@ fn parse<T: FromStr>(key: &'static str, value: &str) -> Result<T, ProtocolError>
 }
 
 fn req_num<T: FromStr>(
-    ext: &HashMap<String, String>,
+    ext: &ExtFields,
     key: &'static str,
 ) -> Result<T, ProtocolError> {
     parse(key, ext.get(key).ok_or(ProtocolError::MissingField(key))?)
 }
 
 fn opt_num<T: FromStr>(
-    ext: &HashMap<String, String>,
+    ext: &ExtFields,
     key: &'static str,
 ) -> Result<Option<T>, ProtocolError> {
     ext.get(key).map(|v| parse(key, v)).transpose()
 }
 
 /// Java's `Boolean.parseBoolean`: `"true"` in any case is true, everything else false.
-fn opt_bool(ext: &HashMap<String, String>, key: &str) -> Option<bool> {
+fn opt_bool(ext: &ExtFields, key: &str) -> Option<bool> {
     ext.get(key).map(|v| v.eq_ignore_ascii_case("true"))
 }
 
@@ -148,7 +148,7 @@ pub struct SendMessageRequestHeaderV2 {
 }
 
 impl CommandHeader for SendMessageRequestHeaderV2 {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         ext.reserve(14);
         put(ext, "a", self.producer_group.as_str());
         put(ext, "b", self.topic.as_str());
@@ -170,7 +170,7 @@ impl CommandHeader for SendMessageRequestHeaderV2 {
         put_opt(ext, "n", self.broker_name.as_ref());
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(SendMessageRequestHeaderV2 {
             producer_group: req_str(ext, "a")?,
             topic: req_str(ext, "b")?,
@@ -193,10 +193,10 @@ impl CommandHeader for SendMessageRequestHeaderV2 {
 /// Header of a SEND_MESSAGE reply (REMOTING.md 3.3).
 ///
 /// ```
-/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::ExtFields;
 /// use actix_rocketmq::protocol::header::{CommandHeader, SendMessageResponseHeader};
 ///
-/// let ext: HashMap<String, String> = [
+/// let ext: ExtFields = [
 ///     ("msgId", "0A00000500002A9F0000000000012345"),
 ///     ("queueId", "2"),
 ///     ("queueOffset", "77"),
@@ -228,7 +228,7 @@ pub struct SendMessageResponseHeader {
 }
 
 impl CommandHeader for SendMessageResponseHeader {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         put(ext, "msgId", self.msg_id.as_str());
         put_num(ext, "queueId", self.queue_id);
         put_num(ext, "queueOffset", self.queue_offset);
@@ -238,7 +238,7 @@ impl CommandHeader for SendMessageResponseHeader {
         put_bool(ext, "TRACE_ON", self.trace_on);
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(SendMessageResponseHeader {
             msg_id: req_str(ext, "msgId")?,
             queue_id: req_num(ext, "queueId")?,
@@ -257,10 +257,10 @@ impl CommandHeader for SendMessageResponseHeader {
 /// Header of GET_ROUTEINFO_BY_TOPIC (105).
 ///
 /// ```
-/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::ExtFields;
 /// use actix_rocketmq::protocol::header::{CommandHeader, GetRouteInfoRequestHeader};
 ///
-/// let mut ext = HashMap::new();
+/// let mut ext = ExtFields::new();
 /// GetRouteInfoRequestHeader { topic: "T".into(), accept_standard_json_only: true }.write_ext(&mut ext);
 /// assert_eq!(ext["acceptStandardJsonOnly"], "true");
 /// ```
@@ -272,14 +272,14 @@ pub struct GetRouteInfoRequestHeader {
 }
 
 impl CommandHeader for GetRouteInfoRequestHeader {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         put(ext, "topic", self.topic.as_str());
         if self.accept_standard_json_only {
             put_bool(ext, "acceptStandardJsonOnly", true);
         }
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(GetRouteInfoRequestHeader {
             topic: req_str(ext, "topic")?,
             accept_standard_json_only: opt_bool(ext, "acceptStandardJsonOnly").unwrap_or(false),
@@ -292,10 +292,10 @@ impl CommandHeader for GetRouteInfoRequestHeader {
 /// Header of UNREGISTER_CLIENT (35).
 ///
 /// ```
-/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::ExtFields;
 /// use actix_rocketmq::protocol::header::{CommandHeader, UnregisterClientRequestHeader};
 ///
-/// let mut ext = HashMap::new();
+/// let mut ext = ExtFields::new();
 /// UnregisterClientRequestHeader {
 ///     client_id: "10.0.0.1@123".into(),
 ///     producer_group: Some("g".into()),
@@ -314,13 +314,13 @@ pub struct UnregisterClientRequestHeader {
 }
 
 impl CommandHeader for UnregisterClientRequestHeader {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         put(ext, "clientID", self.client_id.as_str());
         put_opt(ext, "producerGroup", self.producer_group.as_ref());
         put_opt(ext, "consumerGroup", self.consumer_group.as_ref());
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(UnregisterClientRequestHeader {
             client_id: req_str(ext, "clientID")?,
             producer_group: opt_str(ext, "producerGroup"),
@@ -346,11 +346,11 @@ pub struct ViewMessageRequestHeader {
 }
 
 impl CommandHeader for ViewMessageRequestHeader {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         put_num(ext, "offset", self.offset);
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(ViewMessageRequestHeader {
             offset: req_num(ext, "offset")?,
         })
@@ -360,10 +360,10 @@ impl CommandHeader for ViewMessageRequestHeader {
 /// Header of GET_PRODUCER_CONNECTION_LIST (204).
 ///
 /// ```
-/// use std::collections::HashMap;
+/// use actix_rocketmq::protocol::ExtFields;
 /// use actix_rocketmq::protocol::header::{CommandHeader, GetProducerConnectionListRequestHeader};
 ///
-/// let mut ext = HashMap::new();
+/// let mut ext = ExtFields::new();
 /// GetProducerConnectionListRequestHeader { producer_group: "g".into() }.write_ext(&mut ext);
 /// assert_eq!(ext["producerGroup"], "g");
 /// ```
@@ -373,11 +373,11 @@ pub struct GetProducerConnectionListRequestHeader {
 }
 
 impl CommandHeader for GetProducerConnectionListRequestHeader {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         put(ext, "producerGroup", self.producer_group.as_str());
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(GetProducerConnectionListRequestHeader {
             producer_group: req_str(ext, "producerGroup")?,
         })
@@ -437,7 +437,7 @@ pub struct EndTransactionRequestHeader {
 }
 
 impl CommandHeader for EndTransactionRequestHeader {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         put(ext, "producerGroup", self.producer_group.as_str());
         put_num(ext, "tranStateTableOffset", self.tran_state_table_offset);
         put_num(ext, "commitLogOffset", self.commit_log_offset);
@@ -449,7 +449,7 @@ impl CommandHeader for EndTransactionRequestHeader {
         put_opt(ext, "bname", self.broker_name.as_ref());
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(EndTransactionRequestHeader {
             producer_group: req_str(ext, "producerGroup")?,
             tran_state_table_offset: req_num(ext, "tranStateTableOffset")?,
@@ -471,9 +471,9 @@ impl CommandHeader for EndTransactionRequestHeader {
 /// use actix_rocketmq::protocol::RemotingCommand;
 ///
 /// let mut cmd = RemotingCommand::request(39);
-/// cmd.ext_fields.insert("tranStateTableOffset".into(), "5".into());
-/// cmd.ext_fields.insert("commitLogOffset".into(), "4096".into());
-/// cmd.ext_fields.insert("msgId".into(), "C0A8010A30391B6D35860A1B2C3D0001".into());
+/// cmd.ext_fields.insert("tranStateTableOffset", "5");
+/// cmd.ext_fields.insert("commitLogOffset", "4096");
+/// cmd.ext_fields.insert("msgId", "C0A8010A30391B6D35860A1B2C3D0001");
 /// let h: CheckTransactionStateRequestHeader = cmd.decode_header().unwrap();
 /// assert_eq!((h.tran_state_table_offset, h.commit_log_offset), (5, 4096));
 /// assert_eq!(h.broker_name, None);
@@ -494,7 +494,7 @@ pub struct CheckTransactionStateRequestHeader {
 }
 
 impl CommandHeader for CheckTransactionStateRequestHeader {
-    fn write_ext(&self, ext: &mut HashMap<String, String>) {
+    fn write_ext(&self, ext: &mut ExtFields) {
         put_num(ext, "tranStateTableOffset", self.tran_state_table_offset);
         put_num(ext, "commitLogOffset", self.commit_log_offset);
         put_opt(ext, "msgId", self.msg_id.as_ref());
@@ -504,7 +504,7 @@ impl CommandHeader for CheckTransactionStateRequestHeader {
         put_opt(ext, "bname", self.broker_name.as_ref());
     }
 
-    fn read_ext(ext: &HashMap<String, String>) -> Result<Self, ProtocolError> {
+    fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
         Ok(CheckTransactionStateRequestHeader {
             tran_state_table_offset: req_num(ext, "tranStateTableOffset")?,
             commit_log_offset: req_num(ext, "commitLogOffset")?,
@@ -525,7 +525,7 @@ mod tests {
     };
     use bytes::BytesMut;
 
-    fn ext_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    fn ext_of(pairs: &[(&str, &str)]) -> ExtFields {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -534,7 +534,7 @@ mod tests {
 
     /// Header -> ext -> frame (both serializations) -> ext -> header.
     fn round_trip<H: CommandHeader + PartialEq + std::fmt::Debug>(h: &H) {
-        let mut ext = HashMap::new();
+        let mut ext = ExtFields::new();
         h.write_ext(&mut ext);
         assert_eq!(&H::read_ext(&ext).unwrap(), h);
         for ser in [SerializeType::Json, SerializeType::RocketMq] {
@@ -570,7 +570,7 @@ mod tests {
 
     #[test]
     fn send_v2_matches_reference_example() {
-        let mut ext = HashMap::new();
+        let mut ext = ExtFields::new();
         send_v2().write_ext(&mut ext);
         let expected = ext_of(&[
             ("a", "my_group"),
@@ -602,7 +602,7 @@ mod tests {
         h.queue_id = -1;
         h.sys_flag = 0x301;
         round_trip(&h);
-        let mut ext = HashMap::new();
+        let mut ext = ExtFields::new();
         h.write_ext(&mut ext);
         assert!(!ext.contains_key("i") && !ext.contains_key("n"));
         assert_eq!(ext["l"], "16");
@@ -635,7 +635,7 @@ mod tests {
             ));
         }
         let mut ext = minimal.clone();
-        ext.insert("g".into(), "soon".into());
+        ext.insert("g", "soon");
         assert_eq!(
             SendMessageRequestHeaderV2::read_ext(&ext),
             Err(ProtocolError::BadField {
@@ -644,7 +644,7 @@ mod tests {
             })
         );
         let mut ext = minimal;
-        ext.insert("d".into(), "99999999999".into());
+        ext.insert("d", "99999999999");
         assert!(matches!(
             SendMessageRequestHeaderV2::read_ext(&ext),
             Err(ProtocolError::BadField { field: "d", .. })
@@ -706,7 +706,7 @@ mod tests {
             topic: "TopicTest".into(),
             accept_standard_json_only: false,
         });
-        let mut ext = HashMap::new();
+        let mut ext = ExtFields::new();
         GetRouteInfoRequestHeader {
             topic: "T".into(),
             accept_standard_json_only: false,
@@ -714,7 +714,7 @@ mod tests {
         .write_ext(&mut ext);
         assert_eq!(ext, ext_of(&[("topic", "T")]));
         assert_eq!(
-            GetRouteInfoRequestHeader::read_ext(&HashMap::new()),
+            GetRouteInfoRequestHeader::read_ext(&ExtFields::new()),
             Err(ProtocolError::MissingField("topic"))
         );
     }
@@ -748,7 +748,7 @@ mod tests {
             producer_group: "pg".into(),
         });
         assert_eq!(
-            GetProducerConnectionListRequestHeader::read_ext(&HashMap::new()),
+            GetProducerConnectionListRequestHeader::read_ext(&ExtFields::new()),
             Err(ProtocolError::MissingField("producerGroup"))
         );
     }
@@ -773,7 +773,7 @@ mod tests {
             broker_name: None,
             ..end.clone()
         });
-        let mut ext = HashMap::new();
+        let mut ext = ExtFields::new();
         end.write_ext(&mut ext);
         assert_eq!(ext["fromTransactionCheck"], "true");
         assert_eq!(ext["commitOrRollback"], "12");

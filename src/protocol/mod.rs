@@ -8,6 +8,7 @@ pub mod codes;
 pub mod command;
 pub mod compression;
 mod error;
+mod ext;
 pub mod frame;
 pub mod header;
 pub mod heartbeat;
@@ -20,4 +21,5 @@ pub mod sys_flag;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtocolError;
+pub use ext::ExtFields;
 pub use frame::{decode_frame, encode_frame, DEFAULT_MAX_FRAME_LEN};

@@ -69,8 +69,8 @@ impl Admin {
     /// The max offset of one queue (GET_MAX_OFFSET, code 30): how many messages it holds.
     pub async fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
         let mut cmd = RemotingCommand::request(30);
-        cmd.ext_fields.insert("topic".into(), topic.into());
-        cmd.ext_fields.insert("queueId".into(), queue_id.to_string());
+        cmd.ext_fields.insert("topic", topic);
+        cmd.ext_fields.insert("queueId", queue_id.to_string());
         let reply = self.call(cmd).await;
         assert_eq!(reply.code, response::SUCCESS, "max offset: {:?}", reply.remark);
         reply.ext("offset").and_then(|o| o.parse().ok()).expect("offset in reply")

@@ -88,7 +88,7 @@ async fn pipelined_requests_get_their_own_replies_and_reconnect_after_close() {
     let conn = client.send(GetConnection(peer.addr.clone())).await.unwrap();
     let sends = (0..200).map(|i| {
         let mut cmd = ping();
-        cmd.ext_fields.insert("n".into(), i.to_string());
+        cmd.ext_fields.insert("n", i.to_string());
         request(&conn, &peer.addr, cmd, LONG)
     });
     let replies = futures::future::join_all(sends).await;

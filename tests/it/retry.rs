@@ -52,7 +52,7 @@ fn name_server(cmd: &RemotingCommand) -> Option<RemotingCommand> {
 fn stored(code: i32) -> RemotingCommand {
     let mut reply = RemotingCommand::response(code, 0, None);
     for (k, v) in [("msgId", "7F00000100002A9F0000000000000001"), ("queueId", "0"), ("queueOffset", "5"), ("MSG_REGION", "DefaultRegion")] {
-        reply.ext_fields.insert(k.into(), v.into());
+        reply.ext_fields.insert(k, v);
     }
     reply
 }
