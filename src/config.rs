@@ -50,6 +50,9 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// TCP connect timeout (Java `connectTimeoutMillis`).
     pub connect_timeout: Duration,
+    /// Extra arbiter threads for broker and name server connections (0: they share the client
+    /// instance's arbiter). Default from `ACTIX_ROCKETMQ_IO_THREADS`, else 0.
+    pub io_threads: usize,
     /// Header serialization of our requests (default ROCKETMQ binary). Replies are decoded in
     /// either form.
     pub serialize_type: SerializeType,
@@ -68,6 +71,7 @@ impl Default for ClientConfig {
             namesrv_endpoint_interval: Duration::from_secs(120),
             request_timeout: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(3),
+            io_threads: std::env::var("ACTIX_ROCKETMQ_IO_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(0),
             // Binary headers cost a third of JSON to encode (BENCHMARKS.md); brokers read both.
             serialize_type: SerializeType::RocketMq,
         }

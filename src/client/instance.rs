@@ -145,6 +145,7 @@ impl ClientInstance {
             serialize_type: config.serialize_type,
             connect_timeout: config.connect_timeout,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            io_threads: config.io_threads,
         };
         // The list was validated by the registry; an endpoint-only config starts empty.
         let namesrv = config.namesrv_list().unwrap_or_default();

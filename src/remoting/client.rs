@@ -56,13 +56,16 @@ pub struct RemotingClient {
     namesrv_index: usize,
     connections: HashMap<String, (u64, Addr<Connection>)>,
     next_id: u64,
+    /// Arbiters (threads) the connections run on; none: the caller's arbiter.
+    io_arbiters: Vec<actix::Arbiter>,
 }
 
 impl RemotingClient {
     /// A client with the given initial name server list (may be empty until an endpoint answers).
     pub fn new(settings: ConnectionSettings, namesrv: Vec<String>) -> Self {
         let namesrv_index = if namesrv.is_empty() { 0 } else { fastrand::usize(..namesrv.len()) };
-        RemotingClient { settings, namesrv, namesrv_index, connections: HashMap::new(), next_id: 0 }
+        let io_arbiters = (0..settings.io_threads).map(|_| actix::Arbiter::new()).collect();
+        RemotingClient { settings, namesrv, namesrv_index, connections: HashMap::new(), next_id: 0, io_arbiters }
     }
 
     fn connection(&mut self, addr: &str, ctx: &mut Context<Self>) -> Addr<Connection> {
@@ -73,8 +76,14 @@ impl RemotingClient {
         }
         self.next_id += 1;
         let id = self.next_id;
-        let conn =
-            Connection::new(addr, id, self.settings.clone(), Some(ctx.address().recipient())).start();
+        let owner = Some(ctx.address().recipient());
+        let conn = match self.io_arbiters.get(id as usize % self.io_arbiters.len().max(1)) {
+            Some(arbiter) => {
+                let (addr, settings) = (addr.to_string(), self.settings.clone());
+                Connection::start_in_arbiter(&arbiter.handle(), move |_| Connection::new(addr, id, settings, owner))
+            }
+            None => Connection::new(addr, id, self.settings.clone(), owner).start(),
+        };
         self.connections.insert(addr.to_string(), (id, conn.clone()));
         conn
     }
@@ -86,6 +95,9 @@ impl Actor for RemotingClient {
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
         for (_, (_, conn)) in self.connections.drain() {
             conn.do_send(Close);
+        }
+        for arbiter in &self.io_arbiters {
+            arbiter.stop();
         }
         Running::Stop
     }

@@ -36,6 +36,9 @@ pub struct ConnectionSettings {
     pub connect_timeout: Duration,
     /// Largest inbound frame accepted.
     pub max_frame_len: usize,
+    /// Dedicated arbiter threads for connections (0: connections run on the arbiter of the
+    /// client instance).
+    pub io_threads: usize,
 }
 
 /// Told to the owner (the [`RemotingClient`](super::RemotingClient)) when a connection ends.

@@ -16,6 +16,7 @@ fn settings() -> ConnectionSettings {
         serialize_type: SerializeType::Json,
         connect_timeout: Duration::from_secs(2),
         max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        io_threads: 0,
     }
 }
 
