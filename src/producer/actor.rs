@@ -118,31 +118,46 @@ impl Producer {
         }
     }
 
-    /// A single message's send: state and validation here; the rest runs in the send machinery
-    /// and answers through a oneshot the returned future awaits.
+    /// Any request-reply or one-way send: state and validation here; the rest runs in the send
+    /// machinery and answers through a oneshot the returned future awaits. `returned` (the
+    /// message or batch) comes back inside the failure.
     #[allow(clippy::too_many_arguments)]
-    fn single<T: 'static>(
+    fn submit<R: 'static, T: 'static>(
         &mut self,
-        send: SendMessage,
-        wait: bool,
-        oneway: bool,
-        max_attempts: u32,
+        returned: R,
+        prepare: fn(&mut Producer, &R) -> Result<Prepared, SendError>,
+        timeout: Option<Duration>,
+        target: Target,
+        opts: (u32, bool, bool),
         finish: fn(Option<SendResult>) -> Result<T, SendError>,
         ctx: &mut Context<Self>,
-    ) -> ResponseFuture<Result<T, SendFailure>> {
-        let SendMessage { record, timeout, target } = send;
-        if self.state != ServiceState::Running {
-            let error = SendError::NotRunning(self.state);
-            return Box::pin(async move { Err(SendFailure { error, returned: record }) });
-        }
-        let prepared = match self.prepare_single(&record) {
+    ) -> ResponseFuture<Result<T, SendFailure<R>>> {
+        let (max_attempts, wait, oneway) = opts;
+        let prepared = if self.state == ServiceState::Running {
+            prepare(self, &returned)
+        } else {
+            Err(SendError::NotRunning(self.state))
+        };
+        let prepared = match prepared {
             Ok(p) => p,
-            Err(error) => return Box::pin(async move { Err(SendFailure { error, returned: record }) }),
+            Err(error) => return Box::pin(async move { Err(SendFailure { error, returned }) }),
         };
         let (tx, rx) = oneshot::channel();
         let job = self.job(prepared, timeout, target, max_attempts, wait, oneway, Completion::Reply(tx));
         self.start_job(job, ctx);
-        Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned: record }) })
+        Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned }) })
+    }
+
+    /// A single message's send (see [`Producer::submit`]).
+    fn single<T: 'static>(
+        &mut self,
+        send: SendMessage,
+        (max_attempts, wait, oneway): (u32, bool, bool),
+        finish: fn(Option<SendResult>) -> Result<T, SendError>,
+        ctx: &mut Context<Self>,
+    ) -> ResponseFuture<Result<T, SendFailure>> {
+        let SendMessage { record, timeout, target } = send;
+        self.submit(record, |p, r| p.prepare_single(r), timeout, target, (max_attempts, wait, oneway), finish, ctx)
     }
 }
 
@@ -251,7 +266,7 @@ impl Handler<SendMessage> for Producer {
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Context<Self>) -> Self::Result {
         let attempts = 1 + self.config.retry_times_when_send_failed;
-        self.single(msg, true, false, attempts, expect_reply, ctx)
+        self.single(msg, (attempts, true, false), expect_reply, ctx)
     }
 }
 
@@ -260,7 +275,7 @@ impl Handler<TrySendMessage> for Producer {
 
     fn handle(&mut self, msg: TrySendMessage, ctx: &mut Context<Self>) -> Self::Result {
         let attempts = 1 + self.config.retry_times_when_send_failed;
-        self.single(msg.0, false, false, attempts, expect_reply, ctx)
+        self.single(msg.0, (attempts, false, false), expect_reply, ctx)
     }
 }
 
@@ -302,7 +317,7 @@ impl Handler<SendOneway> for Producer {
 
     fn handle(&mut self, msg: SendOneway, ctx: &mut Context<Self>) -> Self::Result {
         let send = SendMessage { record: msg.record, timeout: None, target: msg.target };
-        self.single(send, true, true, 1, |_| Ok(()), ctx)
+        self.single(send, (1, true, true), |_| Ok(()), ctx)
     }
 }
 
@@ -311,21 +326,8 @@ impl Handler<SendBatch> for Producer {
 
     fn handle(&mut self, msg: SendBatch, ctx: &mut Context<Self>) -> Self::Result {
         let SendBatch { records, timeout, target } = msg;
-        if self.state != ServiceState::Running {
-            let error = SendError::NotRunning(self.state);
-            return Box::pin(async move { Err(SendFailure { error, returned: records }) });
-        }
-        let prepared = match self.prepare_batch(&records) {
-            Ok(p) => p,
-            Err(error) => return Box::pin(async move { Err(SendFailure { error, returned: records }) }),
-        };
         let attempts = 1 + self.config.retry_times_when_send_failed;
-        let (tx, rx) = oneshot::channel();
-        let job = self.job(prepared, timeout, target, attempts, true, false, Completion::Reply(tx));
-        self.start_job(job, ctx);
-        Box::pin(async move {
-            settle(rx).await.and_then(expect_reply).map_err(|error| SendFailure { error, returned: records })
-        })
+        self.submit(records, |p, r| p.prepare_batch(r), timeout, target, (attempts, true, false), expect_reply, ctx)
     }
 }
 
