@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""Run actix-rocketmq's benchmark tool and the official Java benchmark producer alternately
-against one running broker, measure each client process from outside, write BENCHMARKS.md and
-benchmarks.json. Normally started by benches/compare.sh (which starts the broker and builds).
+"""Run actix-rocketmq's benchmark tool and the Java benchmark producers alternately against one
+running broker (plus the bare pipelined sender, benches/bare_sender.rs, on W3 and W4), measure each
+client process from outside, write BENCHMARKS.md and benchmarks.json. Normally started by
+benches/compare.sh (which starts the broker and builds).
+
+Java side: the official `org.apache.rocketmq.example.benchmark.Producer` (W1, W2) and
+`BatchProducer` (W4); for W3 (async) and W5 (one-way) benches/java/JavaBench.java on the same
+client: the official async mode floods without a bound on a small machine (every send fails) and
+there is no official one-way tool.
 
 Per run, from outside the client process: CPU seconds (user + system of all its threads, from
 wait4's rusage when it exits) and peak RSS (VmHWM, polled). Throughput and latency come
 from each tool's own output: ours prints a BENCH_JSON line, Java prints `[Complete] ... Send TPS`
-(Producer) or per-second `Send MPS` lines (BatchProducer, which never stops by itself).
+(Producer and JavaBench, which also prints a JAVA_BENCH_JSON line) or per-second `Send MPS` lines
+(BatchProducer, which never stops by itself); bare_sender prints a BENCH_JSON line.
 
 Throughput is compared on the same footing for both: messages/s over the last <= 10 one-second
 snapshots of the run (the Java tool's own method; our tool computes the same `window_tps`).
@@ -23,17 +30,29 @@ import time
 
 WORKLOADS = {
     # id: (description, ours args, java class, java args, default count)
+    # java class: an official benchmark class (org.apache.rocketmq.example.benchmark.*), "JavaBench"
+    # (benches/java/JavaBench.java), or None (no Java tool).
     "W1": ("sync, 1 sender, 128 B", ["--mode", "sync", "-w", "1", "-s", "128"],
            "Producer", ["-w", "1", "-s", "128"], 50000),
     "W2": ("sync, 64 concurrent senders, 1 KiB", ["--mode", "sync", "-w", "64", "-s", "1024"],
            "Producer", ["-w", "64", "-s", "1024"], 300000),
     "W3": ("async, 1 KiB", ["--mode", "async", "-s", "1024"],
-           "Producer", ["-y", "true", "-s", "1024"], 300000),
+           "JavaBench", ["--mode", "async", "-s", "1024"], 300000),
     "W4": ("batches of 32 x 128 B, 64 senders", ["--mode", "batch", "--batch-size", "32", "-w", "64", "-s", "128"],
            "BatchProducer", ["-b", "32", "-w", "64", "-s", "128"], 2000000),
     "W5": ("one-way, 64 senders, 1 KiB", ["--mode", "oneway", "-w", "64", "-s", "1024", "--linger", "3000"],
-           None, [], 500000),
+           "JavaBench", ["--mode", "oneway", "-w", "64", "-s", "1024", "--linger", "3000"], 500000),
 }
+
+# The bare pipelined sender (benches/bare_sender.rs: one connection, prebuilt frames, no actors)
+# against the same broker, as the upper bound of W3 and W4. Its window matches ours: W3 1024
+# single messages in flight (our async in-flight budget), W4 64 batch requests in flight (our 64
+# senders with one batch each).
+BARE = {
+    "W3": ["-s", "1024", "--inflight", "1024"],
+    "W4": ["-s", "128", "--batch", "32", "--inflight", "64"],
+}
+BARE_TARGET = 0.9  # the issue's bar: ours >= 0.9x the bare sender
 
 JAVA_OPTS = [
     "-server", "-Xms1g", "-Xmx1g", "-Xmn256m", "-XX:MetaspaceSize=128m", "-XX:MaxMetaspaceSize=320m",
@@ -192,20 +211,30 @@ def stored_messages(args):
     return total if seen else None
 
 
+def run_counting_stored(args, cmd, log_path, oneway, **kw):
+    """run_measured; around a one-way run also what the broker stored meanwhile (m["stored"])."""
+    before = stored_messages(args) if oneway else None
+    m = run_measured(cmd, args.run_timeout, log_path, **kw)
+    if before is not None:
+        time.sleep(1.0)
+        after = stored_messages(args)
+        if after is not None:
+            m["stored"] = after - before
+    return m
+
+
+def stored_note(handed, stored, to_what):
+    return (f"one-way: {handed:,} messages handed to {to_what}, {stored:,} stored by the broker "
+            f"(a one-way request gets no answer; a busy broker drops it); msgs/s counts hand-offs")
+
+
 def ours_run(args, wid, count, log_dir):
     desc, flags, _, _, _ = WORKLOADS[wid]
     cmd = [args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(count), "--report-interval", "1000"] + flags
     if wid == "W3" and args.async_inflight:
         cmd += ["--inflight", str(args.async_inflight)]
     log(f"{wid} ours: {' '.join(cmd[1:])}")
-    oneway = "oneway" in flags
-    before = stored_messages(args) if oneway else None
-    m = run_measured(cmd, args.run_timeout, os.path.join(log_dir, f"{wid}-ours.log"))
-    if before is not None:
-        time.sleep(1.0)
-        after = stored_messages(args)
-        if after is not None:
-            m["stored"] = after - before
+    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-ours.log"), "oneway" in flags)
     j = parse_bench_json(m["output"])
     res = {"client": "ours", "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
            "peak_rss_mb": m["peak_rss_mb"], "messages": count}
@@ -221,8 +250,7 @@ def ours_run(args, wid, count, log_dir):
     msgs = j.get("messages", 0)
     if "stored" in m:
         res["stored_by_broker"] = m["stored"]
-        res["note"] = (f"one-way: {msgs:,} messages handed to the connection, {m['stored']:,} stored by the broker "
-                       f"(a one-way request gets no answer; a busy broker drops it); msgs/s counts hand-offs")
+        res["note"] = stored_note(msgs, m["stored"], "the connection")
     res.update(
         status="ok" if msgs > 0 else "error",
         messages=msgs,
@@ -235,14 +263,35 @@ def ours_run(args, wid, count, log_dir):
     return res
 
 
+def java_cmd(args, cls, tail):
+    """The java command line for an official benchmark class or JavaBench."""
+    if cls == "JavaBench":
+        main, cp = "JavaBench", f"{args.java_cp}:{args.java_bench_dir}"
+    else:
+        main, cp = f"org.apache.rocketmq.example.benchmark.{cls}", args.java_cp
+    return main, [args.java] + JAVA_OPTS + [f"-Duser.home={args.java_home_dir}", "-cp", cp, main] + tail
+
+
+def parse_java_bench_json(output):
+    for line in reversed(output.splitlines()):
+        if line.startswith("JAVA_BENCH_JSON "):
+            try:
+                return json.loads(line[len("JAVA_BENCH_JSON "):])
+            except ValueError:
+                return None
+    return None
+
+
 def java_run(args, wid, count, log_dir):
     desc, _, cls, jflags, _ = WORKLOADS[wid]
     if cls is None:
-        return {"client": "java", "status": "no_tool",
-                "note": "the official benchmark tools have no one-way mode"}
-    main = f"org.apache.rocketmq.example.benchmark.{cls}"
-    cmd = ([args.java] + JAVA_OPTS + [f"-Duser.home={args.java_home_dir}", "-cp", args.java_cp, main,
-           "-n", args.namesrv, "-t", args.topic, "-ri", "1000"] + jflags)
+        return {"client": "java", "status": "no_tool", "note": "no Java tool for this workload"}
+    if cls == "JavaBench" and not args.java_bench_dir:
+        return {"client": "java", "status": "no_tool", "note": "JavaBench not built (no --java-bench-dir)"}
+    jflags = list(jflags)
+    if cls == "JavaBench" and "async" in jflags and args.async_inflight:
+        jflags += ["--inflight", str(args.async_inflight)]
+    main, cmd = java_cmd(args, cls, ["-n", args.namesrv, "-t", args.topic, "-ri", "1000"] + jflags)
     # The Java Producer's async mode (-y true) cannot be run with -q: its sender thread only queues
     # the sends, and main prints [Complete] and shuts the producer down before the callbacks come
     # (it reports 0 sent). BatchProducer has no message limit at all. Both are therefore run
@@ -261,7 +310,8 @@ def java_run(args, wid, count, log_dir):
                 first["t"] = el
             return "t" in first and el - first["t"] >= args.java_batch_seconds
     log(f"{wid} java: {main} {' '.join(cmd[cmd.index(main) + 1:])}")
-    m = run_measured(cmd, args.run_timeout, os.path.join(log_dir, f"{wid}-java.log"), stop_when=stop_when)
+    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-java.log"), "oneway" in jflags,
+                            stop_when=stop_when)
     res = {"client": "java", "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
            "peak_rss_mb": m["peak_rss_mb"], "class": cls}
     out = m["output"]
@@ -281,6 +331,25 @@ def java_run(args, wid, count, log_dir):
             return res
         ok_msgs = res["messages"] - res.get("failed", 0)
         res["cpu_ms_per_1000"] = round(m["cpu_s"] * 1000.0 / (ok_msgs / 1000.0), 3) if ok_msgs > 0 else None
+        if cls == "JavaBench":
+            jb = parse_java_bench_json(out)
+            if jb is not None:
+                res["tool"] = jb
+                res["msgs_per_s_total"] = jb.get("msgs_per_s")
+                if res.get("msgs_per_s") is None:
+                    res["msgs_per_s"] = jb.get("window_tps")
+            if "did not return within" in out:
+                res["shutdown_timed_out"] = True
+            if "stored" in m:
+                res["stored_by_broker"] = m["stored"]
+                res["note"] = stored_note(ok_msgs, m["stored"], "sendOneway")
+                if res.get("shutdown_timed_out"):
+                    res["note"] += ("; producer.shutdown() did not return within 10 s (the client's netty event "
+                                    "loop was blocked in invokeOnewayImpl waiting for one-way permits), so the "
+                                    "process exited without it")
+        if ok_msgs <= 0:
+            res["status"] = "error"
+            res["error"] = f"no send succeeded ({res.get('failed', 0):,} failed, see the log)"
     elif cls == "Producer":
         lines = LINE_RE.findall(out)
         if not lines:
@@ -303,6 +372,31 @@ def java_run(args, wid, count, log_dir):
                    max_rt_ms=float(max_rt), failed=int(smf))
         steady_cpu(res, m, float(mps))
         res["messages"] = None
+    return res
+
+
+def bare_run(args, wid, count, log_dir):
+    """benches/bare_sender.rs with the window of BARE[wid]; its numbers are over the whole run
+    (messages / time from the first write to the last reply), CPU and RSS from outside."""
+    cmd = [args.bare_bin, "--namesrv", args.namesrv, "-t", args.topic, "-n", str(count)] + BARE[wid]
+    if wid == "W3" and args.async_inflight:
+        cmd[cmd.index("--inflight") + 1] = str(args.async_inflight)
+    log(f"{wid} bare: {' '.join(cmd[1:])}")
+    m = run_measured(cmd, args.run_timeout, os.path.join(log_dir, f"{wid}-bare.log"))
+    res = {"client": "bare", "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
+           "peak_rss_mb": m["peak_rss_mb"]}
+    j = parse_bench_json(m["output"])
+    if j is None:
+        res.update(status="error", error=f"no BENCH_JSON (exit {m['rc']})")
+        return res
+    res["tool"] = j
+    res["peak_rss_mb"] = max(res["peak_rss_mb"] or 0.0, j.get("peak_rss_mb") or 0.0)
+    ok = j.get("ok", 0)
+    res.update(status="ok" if ok > 0 else "error", messages=ok, msgs_per_s=j.get("msgs_per_s"),
+               msgs_per_s_total=j.get("msgs_per_s"), p50_ms=j.get("p50_ms"), p99_ms=j.get("p99_ms"),
+               max_rt_ms=j.get("max_ms"), inflight=j.get("inflight"),
+               failed=j.get("failed_requests", 0) * max(j.get("batch") or 1, 1),
+               cpu_ms_per_1000=round(m["cpu_s"] * 1000.0 / (ok / 1000.0), 3) if ok else None)
     return res
 
 
@@ -331,6 +425,11 @@ def baselines(args):
            "-w", "1", "-q", "1"])
     m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-java.log"))
     base["java"] = {"cpu_s": m["cpu_s"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"], "rc": m["rc"]}
+    if args.java_bench_dir:
+        _, cmd = java_cmd(args, "JavaBench", ["-n", args.namesrv, "-t", args.topic, "--mode", "async", "-q", "1"])
+        m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-java-bench.log"))
+        base["java_bench"] = {"cpu_s": m["cpu_s"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"],
+                              "rc": m["rc"]}
     for who, b in base.items():
         log(f"baseline {who} (1 message): CPU {b['cpu_s']:.2f} s, wall {b['wall_s']:.1f} s, RSS {b['peak_rss_mb']} MB")
     return base
@@ -412,44 +511,114 @@ def versions(args):
     }
 
 
+def pct(a, b):
+    return f"{100.0 * a / b:.0f} %" if a is not None and b else "n/a"
+
+
 def write_reports(args, results, ver, base):
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    base_text = ", ".join(f"{'ours' if w == 'ours' else 'Java'} {b['cpu_s']:.2f} CPU s" for w, b in base.items()) \
+    base_names = {"ours": "ours", "java": "Java Producer", "java_bench": "JavaBench"}
+    base_text = ", ".join(f"{base_names.get(w, w)} {b['cpu_s']:.2f} CPU s" for w, b in base.items()) \
         if base else "no baseline run"
     data = {"date": date, "machine": ver, "baselines": base, "namesrv": args.namesrv, "topic": args.topic,
-            "counts": {w: args.count_for(w) for w in args.workloads}, "repeat": args.repeat, "workloads": []}
-    rows, ratios = [], []
+            "counts": {w: args.count_for(w) for w in args.workloads}, "repeat": args.repeat,
+            "bare_target": BARE_TARGET, "workloads": []}
+    rows, ratios, bare_rows, stored_rows = [], [], [], []
     for wid in args.workloads:
         r = results[wid]
-        ours, java = r["ours"], r["java"]
-        data["workloads"].append({"id": wid, "description": WORKLOADS[wid][0], "ours": ours, "java": java,
-                                  "ours_runs": r["ours_runs"], "java_runs": r["java_runs"]})
+        ours, java, bare = r["ours"], r["java"], r.get("bare")
+        entry = {"id": wid, "description": WORKLOADS[wid][0], "ours": ours, "java": java,
+                 "ours_runs": r["ours_runs"], "java_runs": r["java_runs"]}
+        if bare is not None:
+            entry.update(bare=bare, bare_runs=r["bare_runs"])
+        data["workloads"].append(entry)
         desc = f"{wid} {WORKLOADS[wid][0]}"
-        for who, res in (("ours", ours), ("Java", java)):
+        for who, res in (("ours", ours), ("Java" if java.get("class") != "JavaBench" else "Java (JavaBench)", java)):
             rows.append(f"| {desc} | {who} | {cell(res, 'msgs_per_s', 0)} | {cell(res, 'avg_rt_ms', 3)} | "
                         f"{cell(res, 'p50_ms', 3)} | {cell(res, 'p99_ms', 3)} | {cell(res, 'cpu_ms_per_1000', 1)} | "
                         f"{cell(res, 'cpu_net_ms_per_1000', 1)} | {cell(res, 'peak_rss_mb', 1)} |")
             desc = ""
-        ratios.append(f"| {wid} | {ratio(ours, java, 'msgs_per_s')} | {ratio(ours, java, 'cpu_ms_per_1000')} | "
+        handoffs = " (hand-offs; see stored)" if "stored_by_broker" in ours or "stored_by_broker" in java else ""
+        ratios.append(f"| {wid} | {ratio(ours, java, 'msgs_per_s')}{handoffs if ratio(ours, java, 'msgs_per_s') != 'n/a' else ''} | "
+                      f"{ratio(ours, java, 'cpu_ms_per_1000')} | "
                       f"{ratio(ours, java, 'cpu_net_ms_per_1000')} | {ratio(ours, java, 'peak_rss_mb')} |")
+        if bare is not None:
+            rb = "n/a"
+            met = "n/a"
+            if ours.get("status") == "ok" and bare.get("status") == "ok" and ours.get("msgs_per_s_total") \
+                    and bare.get("msgs_per_s_total"):
+                x = ours["msgs_per_s_total"] / bare["msgs_per_s_total"]
+                entry["ours_over_bare"] = round(x, 3)
+                rb = f"{x:.2f}x"
+                # each repetition's pair (bare ran right after/before ours in the same repetition)
+                pairs = [o["msgs_per_s_total"] / b["msgs_per_s_total"]
+                         for o, b in zip(r["ours_runs"], r["bare_runs"])
+                         if o.get("status") == "ok" and b.get("status") == "ok"
+                         and o.get("msgs_per_s_total") and b.get("msgs_per_s_total")]
+                entry["ours_over_bare_runs"] = [round(p, 3) for p in pairs]
+                if len(pairs) > 1:
+                    rb += f" (runs {min(pairs):.2f}-{max(pairs):.2f}x)"
+                met = "yes" if x >= BARE_TARGET else "**no**"
+            bare_rows.append(
+                f"| {wid} {WORKLOADS[wid][0]} | {bare.get('inflight') or '?'} | {cell(ours, 'msgs_per_s_total', 0)} | "
+                f"{cell(bare, 'msgs_per_s_total', 0)} | {rb} | {met} | {cell(ours, 'p50_ms', 3)} / {cell(ours, 'p99_ms', 3)} | "
+                f"{cell(bare, 'p50_ms', 3)} / {cell(bare, 'p99_ms', 3)} | {cell(ours, 'cpu_ms_per_1000', 2)} | "
+                f"{cell(bare, 'cpu_ms_per_1000', 2)} |")
+        for who, res in (("ours", ours), ("Java (JavaBench)", java)):
+            if "stored_by_broker" in res:
+                handed = res.get("messages")
+                if who != "ours" and handed is not None:
+                    handed -= res.get("failed", 0)
+                stored_rows.append(f"| {wid} | {who} | {fmt(handed, 0)} | {fmt(res['stored_by_broker'], 0)} | "
+                                   f"{pct(res['stored_by_broker'], handed)} |")
     notes = []
     for wid in args.workloads:
-        for who in ("ours", "java"):
-            res = results[wid][who]
+        for who in ("ours", "java", "bare"):
+            res = results[wid].get(who)
+            if res is None:
+                continue
             if res.get("note"):
                 notes.append(f"* {wid} {who}: {res['note']}.")
             if res.get("error"):
                 notes.append(f"* {wid} {who}: {res['error']}.")
             if res.get("status") == "ok" and res.get("failed") and "failed sends" not in res.get("note", ""):
                 notes.append(f"* {wid} {who}: {res['failed']:,} failed sends.")
-    md = f"""# Benchmarks: actix-rocketmq vs the official Java benchmark producer
+    inflight_text = f"`--inflight {args.async_inflight}`" if args.async_inflight else "the crate default, 1024 messages"
+    bare_inflight = args.async_inflight or 1024
+    bare_md = bare_bullet = ""
+    if bare_rows:
+        bare_bullet = (f"* ours/bare: `bare_sender` ran right after ours on W3 and W4 with a window like ours\n"
+                       f"  (W3 {bare_inflight} single 1 KiB messages in flight, our in-flight budget; W4 64 requests "
+                       f"of 32 x 128 B,\n  our 64 batch senders) and the same message counts.\n")
+        bare_md = f"""
+Against the bare pipelined sender (`benches/bare_sender.rs`: one connection, prebuilt frames, no
+actors; the upper bound for a client on this machine), run right after ours against the same broker.
+Both rates are over the whole run (all messages / time from the first send to the last reply), not the
+10-s window above, because the bare sender reports only that. Target: ours >= {BARE_TARGET}x bare.
 
-Generated by `benches/compare.sh` on {date}. Both clients ran alternately against the same local
+| Workload | bare window (requests in flight) | ours msgs/s | bare msgs/s | ours/bare | >= {BARE_TARGET}x | ours p50 / p99 (ms) | bare p50 / p99 (ms) | ours CPU ms / 1000 | bare CPU ms / 1000 |
+|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|
+{chr(10).join(bare_rows)}
+"""
+    stored_md = ""
+    if stored_rows:
+        stored_md = f"""
+One-way sends get no answer, so the msgs/s above count hand-offs to the client library; what the
+broker actually stored (sum of the topic's queue offsets before and after the run):
+
+| Workload | Client | messages handed off | stored by the broker | stored |
+|---|---|---:|---:|---:|
+{chr(10).join(stored_rows)}
+"""
+    md = f"""# Benchmarks: actix-rocketmq vs the Java RocketMQ client
+
+Generated by `benches/compare.sh` on {date}. The clients ran one after the other against the same local
 single-node RocketMQ {args.rocketmq_version} broker (name server `{args.namesrv}`, topic `{args.topic}` with 8 queues,
 ASYNC_FLUSH), on the same machine as the broker, one client process at a time.
 
 Machine: {ver['cpu']}, {ver['cores']} cores, {ver['memory']}, Linux {ver['kernel']}.
-Versions: {ver['rustc']}; {ver['java']}; Java client rocketmq-client {args.rocketmq_version}; Java tool {ver['java_benchmark']}.
+Versions: {ver['rustc']}; {ver['java']}; Java client rocketmq-client {args.rocketmq_version}; Java tools: {ver['java_benchmark']}
+(W1, W2, W4) and `benches/java/JavaBench.java` on the same classpath (W3, W5).
 
 | Workload | Client | msgs/s | avg RT (ms) | p50 (ms) | p99 (ms) | CPU ms / 1000 msgs | same, net of start-up | peak RSS (MB) |
 |---|---|---:|---:|---:|---:|---:|---:|---:|
@@ -458,33 +627,40 @@ Versions: {ver['rustc']}; {ver['java']}; Java client rocketmq-client {args.rocke
 | Workload | msgs/s ours/Java | CPU per msg ours/Java | same, net of start-up | RSS ours/Java |
 |---|---:|---:|---:|---:|
 {chr(10).join(ratios)}
-
+{bare_md}{stored_md}
 Messages per run: {', '.join(f'{w} {args.count_for(w):,}' for w in args.workloads)}; runs per client and workload: {args.repeat}
 (median by msgs/s when more than one); the broker was first warmed up with {args.warmup:,} unmeasured messages.
 
 How it was measured:
-* msgs/s: messages per second over the last <= 10 one-second snapshots of the run, the Java tool's own
-  method (its `[Complete] ... Send TPS`); ours computes the same window (`window_tps` in benchmarks.json,
-  next to `msgs_per_s_total` = all messages / time from first send to last result).
-* RT: per request, send call to result. The Java tool reports only the average and the maximum (ms
-  resolution), so p50/p99 are ours only (HdrHistogram, microsecond resolution).
+* msgs/s: messages per second over the last <= 10 one-second snapshots of the run, the Java tools' own
+  method (their `[Complete] ... Send TPS`); ours computes the same window (`window_tps` in benchmarks.json,
+  next to `msgs_per_s_total` = all messages / time from first send to last result; JavaBench prints both too).
+* RT: per request, send call to result. The Java tools report only the average and the maximum, so p50/p99
+  are ours only (HdrHistogram, microsecond resolution).
 * CPU and RSS: measured from outside, for the whole client process: user + system CPU of all its
   threads from `wait4`, peak RSS = VmHWM polled every 0.1 s (ours: or its own end-of-run VmHWM if
   higher). "CPU ms / 1000 msgs" = process CPU ms / (messages sent / 1000), start-up included (JVM start
   and JIT weigh heavily on short Java runs). "net of start-up" subtracts the CPU of a 1-message run of
   the same client ({base_text}). Java: `{' '.join(JAVA_OPTS[:6])}` (the heap of the official
   `runclass.sh`, G1 because JDK 17 has no CMS).
-* Java sync and async use `org.apache.rocketmq.example.benchmark.Producer` (`-y true` for async: one
-  thread calling `send(msg, callback)`, pausing while ~10000 sends are queued). Ours in async mode: one
-  sender firing `SendAsync` (callback send), waiting only for admission by the producer's in-flight
-  budget ({'`--inflight ' + str(args.async_inflight) + '`' if args.async_inflight else 'the crate default, 1024 messages'}).
-  W4 uses `BatchProducer` (`-b 32`). Java async cannot run with a message limit (with `-q` it prints its
-  result and shuts down before the callbacks arrive, reporting 0 messages) and `BatchProducer` has none,
-  so those two run without a limit, are stopped {args.java_batch_seconds:g} s after their first report line (the tool
-  reports once it has 10 one-second snapshots) and are read from their last report; their CPU is the
-  steady-state CPU over that report's 10-s window. The official tools have no one-way mode, so W5 has
-  no Java number.
-* "n/a (not yet)": actix-rocketmq does not offer that kind of send yet (the tool exits with status 2).
+* W1, W2 (sync): `org.apache.rocketmq.example.benchmark.Producer`. W4: `BatchProducer` (`-b 32`), which has
+  no message limit: it runs until {args.java_batch_seconds:g} s after its first report line (the tool reports once it
+  has 10 one-second snapshots), is read from its last report, and its CPU is the steady-state CPU over
+  that report's 10-s window (so only the "net" column).
+* W3 (async): ours is one sender firing `SendAsync` (callback send), waiting only for admission by the
+  producer's in-flight budget ({inflight_text}). Java is `JavaBench --mode async`: one thread calling
+  `send(msg, SendCallback)` with the client's own async back-pressure on
+  (`setEnableBackpressureForAsyncMode(true)`, `setBackPressureForAsyncSendNum({bare_inflight})`,
+  `setBackPressureForAsyncSendSize(100 MiB)`: the permits are taken in `send` and given back before the
+  callback runs), until every message has had its callback. The official `Producer -y true` is not used:
+  its only bound is "pause while > 10000 tasks wait in the async executor", with which it floods this
+  2-core machine until every send times out, and with `-q` it exits before its callbacks arrive.
+* W5 (one-way): ours is 64 workers awaiting the one-way send (resolved once the frame is handed to the
+  connection). Java is `JavaBench --mode oneway`: 64 threads calling `sendOneway` (there is no official
+  one-way tool). Both wait 3 s before shutting down (not timed) so queued frames can reach the broker.
+  In the 5.3.3 client `sendOneway` only queues the write as a task on the channel's netty event loop
+  (the one-way permit is taken there), so its hand-off rate has no back-pressure; see the stored counts.
+{bare_bullet}* "n/a (not yet)": actix-rocketmq does not offer that kind of send yet (the tool exits with status 2).
 
 {chr(10).join(notes) if notes else ''}
 
@@ -493,8 +669,8 @@ Raw data: `benchmarks.json` (every run, the commands, the tools' own numbers); l
     with open(os.path.join(args.out_dir, "BENCHMARKS.md"), "w") as f:
         f.write(md)
     for w in data["workloads"]:
-        for k in ("ours_runs", "java_runs"):
-            for run in w[k]:
+        for k in ("ours_runs", "java_runs", "bare_runs"):
+            for run in w.get(k, []):
                 run.pop("output", None)
     with open(os.path.join(args.out_dir, "benchmarks.json"), "w") as f:
         json.dump(data, f, indent=2, default=str)
@@ -511,6 +687,8 @@ def main():
     ap.add_argument("--java", default="java")
     ap.add_argument("--admin", default="", help="scripts/rocketmq-local (for topicStatus around one-way runs)")
     ap.add_argument("--java-cp", required=True)
+    ap.add_argument("--java-bench-dir", default="", help="classes of benches/java/JavaBench.java (W3, W5 Java)")
+    ap.add_argument("--bare-bin", default="", help="build of benches/bare_sender.rs (ours/bare on W3, W4)")
     ap.add_argument("--java-home-dir", required=True, help="-Duser.home of the Java client (its logs)")
     ap.add_argument("--rocketmq-version", default="5.3.3")
     ap.add_argument("--example-jar-desc", default="rocketmq-example")
@@ -547,22 +725,33 @@ def main():
     results = {}
     for wid in args.workloads:
         count = args.count_for(wid)
-        ours_runs, java_runs = [], []
+        ours_runs, java_runs, bare_runs = [], [], []
+        with_bare = bool(args.bare_bin) and wid in BARE
         for rep in range(args.repeat):
-            order = ("ours", "java") if rep % 2 == 0 else ("java", "ours")
+            # bare next to ours: the same broker state for the ours/bare ratio
+            order = ("ours", "bare", "java") if rep % 2 == 0 else ("java", "bare", "ours")
             for who in order:
                 if who == "ours":
                     r = ours_run(args, wid, count, args.log_dir)
                     ours_runs.append(r)
+                    add_net_cpu(r, base.get("ours"))
+                elif who == "bare":
+                    if not with_bare:
+                        continue
+                    r = bare_run(args, wid, count, args.log_dir)
+                    bare_runs.append(r)
                 else:
                     r = java_run(args, wid, count, args.log_dir)
                     java_runs.append(r)
-                add_net_cpu(r, base.get(who))
+                    add_net_cpu(r, base.get("java_bench" if r.get("class") == "JavaBench" else "java"))
                 log(f"{wid} {who}: status {r.get('status')}, msgs/s {fmt(r.get('msgs_per_s'), 0)}, "
                     f"CPU ms/1000 {fmt(r.get('cpu_ms_per_1000'))} (net {fmt(r.get('cpu_net_ms_per_1000'))}), "
                     f"RSS {fmt(r.get('peak_rss_mb'))} MB")
         results[wid] = {"ours": median_run(ours_runs), "java": median_run(java_runs),
                         "ours_runs": ours_runs, "java_runs": java_runs}
+        if bare_runs:
+            results[wid]["bare"] = median_run(bare_runs)
+            results[wid]["bare_runs"] = bare_runs
     write_reports(args, results, versions(args), base)
     return 0
 

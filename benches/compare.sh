@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Compare actix-rocketmq's benchmark tool (examples/benchmark) with the official Java benchmark
-# producer against one local RocketMQ broker, and write BENCHMARKS.md + benchmarks.json.
+# Compare actix-rocketmq's benchmark tool (examples/benchmark) with the Java client's benchmark
+# producers (the official Producer/BatchProducer, and benches/java/JavaBench.java for async and
+# one-way) and with the bare pipelined sender (benches/bare_sender.rs, W3 and W4) against one
+# local RocketMQ broker, and write BENCHMARKS.md + benchmarks.json.
 #
 # Usage: benches/compare.sh [options]
 #   --workloads W1,W2,...  which workloads (default W1,W2,W3,W4,W5):
@@ -11,19 +13,22 @@
 #                          whole script takes about 5 minutes: W1 50k, W2 300k, W3 300k, W4 2M, W5 500k)
 #   --scale F              multiply the default counts (e.g. 0.1 for a smoke run, 5 for a long one)
 #   --repeat R             runs per client and workload, alternating (default 1; median reported)
-#   --async-inflight N     our producer in-flight budget in W3 (default: the crate default)
+#   --async-inflight N     W3 in-flight budget of ours, JavaBench's back-pressure and bare_sender's
+#                          window (default 1024, the crate default)
 #   --java-batch-seconds S how long Java's BatchProducer (no message limit) runs after its first report (5)
 #   --warmup N             unmeasured messages sent first, to warm the broker's JIT (default 200000)
 #   --no-baseline          skip the 1-message runs behind the "net of start-up" CPU column
+#   --no-bare              skip the bare_sender runs (the ours/bare table)
 #   --out-dir DIR          where BENCHMARKS.md and benchmarks.json go (default: the repo root)
 #   --keep-broker          leave the broker running at the end
 #
 # Environment: ROCKETMQ_DIR (default <repo>/target/rocketmq-bench), ROCKETMQ_NAMESRV_PORT (27876),
-# ROCKETMQ_BROKER_PORT (28911), BENCH_TOPIC (BenchCompare), JAVA, MVN, CARGO_TARGET_DIR.
+# ROCKETMQ_BROKER_PORT (28911), BENCH_TOPIC (BenchCompare), JAVA, JAVAC, MVN, CARGO_TARGET_DIR.
 #
 # Steps: start the broker once with scripts/rocketmq-local (own dir and ports; a watchdog stops it
-# if this script dies), create the topic with 8 queues, build our tool in release, make sure the
-# Java benchmark classes are on the classpath, run benches/compare.py, stop the broker (trap).
+# if this script dies), create the topic with 8 queues, build our tool and bare_sender in release,
+# make sure the Java benchmark classes are on the classpath, compile benches/java/JavaBench.java
+# (javac, into $ROCKETMQ_DIR/java-bench), run benches/compare.py, stop the broker (trap).
 #
 # The Java benchmark classes: Maven Central has no rocketmq-example 5.3.3; when the pom's version
 # is missing there, rocketmq-example 5.5.0 is fetched alone (no dependencies) and run on the
@@ -43,6 +48,7 @@ FALLBACK_EXAMPLE_VERSION=5.5.0
 
 OUT_DIR="$REPO"
 KEEP_BROKER=0
+NO_BARE=0
 PY_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,6 +57,7 @@ while [ $# -gt 0 ]; do
       PY_ARGS+=("$1" "$2"); shift 2 ;;
     --out-dir) [ $# -ge 2 ] || { echo "compare.sh: --out-dir needs a value" >&2; exit 2; }; OUT_DIR=$2; shift 2 ;;
     --no-baseline) PY_ARGS+=("$1"); shift ;;
+    --no-bare) NO_BARE=1; shift ;;
     --keep-broker) KEEP_BROKER=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -92,6 +99,23 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO/$TARGET_DIR" ;; esac
 OURS="$TARGET_DIR/release/examples/benchmark"
 [ -x "$OURS" ] || { echo "compare.sh: $OURS not built" >&2; exit 1; }
+BARE_ARGS=()
+if [ "$NO_BARE" = 0 ]; then
+  say "building benches/bare_sender (bench profile)"
+  BARE=$(cd "$REPO" && cargo bench --quiet --bench bare_sender --no-run --message-format=json | python3 -c '
+import json, sys
+exe = ""
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "bare_sender" and m.get("executable"):
+        exe = m["executable"]
+print(exe)')
+  [ -n "$BARE" ] && [ -x "$BARE" ] || { echo "compare.sh: bare_sender not built (cargo bench --bench bare_sender --no-run)" >&2; exit 1; }
+  BARE_ARGS=(--bare-bin "$BARE")
+fi
 
 # --- the Java benchmark classes -----------------------------------------------------------------
 RMQ_VERSION=$(sed -n 's:.*<rocketmq.version>\(.*\)</rocketmq.version>.*:\1:p' "$REPO/scripts/rocketmq/pom.xml" | head -n1)
@@ -125,10 +149,20 @@ fi
 EXAMPLE_DESC="$(basename "$EXAMPLE_JAR" .jar) on the rocketmq-client $RMQ_VERSION classpath"
 say "Java benchmark: $EXAMPLE_DESC"
 
+# --- JavaBench (W3 async with back-pressure, W5 one-way) -----------------------------------------
+JAVAC="${JAVAC:-$(dirname "$(command -v "$JAVA")")/javac}"
+[ -x "$JAVAC" ] || JAVAC=javac
+JAVA_BENCH_DIR="$ROCKETMQ_DIR/java-bench"
+say "compiling benches/java/JavaBench.java into $JAVA_BENCH_DIR"
+rm -rf "$JAVA_BENCH_DIR" && mkdir -p "$JAVA_BENCH_DIR"
+"$JAVAC" -nowarn -d "$JAVA_BENCH_DIR" -cp "$ROCKETMQ_DIR/lib/*" "$REPO/benches/java/JavaBench.java" \
+  || { echo "compare.sh: javac failed on benches/java/JavaBench.java" >&2; exit 1; }
+
 # --- run ----------------------------------------------------------------------------------------
 LOG_DIR="$ROCKETMQ_DIR/bench-logs/$(date -u +%Y%m%d-%H%M%S)"
 python3 "$REPO/benches/compare.py" \
   --namesrv "$NAMESRV" --topic "$TOPIC" --ours-bin "$OURS" \
   --java "$JAVA" --admin "$LOCAL" --java-cp "$ROCKETMQ_DIR/lib/*:$EXAMPLE_JAR" --java-home-dir "$ROCKETMQ_DIR/home-client" \
+  --java-bench-dir "$JAVA_BENCH_DIR" "${BARE_ARGS[@]}" \
   --rocketmq-version "$RMQ_VERSION" --example-jar-desc "$EXAMPLE_DESC" \
   --out-dir "$OUT_DIR" --log-dir "$LOG_DIR" "${PY_ARGS[@]}"
