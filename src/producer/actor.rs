@@ -283,7 +283,7 @@ impl Handler<SendAsync> for Producer {
     /// Resolves once the send is admitted (or has ended): a caller awaiting each `SendAsync` is
     /// held back by the in-flight budget instead of queueing without limit. The outcome, success
     /// or failure, always goes to the callback.
-    type Result = ResponseFuture<()>;
+    type Result = Response<()>;
 
     fn handle(&mut self, msg: SendAsync, ctx: &mut Context<Self>) -> Self::Result {
         let SendAsync { send, callback, context } = msg;
@@ -291,22 +291,26 @@ impl Handler<SendAsync> for Producer {
         if self.state != ServiceState::Running {
             let error = SendError::NotRunning(self.state);
             callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
-            return Box::pin(async {});
+            return Response::reply(());
         }
         let prepared = match self.prepare_single(&record) {
             Ok(p) => p,
             Err(error) => {
                 callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
-                return Box::pin(async {});
+                return Response::reply(());
             }
         };
         let attempts = 1 + self.config.retry_times_when_send_async_failed;
         let done = Completion::Callback { to: callback, context, record };
         let mut job = self.job(prepared, timeout, target, attempts, true, false, done);
-        let (tx, rx) = oneshot::channel();
+        let (tx, mut rx) = oneshot::channel();
         job.on_admit = Some(tx);
         self.start_job(job, ctx);
-        Box::pin(async move {
+        // Usually admitted on the spot: answer at once instead of spawning a task to wait.
+        if rx.try_recv().is_ok() {
+            return Response::reply(());
+        }
+        Response::fut(async move {
             let _ = rx.await;
         })
     }
