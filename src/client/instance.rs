@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use actix::WeakRecipient;
 use tracing::{debug, info, warn};
 
 use super::heartbeat::{HeartbeatNow, HeartbeatScheduler};
@@ -127,7 +128,8 @@ pub struct ClientInstance {
     client_id: String,
     config: ClientConfig,
     state: ServiceState,
-    producers: HashMap<String, Recipient<RouteUpdated>>,
+    /// Weak, so a producer whose user dropped it can stop (and unregister itself).
+    producers: HashMap<String, WeakRecipient<RouteUpdated>>,
     routes: HashMap<String, TopicRouteData>,
     topics: HashSet<String>,
     brokers: BTreeMap<String, BTreeMap<i64, String>>,
@@ -184,7 +186,7 @@ impl ClientInstance {
         if changed {
             debug!(client_id = %self.client_id, topic, queues = info.queues.len(), "route updated");
             self.routes.insert(topic.to_string(), route);
-            for listener in self.producers.values() {
+            for listener in self.producers.values().filter_map(WeakRecipient::upgrade) {
                 listener.do_send(RouteUpdated { topic: topic.to_string(), info: info.clone() });
             }
         }
@@ -254,7 +256,7 @@ impl Handler<RegisterProducer> for ClientInstance {
             let info = Arc::new(TopicPublishInfo::from_route(topic, route));
             msg.routes.do_send(RouteUpdated { topic: topic.clone(), info });
         }
-        self.producers.insert(msg.group, msg.routes);
+        self.producers.insert(msg.group, msg.routes.downgrade());
         Ok(InstanceHandle { client_id: self.client_id.clone(), remoting: self.remoting.clone() })
     }
 }

@@ -173,6 +173,18 @@ fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
 
 impl Actor for Producer {
     type Context = Context<Self>;
+
+    /// A producer whose last address was dropped without `Shutdown` still leaves its instance
+    /// cleanly, so the group does not stay registered (and heartbeated) forever.
+    fn stopping(&mut self, _: &mut Context<Self>) -> Running {
+        if self.state == ServiceState::Running {
+            if let Some(instance) = self.instance.take() {
+                instance.do_send(UnregisterProducer { group: self.wire_group.clone() });
+            }
+            self.state = ServiceState::ShutdownAlready;
+        }
+        Running::Stop
+    }
 }
 
 impl Handler<Start> for Producer {

@@ -115,3 +115,19 @@ async fn producers_share_an_instance_per_client_id() {
     .await;
     assert!(gone, "instances must leave the registry after their last producer");
 }
+
+#[actix_rt::test]
+async fn dropping_the_last_address_unregisters_the_group() {
+    let (p, group) = producer().await;
+    let client_id = status(&p).await.client_id.unwrap();
+    let broker = Admin::connect(&fixture::broker_addr());
+    assert!(eventually(Duration::from_secs(10), || async { broker.producer_client_ids(&group).await.contains(&client_id) }).await);
+    drop(p);
+    let forgotten = eventually(Duration::from_secs(10), || async {
+        !broker.producer_client_ids(&group).await.contains(&client_id)
+    })
+    .await;
+    assert!(forgotten, "a dropped producer must leave the broker's producer table");
+    let registry = ClientRegistry::from_registry();
+    assert!(eventually(Duration::from_secs(5), || async { registry.send(ListInstances).await.unwrap().is_empty() }).await);
+}
