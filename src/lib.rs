@@ -51,3 +51,8 @@ pub use producer::{
 };
 pub use protocol::compression::CompressionType;
 pub use protocol::route::MessageQueue;
+
+/// Compiles the README's examples as doc tests, so the API tour stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
