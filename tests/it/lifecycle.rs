@@ -131,3 +131,52 @@ async fn dropping_the_last_address_unregisters_the_group() {
     let registry = ClientRegistry::from_registry();
     assert!(eventually(Duration::from_secs(5), || async { registry.send(ListInstances).await.unwrap().is_empty() }).await);
 }
+
+#[actix_rt::test]
+async fn periodic_tasks_refresh_routes_and_heartbeat_brokers() {
+    use actix_rocketmq::client::{GetOrCreateInstance, GetStatus};
+    let mut cfg = config(&unique("periodic"));
+    cfg.client.poll_name_server_interval = Duration::from_millis(500);
+    cfg.client.heartbeat_broker_interval = Duration::from_millis(500);
+    cfg.client.instance_name = unique("inst");
+    let p = Producer::spawn(cfg.clone()).await.unwrap();
+    // The same config reaches the same instance through the registry.
+    let instance = ClientRegistry::from_registry().send(GetOrCreateInstance { config: cfg.client.clone() }).await.unwrap().unwrap();
+    let broker_addr = fixture::broker_addr();
+    let seen = eventually(Duration::from_secs(10), || async {
+        let s = instance.send(GetStatus).await.unwrap();
+        // Routes polled (TBW102 seeded at start), the broker learned from them, and a heartbeat
+        // answered with the broker's version.
+        s.topics.contains(&"TBW102".to_string())
+            && s.brokers.values().any(|ids| ids.get(&0) == Some(&broker_addr))
+            && s.broker_versions.get(&broker_addr).is_some_and(|v| *v > 0)
+    })
+    .await;
+    assert!(seen, "{:?}", instance.send(GetStatus).await.unwrap());
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn name_servers_can_come_from_an_http_endpoint() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/rocketmq/nsaddr", listener.local_addr().unwrap());
+    let namesrv = fixture::namesrv_addr().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let reply = format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{namesrv}\n");
+            let _ = s.write_all(reply.as_bytes()).await;
+        }
+    });
+    let mut cfg = config(&unique("endpoint"));
+    cfg.client.namesrv_addr = None;
+    cfg.client.namesrv_endpoint = Some(url);
+    cfg.client.instance_name = unique("ep");
+    let p = Producer::spawn(cfg).await.expect("starts with an endpoint only");
+    let r = p.send_message(actix_rocketmq::ProducerRecord::new(unique("ep_topic"), "via endpoint")).await.expect("send");
+    let stored = Admin::connect(&fixture::broker_addr()).view(&r.offset_msg_id).await;
+    assert_eq!(&stored.body[..], b"via endpoint");
+    p.shutdown().await;
+}
