@@ -121,6 +121,12 @@ impl ClientConfig {
         id
     }
 
+    /// The address endpoint, when it is the source of name servers (no list configured).
+    pub fn endpoint_in_use(&self) -> Option<&str> {
+        let no_list = self.namesrv_addr.as_deref().map_or(true, |a| a.trim().is_empty());
+        self.namesrv_endpoint.as_deref().filter(|_| no_list)
+    }
+
     /// Parsed name server list (empty when only an endpoint is configured).
     pub fn namesrv_list(&self) -> Result<Vec<String>, ConfigError> {
         match self.namesrv_addr.as_deref() {

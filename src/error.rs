@@ -85,9 +85,7 @@ impl RemotingError {
     pub(crate) fn io(addr: &str, e: &std::io::Error) -> Self {
         RemotingError::Io { addr: addr.to_string(), reason: e.to_string() }
     }
-}
 
-impl RemotingError {
     /// Fills in the remote address of errors built where it was unknown (codec adapters).
     pub(crate) fn at(self, remote: &str) -> Self {
         match self {
@@ -97,11 +95,6 @@ impl RemotingError {
             }
             other => other,
         }
-    }
-
-    /// Whether this error means the connection is gone (closed, reset, unreadable).
-    pub fn is_connection_loss(&self) -> bool {
-        matches!(self, RemotingError::ConnectionClosed { .. } | RemotingError::Io { .. } | RemotingError::Protocol { .. })
     }
 }
 

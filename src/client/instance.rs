@@ -274,9 +274,7 @@ impl Handler<StartInstance> for ClientInstance {
         }
         // Mark it now: a second producer starting meanwhile must not start the tasks twice.
         self.state = ServiceState::Running;
-        let endpoint = self.config.namesrv_endpoint.clone().filter(|_| {
-            self.config.namesrv_addr.as_deref().map_or(true, |a| a.trim().is_empty())
-        });
+        let endpoint = self.config.endpoint_in_use().map(str::to_string);
         let timeout = self.config.request_timeout;
         let remoting = self.remoting.clone();
         let resolve = async move {

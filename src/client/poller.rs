@@ -31,11 +31,7 @@ pub struct NameServerPoller {
 impl NameServerPoller {
     /// A poller for `instance`, configured from `config`.
     pub fn new(instance: Addr<ClientInstance>, remoting: Addr<RemotingClient>, config: &ClientConfig) -> Self {
-        let endpoint = config
-            .namesrv_endpoint
-            .clone()
-            .filter(|_| config.namesrv_addr.as_deref().map_or(true, |a| a.trim().is_empty()))
-            .map(|url| (url, config.namesrv_endpoint_interval));
+        let endpoint = config.endpoint_in_use().map(|url| (url.to_string(), config.namesrv_endpoint_interval));
         NameServerPoller {
             instance,
             remoting,

@@ -18,7 +18,7 @@ use super::messages::*;
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
 use super::selector::QueueSelector;
-use super::send::{Completion, Outcome, Parked, Prepared, SendJob};
+use super::send::{expect_reply, Completion, Outcome, Parked, Prepared, SendJob};
 use crate::client::instance::{ClientInstance, InstanceHandle, RegisterProducer, RouteUpdated, StartInstance, UnregisterProducer};
 use crate::client::registry::{ClientRegistry, GetOrCreateInstance};
 use crate::client::HeartbeatNow;
@@ -164,11 +164,6 @@ impl Producer {
 /// The outcome a send machinery delivers; a dropped sender means the actor stopped.
 async fn settle(rx: oneshot::Receiver<Outcome>) -> Outcome {
     rx.await.unwrap_or_else(|_| Err(SendError::Mailbox("the producer stopped before the send ended".into())))
-}
-
-/// Request-reply sends always end with a result; `None` only comes from one-way writes.
-fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
-    res.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into()))
 }
 
 impl Actor for Producer {

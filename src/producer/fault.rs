@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::selector::next_index;
 use crate::protocol::route::MessageQueue;
 
 /// Java's `latencyMax` (ms), 5.1.4+.
@@ -145,11 +146,6 @@ impl LatencyFaultTable {
     }
 }
 
-/// Java's round robin: pre-increment, mask, modulo.
-fn next_index(counter: &mut u32, len: usize) -> usize {
-    *counter = counter.wrapping_add(1);
-    (*counter & POSITIVE_MASK) as usize % len
-}
 
 /// Up to `queues.len()` round-robin steps, returning the first queue that passes `accept`
 /// (Java's `TopicPublishInfo.selectOneMessageQueue(filters...)`).

@@ -13,6 +13,12 @@ use crate::protocol::route::MessageQueue;
 /// // A retry never goes back to the broker that just failed, while another one exists.
 /// assert_ne!(sel.select(&qs, Some(&first)).unwrap().broker_name, first);
 /// ```
+/// Java's round robin step: pre-increment, keep the value positive, modulo the queue count.
+pub(super) fn next_index(counter: &mut u32, len: usize) -> usize {
+    *counter = counter.wrapping_add(1);
+    (*counter & 0x7FFF_FFFF) as usize % len
+}
+
 #[derive(Debug, Clone)]
 pub struct QueueSelector {
     counter: u32,
@@ -31,8 +37,7 @@ impl QueueSelector {
     }
 
     fn next_index(&mut self, len: usize) -> usize {
-        self.counter = self.counter.wrapping_add(1);
-        (self.counter & 0x7FFF_FFFF) as usize % len
+        next_index(&mut self.counter, len)
     }
 
     /// The next queue; on a retry (`last_broker` set) the first one in round-robin order on

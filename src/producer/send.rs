@@ -107,6 +107,11 @@ impl SendJob {
     }
 }
 
+/// Request-reply sends always end with a result; `None` only comes from one-way writes.
+pub(super) fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
+    res.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into()))
+}
+
 /// Outcome of one attempt, before the retry decision.
 enum Attempt {
     Done(Result<SendResult, SendError>),
@@ -342,9 +347,7 @@ impl Producer {
                 let _ = tx.send(outcome);
             }
             Some(Completion::Callback { to, context, record }) => {
-                let result = outcome
-                    .and_then(|r| r.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into())))
-                    .map_err(|error| SendFailure { error, returned: record });
+                let result = outcome.and_then(expect_reply).map_err(|error| SendFailure { error, returned: record });
                 to.do_send(SendOutcome { context, result });
             }
             None => {}
