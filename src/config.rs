@@ -18,6 +18,10 @@ pub const DEFAULT_TOPIC: &str = "TBW102";
 pub const RESERVED_GROUPS: [&str; 2] = ["DEFAULT_PRODUCER", "CLIENT_INNER_PRODUCER"];
 /// Longest producer group name RocketMQ 5.x accepts.
 pub const MAX_GROUP_LEN: usize = 120;
+/// Java 5.x default bound of messages in flight per producer (async back-pressure).
+pub const DEFAULT_MAX_INFLIGHT_MESSAGES: usize = 1024;
+/// Java 5.x default bound of body bytes in flight per producer: 100 MiB.
+pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 100 * 1024 * 1024;
 
 /// Settings shared by every producer of one client instance (one clientId).
 ///
@@ -220,6 +224,9 @@ pub struct ProducerConfig {
     pub max_inflight_bytes: usize,
     /// Namespace: topics and the group go on the wire as `namespace%name`.
     pub namespace: Option<String>,
+    /// How long `Shutdown` waits for admitted sends to end before ending them with a timeout
+    /// (`None`: `send_msg_timeout`).
+    pub drain_timeout: Option<Duration>,
 }
 
 impl ProducerConfig {
@@ -230,7 +237,7 @@ impl ProducerConfig {
 
     /// The group as the brokers see it (namespace-prefixed).
     pub fn wire_group(&self) -> String {
-        crate::producer::namespace::wrap(self.namespace.as_deref(), &self.group)
+        crate::namespace::wrap(self.namespace.as_deref(), &self.group)
     }
 
     /// Checks the group and the client settings (Java `checkConfig`).
@@ -281,9 +288,10 @@ impl Default for ProducerConfig {
             ],
             compress_type: CompressionType::Zlib,
             send_latency_fault_enable: false,
-            max_inflight_messages: crate::producer::budget::DEFAULT_MAX_INFLIGHT_MESSAGES,
-            max_inflight_bytes: crate::producer::budget::DEFAULT_MAX_INFLIGHT_BYTES,
+            max_inflight_messages: DEFAULT_MAX_INFLIGHT_MESSAGES,
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
             namespace: None,
+            drain_timeout: None,
         }
     }
 }

@@ -11,7 +11,8 @@ pub use crate::protocol::ProtocolError;
 ///
 /// Mirrors the Java `ServiceState`: `CreateJust -> Running -> ShutdownAlready`, with
 /// `StartFailed` when a start went wrong half way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServiceState {
     /// Built, never started (or a start was refused and rolled back).
     CreateJust,
@@ -175,31 +176,168 @@ pub enum StartError {
     Remoting(#[from] RemotingError),
 }
 
+/// Whether the broker may hold the message of a failed send.
+///
+/// The line is the socket: a request handed to a broker connection may have been stored even if
+/// no answer ever came back (the connection died, or the reply was late), so a resend may store it
+/// twice. A request refused before that point was never seen by any broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// No attempt reached a broker connection: no broker holds the message.
+    NotSent,
+    /// An attempt was written to a broker connection and its outcome never came back: the broker
+    /// may hold the message.
+    Unknown,
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Delivery::NotSent => "not sent",
+            Delivery::Unknown => "outcome unknown, the broker may hold it",
+        })
+    }
+}
+
+/// What a caller can do about a [`SendError`]; see [`SendError::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendErrorKind {
+    /// The message or the call is wrong (validation, an unknown queue, a selector that chose
+    /// nothing, a broker calling the message illegal): sending it again fails again.
+    InvalidInput,
+    /// The cluster is not set up for this send: no route for the topic and no auto-create
+    /// template, no permission, topic missing on the broker. Fix the deployment.
+    Config,
+    /// The producer does not take sends (not started, shut down, or stopped).
+    NotRunning,
+    /// Not stored, and worth another try later: full in-flight budget, a busy broker, a transport
+    /// failure before the request was written, a budget that ran out before any write.
+    Transient,
+    /// The request reached a broker connection and its outcome is unknown: the broker may hold
+    /// the message, so a resend may duplicate it.
+    OutcomeUnknown,
+}
+
 /// Why a send did not end in a [`SendResult`](crate::SendResult).
+///
+/// Every variant says whether the message may have been stored ([`SendError::may_have_been_stored`]):
+/// the producer never lets a later attempt's error hide an earlier one whose outcome was unknown.
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_rocketmq::{Delivery, SendError, SendErrorKind, ServiceState};
+///
+/// fn handle(err: &SendError) -> &'static str {
+///     match err.kind() {
+///         SendErrorKind::InvalidInput => "drop it and log: resending fails again",
+///         SendErrorKind::Config => "alert: the topic or permissions are missing",
+///         SendErrorKind::NotRunning => "the producer is shut down: hand the message to another one",
+///         SendErrorKind::Transient => "resend: nothing was stored",
+///         SendErrorKind::OutcomeUnknown => "resend only if consumers deduplicate (by key or msgId)",
+///     }
+/// }
+/// let lost = SendError::Timeout { budget: Duration::from_secs(3), attempts: 1, delivery: Delivery::Unknown };
+/// assert!(lost.may_have_been_stored() && lost.is_retryable());
+/// assert_eq!(handle(&lost), "resend only if consumers deduplicate (by key or msgId)");
+/// let stopped = SendError::NotRunning(ServiceState::ShutdownAlready);
+/// assert!(!stopped.may_have_been_stored() && !stopped.is_retryable());
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SendError {
+    /// The message was refused before anything was sent.
     #[error("invalid message: {0}")]
     Invalid(#[from] ValidationError),
+    /// The producer was not running when the send arrived (or could no longer send).
     #[error("the producer is {0}, not RUNNING")]
     NotRunning(ServiceState),
+    /// Neither the topic nor the auto-create template has writable queues.
     #[error("no route info for topic {topic:?}: neither the topic nor the auto-create template has writable queues")]
     NoRoute { topic: String },
+    /// The name servers could not be asked for the topic's route.
     #[error("route lookup for topic {topic:?} failed: {source}")]
     Route { topic: String, source: RouteError },
+    /// The broker answered with an error code: it did not store the message.
     #[error("broker {broker} answered {code} ({name}): {remark}")]
     Broker { broker: String, code: i32, name: &'static str, remark: String },
-    #[error("send failed after {attempts} attempt(s): {source}")]
-    Remoting { attempts: u32, source: RemotingError },
-    #[error("send did not finish within {budget:?} ({attempts} attempt(s))")]
-    Timeout { budget: Duration, attempts: u32 },
+    /// The transport failed; `delivery` says whether the request had been written.
+    #[error("send failed after {attempts} attempt(s), {delivery}: {source}")]
+    Remoting { attempts: u32, source: RemotingError, delivery: Delivery },
+    /// The send's budget ran out; `delivery` says whether an attempt was left unanswered.
+    #[error("send did not finish within {budget:?} ({attempts} attempt(s), {delivery})")]
+    Timeout { budget: Duration, attempts: u32, delivery: Delivery },
+    /// The broker answered success but its reply could not be read: it holds the message.
     #[error("broker reply could not be read: {0}")]
     BadReply(ProtocolError),
-    #[error("the producer actor is gone ({0})")]
+    /// The producer's actor stopped before the send ended (a restart under a supervisor ends
+    /// only sends it cannot finish; an unsupervised stop ends all of them).
+    #[error("the producer stopped before the send ended ({delivery})")]
+    Stopped { delivery: Delivery },
+    /// An actix mailbox failure talking to the producer (its actor is gone or its mailbox full).
+    #[error("the producer actor is unreachable ({0})")]
     Mailbox(String),
+    /// The in-flight budget is full (only [`TrySendMessage`](crate::TrySendMessage) gets this).
     #[error("the producer's in-flight budget is full ({messages} messages, {bytes} bytes in flight)")]
     Full { messages: usize, bytes: usize },
+    /// The user's [`MessageQueueSelector`](crate::producer::MessageQueueSelector) chose no queue.
     #[error("the queue selector chose no valid queue")]
     NoQueueSelected,
+}
+
+impl SendError {
+    /// What the caller can do about it.
+    pub fn kind(&self) -> SendErrorKind {
+        use crate::protocol::codes::response as r;
+        match self {
+            SendError::Invalid(_) | SendError::NoQueueSelected => SendErrorKind::InvalidInput,
+            SendError::NotRunning(_) => SendErrorKind::NotRunning,
+            SendError::NoRoute { .. } => SendErrorKind::Config,
+            SendError::Route { .. } | SendError::Full { .. } => SendErrorKind::Transient,
+            SendError::Broker { code, .. } => match *code {
+                r::MESSAGE_ILLEGAL => SendErrorKind::InvalidInput,
+                r::NO_PERMISSION | r::TOPIC_NOT_EXIST | r::NOT_IN_CURRENT_UNIT | r::NO_BUYER_ID => SendErrorKind::Config,
+                _ => SendErrorKind::Transient,
+            },
+            SendError::Remoting { delivery, .. } | SendError::Timeout { delivery, .. } | SendError::Stopped { delivery } => {
+                match delivery {
+                    Delivery::NotSent => SendErrorKind::Transient,
+                    Delivery::Unknown => SendErrorKind::OutcomeUnknown,
+                }
+            }
+            SendError::BadReply(_) | SendError::Mailbox(_) => SendErrorKind::OutcomeUnknown,
+        }
+    }
+
+    /// Whether the broker may hold the message: a resend may store it twice.
+    pub fn may_have_been_stored(&self) -> bool {
+        self.kind() == SendErrorKind::OutcomeUnknown
+    }
+
+    /// Whether sending the same message again may succeed (check
+    /// [`may_have_been_stored`](Self::may_have_been_stored) before resending).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind(), SendErrorKind::Transient | SendErrorKind::OutcomeUnknown)
+    }
+
+    /// Whether the message or the call itself is wrong.
+    pub fn is_invalid_input(&self) -> bool {
+        self.kind() == SendErrorKind::InvalidInput
+    }
+
+    /// Whether the cluster's setup (topic, permissions) refused it.
+    pub fn is_config(&self) -> bool {
+        self.kind() == SendErrorKind::Config
+    }
+
+    /// Whether the request of this failure had been written to a broker connection.
+    pub fn delivery(&self) -> Delivery {
+        if self.may_have_been_stored() {
+            Delivery::Unknown
+        } else {
+            Delivery::NotSent
+        }
+    }
 }
 
 impl From<actix::MailboxError> for SendError {

@@ -39,15 +39,19 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod namespace;
 pub mod producer;
 pub mod protocol;
 pub mod remoting;
 
 pub use config::{ClientConfig, ProducerConfig};
-pub use error::{ConfigError, RemotingError, RouteError, SendError, ServiceState, StartError, ValidationError};
+pub use error::{
+    ConfigError, Delivery, RemotingError, RouteError, SendError, SendErrorKind, ServiceState, StartError, ValidationError,
+};
 pub use producer::{
-    Delay, GetProducerStatus, Producer, ProducerExt, ProducerRecord, ProducerStatus, SendAsync, SendBatch, SendFailure,
-    SendMessage, SendOneway, SendOutcome, SendResult, SendStatus, Shutdown, Start, TrySendMessage,
+    Delay, Flush, FlushReport, GetInstanceStatus, GetProducerStatus, Producer, ProducerEvent, ProducerExt, ProducerRecord,
+    ProducerStatus, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome, SendResult,
+    SendStatus, Shutdown, Start, Subscribe, TrySendMessage,
 };
 pub use protocol::compression::CompressionType;
 pub use protocol::route::MessageQueue;

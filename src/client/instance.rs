@@ -20,7 +20,7 @@ use crate::protocol::header::UnregisterClientRequestHeader;
 use crate::protocol::heartbeat::HeartbeatData;
 use crate::protocol::route::{TopicPublishInfo, TopicRouteData};
 use crate::protocol::RemotingCommand;
-use crate::remoting::client::{CloseAll, UpdateNameServers};
+use crate::remoting::client::{CloseAll, NameServerInUse, UpdateNameServers};
 use crate::remoting::http::fetch_namesrv_list;
 use crate::remoting::{invoke, ConnectionSettings, RemotingClient};
 use crate::protocol::DEFAULT_MAX_FRAME_LEN;
@@ -41,10 +41,15 @@ pub struct InstanceHandle {
 }
 
 /// Add a producer group to this instance.
+///
+/// `token` identifies the registering producer across its restarts: registering again with the
+/// same token (a supervised producer after a restart) refreshes the registration instead of
+/// being refused as a duplicate, so the group never leaves the broker's producer table.
 #[derive(Message)]
 #[rtype(result = "Result<InstanceHandle, StartError>")]
 pub struct RegisterProducer {
     pub group: String,
+    pub token: u64,
     pub routes: Recipient<RouteUpdated>,
 }
 
@@ -54,10 +59,12 @@ pub struct RegisterProducer {
 pub struct StartInstance;
 
 /// Remove a producer group: UNREGISTER_CLIENT to every broker; the last one shuts the instance.
+/// Only the registration made with `token` is removed (a stale request changes nothing).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct UnregisterProducer {
     pub group: String,
+    pub token: u64,
 }
 
 /// Publish info of `topic`, from the name server, else from the auto-create template route.
@@ -109,15 +116,22 @@ pub struct BrokerVersionSeen {
 #[rtype(result = "InstanceStatus")]
 pub struct GetStatus;
 
-/// See [`GetStatus`].
-#[derive(Debug, Clone)]
+/// See [`GetStatus`]; also reachable from a producer with
+/// [`GetInstanceStatus`](crate::producer::GetInstanceStatus).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct InstanceStatus {
     pub client_id: String,
     pub state: ServiceState,
+    /// Producer groups registered (as brokers see them).
     pub groups: Vec<String>,
+    /// Topics whose routes the poller refreshes.
     pub topics: Vec<String>,
+    /// Broker name -> broker id -> address (id 0 is the master).
     pub brokers: BTreeMap<String, BTreeMap<i64, String>>,
-    pub broker_versions: HashMap<String, i32>,
+    /// Broker address -> the version it reported in its heartbeat answer.
+    pub broker_versions: BTreeMap<String, i32>,
+    /// The name server requests go to now.
+    pub name_server: Option<String>,
 }
 
 /// Owns everything a clientId shares between its producers.
@@ -128,8 +142,9 @@ pub struct ClientInstance {
     client_id: String,
     config: ClientConfig,
     state: ServiceState,
-    /// Weak, so a producer whose user dropped it can stop (and unregister itself).
-    producers: HashMap<String, WeakRecipient<RouteUpdated>>,
+    /// Group -> (registration token, producer). Weak, so a producer whose user dropped it can
+    /// stop (and unregister itself).
+    producers: HashMap<String, (u64, WeakRecipient<RouteUpdated>)>,
     routes: HashMap<String, TopicRouteData>,
     topics: HashSet<String>,
     brokers: BTreeMap<String, BTreeMap<i64, String>>,
@@ -186,7 +201,7 @@ impl ClientInstance {
         if changed {
             debug!(client_id = %self.client_id, topic, queues = info.queues.len(), "route updated");
             self.routes.insert(topic.to_string(), route);
-            for listener in self.producers.values().filter_map(WeakRecipient::upgrade) {
+            for listener in self.producers.values().filter_map(|(_, p)| p.upgrade()) {
                 listener.do_send(RouteUpdated { topic: topic.to_string(), info: info.clone() });
             }
         }
@@ -248,15 +263,18 @@ impl Handler<RegisterProducer> for ClientInstance {
         if self.state == ServiceState::ShutdownAlready {
             return Err(StartError::InstanceShutDown(self.client_id.clone()));
         }
-        if self.producers.contains_key(&msg.group) {
-            return Err(StartError::DuplicateGroup { group: msg.group, client_id: self.client_id.clone() });
+        if let Some((token, producer)) = self.producers.get(&msg.group) {
+            // The same producer again (after a restart) refreshes; a dead one is replaced.
+            if *token != msg.token && producer.upgrade().is_some() {
+                return Err(StartError::DuplicateGroup { group: msg.group, client_id: self.client_id.clone() });
+            }
         }
         // A late joiner gets every route already known.
         for (topic, route) in &self.routes {
             let info = Arc::new(TopicPublishInfo::from_route(topic, route));
             msg.routes.do_send(RouteUpdated { topic: topic.clone(), info });
         }
-        self.producers.insert(msg.group, msg.routes.downgrade());
+        self.producers.insert(msg.group, (msg.token, msg.routes.downgrade()));
         Ok(InstanceHandle { client_id: self.client_id.clone(), remoting: self.remoting.clone() })
     }
 }
@@ -302,6 +320,9 @@ impl Handler<UnregisterProducer> for ClientInstance {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, msg: UnregisterProducer, _: &mut Context<Self>) -> Self::Result {
+        if self.producers.get(&msg.group).map(|(token, _)| *token) != Some(msg.token) {
+            return Box::pin(fut::ready(()));
+        }
         // Out of the table first, so no later heartbeat names the group again.
         self.producers.remove(&msg.group);
         let header = UnregisterClientRequestHeader {
@@ -410,21 +431,25 @@ impl Handler<BrokerVersionSeen> for ClientInstance {
 }
 
 impl Handler<GetStatus> for ClientInstance {
-    type Result = MessageResult<GetStatus>;
+    type Result = ResponseActFuture<Self, InstanceStatus>;
 
     fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> Self::Result {
-        let mut groups: Vec<String> = self.producers.keys().cloned().collect();
-        groups.sort();
-        let mut topics: Vec<String> = self.topics.iter().cloned().collect();
-        topics.sort();
-        MessageResult(InstanceStatus {
-            client_id: self.client_id.clone(),
-            state: self.state,
-            groups,
-            topics,
-            brokers: self.brokers.clone(),
-            broker_versions: self.broker_versions.clone(),
-        })
+        let in_use = self.remoting.send(NameServerInUse);
+        Box::pin(async move { in_use.await.ok().flatten() }.into_actor(self).map(|name_server, act, _| {
+            let mut groups: Vec<String> = act.producers.keys().cloned().collect();
+            groups.sort();
+            let mut topics: Vec<String> = act.topics.iter().cloned().collect();
+            topics.sort();
+            InstanceStatus {
+                client_id: act.client_id.clone(),
+                state: act.state,
+                groups,
+                topics,
+                brokers: act.brokers.clone(),
+                broker_versions: act.broker_versions.iter().map(|(a, v)| (a.clone(), *v)).collect(),
+                name_server,
+            }
+        }))
     }
 }
 

@@ -1,74 +1,123 @@
-//! The `Producer` actor: its state, lifecycle handlers and the entry points of every send kind.
-//! The attempt/retry machinery lives in `send.rs`.
+//! The `Producer` actor: its state, lifecycle (start, supervised restart, drained shutdown) and
+//! the entry points of every send kind. The send machine itself lives in `send/`.
 
 // A failed send carries the user's message back by design (`SendFailure`); failures are the rare
 // path, so the larger `Err` is worth not boxing every result.
 #![allow(clippy::result_large_err)]
 
-use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use tracing::info;
+use tokio::sync::oneshot;
+use tracing::{info, warn};
 
 use super::budget::InflightBudget;
-use super::fault::LatencyFaultTable;
+use super::ledger::{Completion, Ledger, Outcome};
+use super::links::Links;
+use super::membership::{Join, Membership};
 use super::messages::*;
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
-use super::selector::QueueSelector;
-use super::send::{expect_reply, Completion, Outcome, Parked, Prepared, SendJob};
-use crate::client::instance::{ClientInstance, InstanceHandle, RegisterProducer, RouteUpdated, StartInstance, UnregisterProducer};
-use crate::client::registry::{ClientRegistry, GetOrCreateInstance};
-use crate::client::HeartbeatNow;
+use super::routing::Routing;
+use super::send::{expect_reply, Clock, Encoder, Plan, Prepared, Send, Stage, Tries};
+use super::status::{Events, ProducerEvent};
+use crate::client::instance::RouteUpdated;
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ServiceState, StartError};
-use crate::protocol::message_id::UniqIdGenerator;
 use crate::protocol::route::TopicPublishInfo;
-use crate::remoting::Connection;
-use tokio::sync::oneshot;
+use crate::remoting::client::WatchConnections;
+use crate::remoting::RemotingClient;
 
-/// One producer group. Owns its config, lifecycle state, publish info per topic, the queue
-/// selector and fault table, the message-id generator, the in-flight budget and a cache of
-/// broker connections, so the hot path goes `Addr<Producer>` -> `Producer` -> `Connection` with
-/// no other actor in between.
+/// How often the producer sweeps: sends whose work was lost, isolations that ended.
+const TICK: Duration = Duration::from_secs(1);
+/// A send is ended by the sweep only this long after its own deadline (its own work normally
+/// ends it on time; this is the safety net).
+const SWEEP_GRACE: Duration = Duration::from_millis(500);
+
+/// Registration tokens: one per `Producer` value, kept across restarts.
+static TOKENS: AtomicU64 = AtomicU64::new(1);
+
+/// Where a shutdown is.
+#[derive(Default)]
+pub(super) enum Closing {
+    #[default]
+    Open,
+    /// New sends are refused; admitted ones are finishing. The senders are told when done.
+    Draining(Vec<oneshot::Sender<()>>),
+    Closed,
+}
+
+impl Closing {
+    pub(super) fn is_draining(&self) -> bool {
+        matches!(self, Closing::Draining(_))
+    }
+}
+
+/// One producer group: an actix actor. Start it directly, or under an [`actix::Supervisor`]
+/// (see [`Restart`]), then send it [`Start`].
+///
+/// It owns its config and lifecycle, and groups the state its sends need into parts with one
+/// job each: the ledger of accepted sends (which answers every caller exactly once), routing
+/// (publish info, queue choice, fault table), links (cached broker connections) and the encoder
+/// (validation and message ids). The hot path goes `Addr<Producer>` -> `Producer` ->
+/// `Connection` with no other actor in between.
+///
+/// ```no_run
+/// use actix_rocketmq::{Producer, ProducerConfig, ProducerExt, ProducerRecord};
+/// #[actix::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let producer = Producer::spawn(ProducerConfig::new("orders_producer", "127.0.0.1:9876")).await?;
+///     let result = producer.send_message(ProducerRecord::new("orders", "created")).await?;
+///     println!("stored as {} in {}", result.msg_id, result.message_queue);
+///     producer.shutdown().await;
+///     Ok(())
+/// }
+/// ```
 pub struct Producer {
     pub(super) config: ProducerConfig,
     /// The group as brokers see it (namespace-prefixed).
     pub(super) wire_group: String,
     pub(super) state: ServiceState,
-    pub(super) instance: Option<Addr<ClientInstance>>,
-    pub(super) handle: Option<InstanceHandle>,
-    pub(super) publish: HashMap<String, Arc<TopicPublishInfo>>,
-    pub(super) parked: Parked,
-    pub(super) conns: HashMap<String, Addr<Connection>>,
-    pub(super) selector: QueueSelector,
-    pub(super) faults: LatencyFaultTable,
-    pub(super) fault_counter: u32,
-    pub(super) ids: UniqIdGenerator,
-    pub(super) budget: InflightBudget,
+    /// Identifies this producer's registration across restarts.
+    token: u64,
+    pub(super) membership: Option<Membership>,
+    pub(super) ledger: Ledger,
+    pub(super) routing: Routing,
+    pub(super) links: Links,
+    encoder: Encoder,
+    pub(super) events: Events,
+    pub(super) closing: Closing,
+    pub(super) restarts: u32,
+    /// Set by a restart of a running producer: `started` joins the instance again.
+    rejoin: bool,
+    /// The ticker task runs (it outlives restarts).
+    ticking: bool,
+    /// The remoting client whose connection events this producer watches.
+    watching: Option<Addr<RemotingClient>>,
 }
 
 impl Producer {
     /// A producer in `CREATE_JUST`; start the actor, then send [`Start`].
     pub fn new(config: ProducerConfig) -> Self {
-        let ids = UniqIdGenerator::new(config.client.effective_client_ip(), std::process::id());
         let budget = InflightBudget::new(config.max_inflight_messages, config.max_inflight_bytes);
         Producer {
             wire_group: config.wire_group(),
+            encoder: Encoder::new(&config),
             config,
             state: ServiceState::CreateJust,
-            instance: None,
-            handle: None,
-            publish: HashMap::new(),
-            parked: Parked::default(),
-            conns: HashMap::new(),
-            selector: QueueSelector::default(),
-            faults: LatencyFaultTable::default(),
-            fault_counter: fastrand::u32(..),
-            ids,
-            budget,
+            token: TOKENS.fetch_add(1, Ordering::Relaxed),
+            membership: None,
+            ledger: Ledger::new(budget),
+            routing: Routing::new(),
+            links: Links::default(),
+            events: Events::default(),
+            closing: Closing::Open,
+            restarts: 0,
+            rejoin: false,
+            ticking: false,
+            watching: None,
         }
     }
 
@@ -87,98 +136,268 @@ impl Producer {
         Ok(addr)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn job(
-        &self,
-        prepared: Prepared,
-        timeout: Option<Duration>,
-        target: Target,
-        max_attempts: u32,
-        wait: bool,
-        oneway: bool,
-        done: Completion,
-    ) -> SendJob {
-        let auto = matches!(target, Target::Auto);
-        SendJob {
-            msg: Arc::new(prepared),
-            started: Instant::now(),
-            budget: timeout.unwrap_or(self.config.send_msg_timeout),
-            attempts: 0,
-            // Sends to a chosen queue get one attempt, as in Java.
-            max_attempts: if auto { max_attempts } else { 1 },
-            target,
-            last_broker: None,
-            last_error: None,
-            go_away_resent: false,
-            oneway,
-            wait,
-            admitted: false,
-            on_admit: None,
-            done: Some(done),
+    /// Like [`Producer::spawn`], under an [`actix::Supervisor`]: a producer that stops (a
+    /// [`Restart`], or a fatal internal error such as its client instance dying) is restarted
+    /// on the same address and joins its instance again.
+    ///
+    /// ```no_run
+    /// use actix_rocketmq::{Producer, ProducerConfig};
+    /// #[actix::main]
+    /// async fn main() {
+    ///     let producer = Producer::supervised(ProducerConfig::new("g", "127.0.0.1:9876")).await.unwrap();
+    /// }
+    /// ```
+    pub async fn supervised(config: ProducerConfig) -> Result<Addr<Producer>, StartError> {
+        let addr = Supervisor::start(move |_| Producer::new(config));
+        addr.send(Start).await??;
+        Ok(addr)
+    }
+
+    pub(super) fn remoting(&self) -> Option<Addr<RemotingClient>> {
+        self.membership.as_ref().map(|m| m.remoting().clone())
+    }
+
+    fn join(&self, ctx: &mut Context<Self>) -> Join {
+        Join {
+            client: self.config.client.clone(),
+            group: self.wire_group.clone(),
+            token: self.token,
+            routes: ctx.address().recipient::<RouteUpdated>(),
         }
     }
 
-    /// Any request-reply or one-way send: state and validation here; the rest runs in the send
-    /// machinery and answers through a oneshot the returned future awaits. `returned` (the
-    /// message or batch) comes back inside the failure.
-    #[allow(clippy::too_many_arguments)]
+    /// Takes a new membership: watches its connections for events.
+    fn joined(&mut self, membership: Membership, ctx: &mut Context<Self>) {
+        if self.watching.as_ref() != Some(membership.remoting()) {
+            membership.remoting().do_send(WatchConnections(ctx.address().downgrade().recipient()));
+            self.watching = Some(membership.remoting().clone());
+        }
+        if let Some(old) = self.membership.replace(membership) {
+            // The same registration renewed (or one in an instance that is gone).
+            old.disarm();
+        }
+        self.state = ServiceState::Running;
+    }
+
+    /// A fatal internal error: stop the actor. Under a supervisor this is a restart.
+    pub(super) fn fatal(&mut self, reason: &str, ctx: &mut Context<Self>) {
+        warn!(group = %self.wire_group, reason, "producer stopping after a fatal error");
+        ctx.stop();
+    }
+
+    /// Takes a new route from the instance (or a fetch) and tells subscribers if it changed.
+    pub(super) fn route_updated(&mut self, topic: String, info: Arc<TopicPublishInfo>) {
+        let queues: Vec<(String, i32)> = info.queues.iter().map(|q| (q.broker_name.clone(), q.queue_id)).collect();
+        if self.routing.update(topic.clone(), info) {
+            self.events.emit(ProducerEvent::RouteChanged { topic, queues });
+        }
+    }
+
+    /// Any send: state and validation here; the send machine does the rest and answers through
+    /// the ledger. `returned` (the message or batch) comes back inside a failure.
     fn submit<R: 'static, T: 'static>(
         &mut self,
         returned: R,
-        prepare: fn(&mut Producer, &R) -> Result<Prepared, SendError>,
+        prepare: impl FnOnce(&mut Encoder, &R) -> Result<Prepared, SendError>,
+        plan: Plan,
         timeout: Option<Duration>,
-        target: Target,
-        opts: (u32, bool, bool),
         finish: fn(Option<SendResult>) -> Result<T, SendError>,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<T, SendFailure<R>>> {
-        let (max_attempts, wait, oneway) = opts;
-        let prepared = if self.state == ServiceState::Running {
-            prepare(self, &returned)
-        } else {
-            Err(SendError::NotRunning(self.state))
-        };
-        let prepared = match prepared {
-            Ok(p) => p,
+        let send = match self.admit_new(|enc| prepare(enc, &returned), plan, timeout) {
+            Ok(send) => send,
             Err(error) => return Box::pin(async move { Err(SendFailure { error, returned }) }),
         };
         let (tx, rx) = oneshot::channel();
-        let job = self.job(prepared, timeout, target, max_attempts, wait, oneway, Completion::Reply(tx));
-        self.start_job(job, ctx);
+        self.accept(send, Completion::Reply(tx), None, ctx);
         Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned }) })
+    }
+
+    /// The state check and preparation every new send goes through.
+    fn admit_new(
+        &mut self,
+        prepare: impl FnOnce(&mut Encoder) -> Result<Prepared, SendError>,
+        plan: Plan,
+        timeout: Option<Duration>,
+    ) -> Result<Send, SendError> {
+        if self.state != ServiceState::Running {
+            return Err(SendError::NotRunning(self.state));
+        }
+        let msg = prepare(&mut self.encoder)?;
+        let clock = Clock::new(timeout.unwrap_or(self.config.send_msg_timeout));
+        Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission })
+    }
+
+    /// A send that waits for its reply (and for room in the budget), with the sync retries.
+    fn sync_plan(&self, target: Target) -> Plan {
+        Plan::request(target, self.config.retry_times_when_send_failed, true)
+    }
+
+    /// Like [`Producer::sync_plan`], but a full budget answers at once.
+    fn try_plan(&self, target: Target) -> Plan {
+        Plan::request(target, self.config.retry_times_when_send_failed, false)
+    }
+
+    fn async_plan(&self, target: Target) -> Plan {
+        Plan::request(target, self.config.retry_times_when_send_async_failed, true)
+    }
+
+    fn oneway_plan(&self, target: Target) -> Plan {
+        Plan { target, max_attempts: 1, oneway: true, wait: true }
     }
 
     /// A single message's send (see [`Producer::submit`]).
     fn single<T: 'static>(
         &mut self,
         send: SendMessage,
-        (max_attempts, wait, oneway): (u32, bool, bool),
+        plan: fn(&Producer, Target) -> Plan,
         finish: fn(Option<SendResult>) -> Result<T, SendError>,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<T, SendFailure>> {
         let SendMessage { record, timeout, target } = send;
-        self.submit(record, |p, r| p.prepare_single(r), timeout, target, (max_attempts, wait, oneway), finish, ctx)
+        let plan = plan(self, target);
+        self.submit(record, |enc, r| enc.single(r), plan, timeout, finish, ctx)
+    }
+
+    /// The drain is over (or its deadline passed): end what is left, leave the instance.
+    fn finish_shutdown(&mut self) {
+        let Closing::Draining(waiters) = std::mem::replace(&mut self.closing, Closing::Closed) else { return };
+        if self.ledger.len() > 0 {
+            warn!(group = %self.wire_group, left = self.ledger.len(), "drain deadline passed; ending the sends left");
+            self.ledger.end_all(|send| SendError::Timeout {
+                budget: send.clock.budget,
+                attempts: send.tries.attempts,
+                delivery: send.tries.delivery(),
+            });
+        }
+        self.links.clear();
+        let leave = self.membership.take().map(Membership::leave);
+        let group = self.wire_group.clone();
+        actix_rt::spawn(async move {
+            if let Some(leave) = leave {
+                leave.await;
+            }
+            info!(group = %group, "producer shut down");
+            for w in waiters {
+                let _ = w.send(());
+            }
+        });
+    }
+
+    fn tick(&mut self) {
+        let now = Instant::now();
+        for id in self.ledger.overdue(now, SWEEP_GRACE) {
+            warn!(group = %self.wire_group, "a send outlived its budget; ending it");
+            if let Some(send) = self.ledger.get(id) {
+                let outcome = send.tries.out_of_time(send.clock.budget);
+                self.ledger.end(id, outcome.map(Some));
+            }
+        }
+        for broker in self.routing.recovered(now) {
+            self.events.emit(ProducerEvent::BrokerRecovered { broker });
+        }
     }
 }
 
-/// The outcome a send machinery delivers; a dropped sender means the actor stopped.
+/// Ticks the producer every [`TICK`] through a weak address: an interval in the actor's own
+/// context would keep it alive after its last address is dropped.
+fn spawn_ticker(me: actix::WeakAddr<Producer>) {
+    actix_rt::spawn(async move {
+        loop {
+            tokio::time::sleep(TICK).await;
+            match me.upgrade() {
+                Some(addr) if addr.connected() => addr.do_send(Tick),
+                _ => break,
+            }
+        }
+    });
+}
+
+/// Internal: time to sweep.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Tick;
+
+impl Handler<Tick> for Producer {
+    type Result = ();
+    fn handle(&mut self, _: Tick, _: &mut Context<Self>) {
+        self.tick();
+    }
+}
+
+/// The outcome the ledger delivers; it always answers (its `Drop` included), so a closed
+/// channel only means the runtime itself is going away.
 async fn settle(rx: oneshot::Receiver<Outcome>) -> Outcome {
-    rx.await.unwrap_or_else(|_| Err(SendError::Mailbox("the producer stopped before the send ended".into())))
+    rx.await.unwrap_or(Err(SendError::Stopped { delivery: crate::error::Delivery::Unknown }))
 }
 
 impl Actor for Producer {
     type Context = Context<Self>;
 
-    /// A producer whose last address was dropped without `Shutdown` still leaves its instance
-    /// cleanly, so the group does not stay registered (and heartbeated) forever.
-    fn stopping(&mut self, _: &mut Context<Self>) -> Running {
-        if self.state == ServiceState::Running {
-            if let Some(instance) = self.instance.take() {
-                instance.do_send(UnregisterProducer { group: self.wire_group.clone() });
-            }
-            self.state = ServiceState::ShutdownAlready;
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if !self.ticking {
+            self.ticking = true;
+            spawn_ticker(ctx.address().downgrade());
         }
-        Running::Stop
+        if !self.rejoin {
+            // A restart of a producer that was not running (or is draining): its membership,
+            // if any, still holds; parked sends go on at once.
+            for id in self.unpark_all() {
+                self.route(id, ctx);
+            }
+            return;
+        }
+        // A restart of a running producer: join again (same token, so the instance renews the
+        // registration), then send on what was parked. `wait` holds the mailbox meanwhile.
+        self.rejoin = false;
+        let join = self.join(ctx).run();
+        ctx.wait(join.into_actor(self).map(|res, act, ctx| {
+            let resumed = act.unpark_all();
+            match res {
+                Ok(membership) => {
+                    act.joined(membership, ctx);
+                    info!(group = %act.wire_group, restarts = act.restarts, "producer restarted");
+                    act.events.emit(ProducerEvent::Restarted { restarts: act.restarts });
+                }
+                Err(e) => {
+                    warn!(group = %act.wire_group, error = %e, "producer could not rejoin after a restart");
+                    act.state = ServiceState::StartFailed;
+                    if let Some(m) = act.membership.take() {
+                        drop(m);
+                    }
+                }
+            }
+            // Resumed sends go through stage Route again; without a membership it ends them.
+            for id in resumed {
+                act.route(id, ctx);
+            }
+        }));
+    }
+}
+
+impl Supervised for Producer {
+    /// Clean caches, same registration, same ledger: see [`Restart`].
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.restarts += 1;
+        // Sends parked on the old caches are sent again from stage Route once rejoined.
+        let parked = self.unpark_all();
+        self.routing = Routing::new();
+        self.links = Links::default();
+        self.routing_resume(parked);
+        self.rejoin = self.state == ServiceState::Running;
+    }
+}
+
+impl Producer {
+    /// Keeps `ids` parked under their topic in the fresh routing, so the rejoin resumes them.
+    fn routing_resume(&mut self, ids: Vec<u64>) {
+        for id in ids {
+            if let Some(send) = self.ledger.get_mut(id) {
+                send.stage = Stage::Route;
+                let topic = send.msg.topic.clone();
+                self.routing.park(&topic, id);
+            }
+        }
     }
 }
 
@@ -194,38 +413,11 @@ impl Handler<Start> for Producer {
         if let Err(e) = self.config.validate() {
             return AtomicResponse::new(Box::pin(fut::ready(Err(e.into()))));
         }
-        let client_config = self.config.client.clone();
-        let group = self.wire_group.clone();
-        let routes = ctx.address().recipient::<RouteUpdated>();
-        let flow = async move {
-            let registry = ClientRegistry::from_registry();
-            // An instance shutting down refuses new groups; the registry forgets it right after,
-            // so a short retry gets a fresh instance.
-            let mut attempt = 0;
-            let (instance, handle) = loop {
-                attempt += 1;
-                let instance = registry.send(GetOrCreateInstance { config: client_config.clone() }).await??;
-                match instance.send(RegisterProducer { group: group.clone(), routes: routes.clone() }).await? {
-                    Ok(handle) => break (instance, handle),
-                    Err(StartError::InstanceShutDown(_)) if attempt < 5 => {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    Err(e) => return Err(e),
-                }
-            };
-            if let Err(e) = instance.send(StartInstance).await? {
-                instance.do_send(UnregisterProducer { group: group.clone() });
-                return Err(e);
-            }
-            instance.do_send(HeartbeatNow);
-            Ok::<_, StartError>((instance, handle))
-        };
-        AtomicResponse::new(Box::pin(flow.into_actor(self).map(|res, act, _| match res {
-            Ok((instance, handle)) => {
-                info!(group = %act.wire_group, client_id = %handle.client_id, "producer started");
-                act.instance = Some(instance);
-                act.handle = Some(handle);
-                act.state = ServiceState::Running;
+        let join = self.join(ctx).run();
+        AtomicResponse::new(Box::pin(join.into_actor(self).map(|res, act, ctx| match res {
+            Ok(membership) => {
+                info!(group = %act.wire_group, client_id = %membership.handle.client_id, "producer started");
+                act.joined(membership, ctx);
                 Ok(())
             }
             Err(e) => {
@@ -240,31 +432,75 @@ impl Handler<Start> for Producer {
 }
 
 impl Handler<Shutdown> for Producer {
-    type Result = AtomicResponse<Self, ()>;
+    type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
         let was = self.state;
-        if was == ServiceState::ShutdownAlready {
-            return AtomicResponse::new(Box::pin(fut::ready(())));
-        }
         self.state = ServiceState::ShutdownAlready;
-        self.conns.clear();
-        self.publish.clear();
-        let unregister = self.instance.take().filter(|_| was == ServiceState::Running).map(|instance| {
-            let group = self.wire_group.clone();
-            async move {
-                let _ = instance.send(UnregisterProducer { group }).await;
+        let (tx, rx) = oneshot::channel();
+        if let Closing::Draining(waiters) = &mut self.closing {
+            waiters.push(tx);
+            return Box::pin(async move {
+                let _ = rx.await;
+            });
+        }
+        match self.closing {
+            Closing::Closed | Closing::Draining(_) => return Box::pin(async {}),
+            Closing::Open if was != ServiceState::Running => {
+                self.closing = Closing::Closed;
+                // A half-started producer may hold a membership; leave it.
+                let leave = self.membership.take().map(Membership::leave);
+                return Box::pin(async move {
+                    if let Some(leave) = leave {
+                        leave.await;
+                    }
+                });
             }
-        });
-        AtomicResponse::new(Box::pin(
-            async move {
-                if let Some(u) = unregister {
-                    u.await;
-                }
+            Closing::Open => {
+                self.closing = Closing::Draining(vec![tx]);
+                info!(group = %self.wire_group, inflight = self.ledger.len(), "producer draining");
+                let drained = self.ledger.drained();
+                let deadline = self.config.drain_timeout.unwrap_or(self.config.send_msg_timeout);
+                let me = ctx.address();
+                actix_rt::spawn(async move {
+                    let _ = tokio::time::timeout(deadline, drained).await;
+                    me.do_send(DrainOver);
+                });
             }
-            .into_actor(self)
-            .map(|_, act, _| info!(group = %act.wire_group, "producer shut down")),
-        ))
+        }
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
+
+/// Internal: the drain of a shutdown ended (everything answered, or the deadline passed).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct DrainOver;
+
+impl Handler<DrainOver> for Producer {
+    type Result = ();
+    fn handle(&mut self, _: DrainOver, _: &mut Context<Self>) {
+        self.finish_shutdown();
+    }
+}
+
+impl Handler<Flush> for Producer {
+    type Result = ResponseFuture<FlushReport>;
+
+    fn handle(&mut self, _: Flush, _: &mut Context<Self>) -> Self::Result {
+        let rx = self.ledger.flush();
+        Box::pin(async move { rx.await.unwrap_or_default() })
+    }
+}
+
+impl Handler<Restart> for Producer {
+    type Result = ();
+
+    fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
+        info!(group = %self.wire_group, "producer stopping for a restart");
+        ctx.stop();
     }
 }
 
@@ -272,8 +508,7 @@ impl Handler<SendMessage> for Producer {
     type Result = ResponseFuture<Result<SendResult, SendFailure>>;
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Context<Self>) -> Self::Result {
-        let attempts = 1 + self.config.retry_times_when_send_failed;
-        self.single(msg, (attempts, true, false), expect_reply, ctx)
+        self.single(msg, Producer::sync_plan, expect_reply, ctx)
     }
 }
 
@@ -281,8 +516,7 @@ impl Handler<TrySendMessage> for Producer {
     type Result = ResponseFuture<Result<SendResult, SendFailure>>;
 
     fn handle(&mut self, msg: TrySendMessage, ctx: &mut Context<Self>) -> Self::Result {
-        let attempts = 1 + self.config.retry_times_when_send_failed;
-        self.single(msg.0, (attempts, false, false), expect_reply, ctx)
+        self.single(msg.0, Producer::try_plan, expect_reply, ctx)
     }
 }
 
@@ -295,24 +529,16 @@ impl Handler<SendAsync> for Producer {
     fn handle(&mut self, msg: SendAsync, ctx: &mut Context<Self>) -> Self::Result {
         let SendAsync { send, callback, context } = msg;
         let SendMessage { record, timeout, target } = send;
-        if self.state != ServiceState::Running {
-            let error = SendError::NotRunning(self.state);
-            callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
-            return Response::reply(());
-        }
-        let prepared = match self.prepare_single(&record) {
-            Ok(p) => p,
+        let plan = self.async_plan(target);
+        let send = match self.admit_new(|enc| enc.single(&record), plan, timeout) {
+            Ok(send) => send,
             Err(error) => {
                 callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
                 return Response::reply(());
             }
         };
-        let attempts = 1 + self.config.retry_times_when_send_async_failed;
-        let done = Completion::Callback { to: callback, context, record };
-        let mut job = self.job(prepared, timeout, target, attempts, true, false, done);
         let (tx, mut rx) = oneshot::channel();
-        job.on_admit = Some(tx);
-        self.start_job(job, ctx);
+        self.accept(send, Completion::Callback { to: callback, context, record }, Some(tx), ctx);
         // Usually admitted on the spot: answer at once instead of spawning a task to wait.
         if rx.try_recv().is_ok() {
             return Response::reply(());
@@ -328,7 +554,7 @@ impl Handler<SendOneway> for Producer {
 
     fn handle(&mut self, msg: SendOneway, ctx: &mut Context<Self>) -> Self::Result {
         let send = SendMessage { record: msg.record, timeout: None, target: msg.target };
-        self.single(send, (1, true, true), |_| Ok(()), ctx)
+        self.single(send, Producer::oneway_plan, |_| Ok(()), ctx)
     }
 }
 
@@ -337,8 +563,8 @@ impl Handler<SendBatch> for Producer {
 
     fn handle(&mut self, msg: SendBatch, ctx: &mut Context<Self>) -> Self::Result {
         let SendBatch { records, timeout, target } = msg;
-        let attempts = 1 + self.config.retry_times_when_send_failed;
-        self.submit(records, |p, r| p.prepare_batch(r), timeout, target, (attempts, true, false), expect_reply, ctx)
+        let plan = self.sync_plan(target);
+        self.submit(records, |enc, r| enc.batch(r), plan, timeout, expect_reply, ctx)
     }
 }
 
@@ -346,26 +572,8 @@ impl Handler<RouteUpdated> for Producer {
     type Result = ();
 
     fn handle(&mut self, msg: RouteUpdated, _: &mut Context<Self>) {
-        if matches!(self.state, ServiceState::Running | ServiceState::StartFailed) {
-            self.publish.insert(msg.topic, msg.info);
+        if self.membership.is_some() || self.state == ServiceState::StartFailed {
+            self.route_updated(msg.topic, msg.info);
         }
-    }
-}
-
-impl Handler<GetProducerStatus> for Producer {
-    type Result = MessageResult<GetProducerStatus>;
-
-    fn handle(&mut self, _: GetProducerStatus, _: &mut Context<Self>) -> Self::Result {
-        let mut topics: Vec<String> = self.publish.keys().cloned().collect();
-        topics.sort();
-        MessageResult(ProducerStatus {
-            state: self.state,
-            group: self.config.group.clone(),
-            client_id: self.handle.as_ref().map(|h| h.client_id.clone()),
-            topics,
-            inflight_messages: self.budget.messages(),
-            inflight_bytes: self.budget.bytes(),
-            waiting_sends: self.budget.waiting(),
-        })
     }
 }

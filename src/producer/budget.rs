@@ -4,10 +4,7 @@ use std::collections::VecDeque;
 
 use tokio::sync::oneshot;
 
-/// Java 5.x defaults for the async back-pressure bounds.
-pub const DEFAULT_MAX_INFLIGHT_MESSAGES: usize = 1024;
-/// 100 MiB of bodies in flight.
-pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 100 * 1024 * 1024;
+pub use crate::config::{DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_INFLIGHT_MESSAGES};
 
 /// Counts messages and bytes in flight and queues the sends waiting for room, first come first
 /// served. A message bigger than the byte bound still goes when nothing else is in flight, so no

@@ -126,6 +126,11 @@ impl LatencyFaultTable {
         self.items.get(broker).map_or(true, |item| item.reachable)
     }
 
+    /// Until when `broker` is avoided, if it ever was.
+    pub fn unavailable_until(&self, broker: &str) -> Option<Instant> {
+        self.items.get(broker).and_then(|item| item.unavailable_until)
+    }
+
     /// The latency of the last recorded attempt on `broker`.
     pub fn latency(&self, broker: &str) -> Option<Duration> {
         self.items.get(broker).map(|item| item.latency)

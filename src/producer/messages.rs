@@ -10,37 +10,90 @@ use actix::prelude::*;
 use super::actor::Producer;
 use super::queue_select::{MessageQueueSelector, SelectByHash, Target};
 use super::record::{ProducerRecord, SendResult};
-use crate::error::{SendError, ServiceState, StartError};
+use crate::error::{SendError, StartError};
 use crate::protocol::route::MessageQueue;
 
 /// Start the producer: validate, join (or create) the client instance, register the group,
 /// start the instance, heartbeat. Allowed once, from `CREATE_JUST`.
+///
+/// ```no_run
+/// use actix::prelude::*;
+/// use actix_rocketmq::{Producer, ProducerConfig, Start};
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let producer = Producer::new(ProducerConfig::new("g", "127.0.0.1:9876")).start();
+/// producer.send(Start).await??;
+/// # Ok(()) }
+/// ```
 #[derive(Message, Debug)]
 #[rtype(result = "Result<(), StartError>")]
 pub struct Start;
 
-/// Shut the producer down: unregister the group from every broker; the last producer of an
-/// instance also stops the instance. Idempotent.
+/// Shut the producer down, draining first: new sends are refused at once
+/// ([`SendError::NotRunning`]); every send admitted before keeps going (retries included) until
+/// it ends or the drain deadline (`ProducerConfig::drain_timeout`, default `send_msg_timeout`)
+/// passes, when what is left ends with [`SendError::Timeout`] (whose `delivery` says whether the
+/// broker may hold it). Only then is the group unregistered from every broker and, for the last
+/// producer of its instance, the connections closed. Resolves when all of that is done;
+/// idempotent (a second `Shutdown` waits for the first).
+///
+/// ```no_run
+/// use actix_rocketmq::{Producer, ProducerConfig, Shutdown};
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let producer = Producer::spawn(ProducerConfig::new("g", "127.0.0.1:9876")).await?;
+/// // ... sends ...
+/// producer.send(Shutdown).await?; // every send above has ended, the group is unregistered
+/// # Ok(()) }
+/// ```
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Shutdown;
 
-/// Where the producer is (state, clientId, group, in-flight counts).
+/// Resolves when every send the producer accepted before it has ended (rdkafka's `flush`), with
+/// how they ended. Sends accepted after the flush do not hold it up. Bounded: every send ends
+/// within its own timeout.
+///
+/// ```no_run
+/// use actix_rocketmq::{Flush, Producer, ProducerConfig, ProducerRecord, SendAsync, SendOutcome};
+/// # async fn demo(callback: actix::Recipient<SendOutcome>) -> Result<(), Box<dyn std::error::Error>> {
+/// let producer = Producer::spawn(ProducerConfig::new("g", "127.0.0.1:9876")).await?;
+/// for i in 0..100 {
+///     producer.send(SendAsync::new(ProducerRecord::new("demo", format!("m{i}")), callback.clone())).await?;
+/// }
+/// let report = producer.send(Flush).await?;
+/// assert_eq!(report.succeeded + report.failed, 100);
+/// # Ok(()) }
+/// ```
 #[derive(Message, Debug)]
-#[rtype(result = "ProducerStatus")]
-pub struct GetProducerStatus;
+#[rtype(result = "FlushReport")]
+pub struct Flush;
 
-/// See [`GetProducerStatus`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProducerStatus {
-    pub state: ServiceState,
-    pub group: String,
-    pub client_id: Option<String>,
-    pub topics: Vec<String>,
-    pub inflight_messages: usize,
-    pub inflight_bytes: usize,
-    pub waiting_sends: usize,
+/// How the sends a [`Flush`] waited for ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlushReport {
+    pub succeeded: u64,
+    pub failed: u64,
 }
+
+/// Stop the producer's actor (`ctx.stop()`). Under an [`actix::Supervisor`] it is restarted at
+/// once: caches (routes, connections, fault table) start clean, it joins its client instance
+/// again under the same registration (so its group never leaves the brokers' producer table),
+/// sends not yet on the wire go on from their route, and sends on the wire get their broker's
+/// answer as usual. Unsupervised, it stops for good like a dropped producer: every send not yet
+/// ended gets [`SendError::Stopped`] and the group is unregistered. For a graceful end use
+/// [`Shutdown`].
+///
+/// ```no_run
+/// use actix::Supervisor;
+/// use actix_rocketmq::{Producer, ProducerConfig, Restart, Start};
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let producer = Supervisor::start(|_| Producer::new(ProducerConfig::new("g", "127.0.0.1:9876")));
+/// producer.send(Start).await??;
+/// producer.send(Restart).await?; // same address, clean caches, still registered
+/// # Ok(()) }
+/// ```
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Restart;
 
 /// A failed send, with what was sent handed back so it can be retried or stored.
 ///

@@ -6,17 +6,26 @@ pub mod batch;
 pub mod budget;
 pub mod fault;
 pub mod messages;
-pub mod namespace;
+/// Namespaces live below the producer (the config needs them too); re-exported for old paths.
+pub use crate::namespace;
 pub mod queue_select;
 pub mod record;
 pub mod selector;
+mod ledger;
+mod links;
+mod membership;
+mod routing;
 mod send;
+pub mod status;
 pub mod validate;
 
 pub use actor::Producer;
 pub use messages::{
-    GetProducerStatus, ProducerExt, ProducerStatus, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway,
-    SendOutcome, Shutdown, Start, TrySendMessage,
+    Flush, FlushReport, ProducerExt, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome,
+    Shutdown, Start, TrySendMessage,
+};
+pub use status::{
+    ConnectionStatus, GetInstanceStatus, GetProducerStatus, Isolation, ProducerEvent, ProducerStatus, Subscribe, TopicRoute,
 };
 pub use queue_select::{MessageQueueSelector, SelectByHash, SelectRandom, Target};
 pub use record::{Delay, ProducerRecord, SendResult, SendStatus};

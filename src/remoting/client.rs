@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tracing::{debug, info};
 
-use super::connection::{self, Close, Connection, ConnectionClosed, ConnectionSettings};
+use actix::WeakRecipient;
+
+use super::connection::{self, Close, Connection, ConnectionEvent, ConnectionSettings};
 use crate::error::RemotingError;
 use crate::protocol::RemotingCommand;
 
@@ -41,6 +43,17 @@ pub struct NameServerFailed(pub String);
 #[rtype(result = "usize")]
 pub struct NameServerCount;
 
+/// The name server in use (`None` while none is known).
+#[derive(Message, Debug)]
+#[rtype(result = "Option<String>")]
+pub struct NameServerInUse;
+
+/// Tell `0` about every connection that opens or closes from now on (held weakly, so a watcher
+/// that goes away is simply dropped).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WatchConnections(pub WeakRecipient<ConnectionEvent>);
+
 /// Close every connection and stop.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -56,6 +69,7 @@ pub struct RemotingClient {
     namesrv_index: usize,
     connections: HashMap<String, (u64, Addr<Connection>)>,
     next_id: u64,
+    watchers: Vec<WeakRecipient<ConnectionEvent>>,
     /// Arbiters (threads) the connections run on; none: the caller's arbiter.
     io_arbiters: Vec<actix::Arbiter>,
 }
@@ -65,7 +79,7 @@ impl RemotingClient {
     pub fn new(settings: ConnectionSettings, namesrv: Vec<String>) -> Self {
         let namesrv_index = if namesrv.is_empty() { 0 } else { fastrand::usize(..namesrv.len()) };
         let io_arbiters = (0..settings.io_threads).map(|_| actix::Arbiter::new()).collect();
-        RemotingClient { settings, namesrv, namesrv_index, connections: HashMap::new(), next_id: 0, io_arbiters }
+        RemotingClient { settings, namesrv, namesrv_index, connections: HashMap::new(), next_id: 0, watchers: Vec::new(), io_arbiters }
     }
 
     fn connection(&mut self, addr: &str, ctx: &mut Context<Self>) -> Addr<Connection> {
@@ -167,14 +181,39 @@ impl Handler<NameServerCount> for RemotingClient {
     }
 }
 
-impl Handler<ConnectionClosed> for RemotingClient {
+impl Handler<ConnectionEvent> for RemotingClient {
     type Result = ();
 
-    fn handle(&mut self, msg: ConnectionClosed, _: &mut Context<Self>) {
-        // Only forget the connection that closed, not a newer one to the same address.
-        if self.connections.get(&msg.addr).map(|(id, _)| *id) == Some(msg.id) {
-            self.connections.remove(&msg.addr);
+    fn handle(&mut self, msg: ConnectionEvent, _: &mut Context<Self>) {
+        if let ConnectionEvent::Closed { addr, id, .. } = &msg {
+            // Only forget the connection that closed, not a newer one to the same address.
+            if self.connections.get(addr).map(|(known, _)| known) == Some(id) {
+                self.connections.remove(addr);
+            }
         }
+        self.watchers.retain(|w| match w.upgrade() {
+            Some(watcher) => {
+                watcher.do_send(msg.clone());
+                true
+            }
+            None => false,
+        });
+    }
+}
+
+impl Handler<WatchConnections> for RemotingClient {
+    type Result = ();
+
+    fn handle(&mut self, msg: WatchConnections, _: &mut Context<Self>) {
+        self.watchers.push(msg.0);
+    }
+}
+
+impl Handler<NameServerInUse> for RemotingClient {
+    type Result = Option<String>;
+
+    fn handle(&mut self, _: NameServerInUse, _: &mut Context<Self>) -> Option<String> {
+        self.namesrv.get(self.namesrv_index % self.namesrv.len().max(1)).cloned()
     }
 }
 

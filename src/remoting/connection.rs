@@ -41,12 +41,33 @@ pub struct ConnectionSettings {
     pub io_threads: usize,
 }
 
-/// Told to the owner (the [`RemotingClient`](super::RemotingClient)) when a connection ends.
-#[derive(Message, Debug, Clone)]
+/// Told to the owner (the [`RemotingClient`](super::RemotingClient)) when a connection opens
+/// and when it ends; the owner passes both on to whoever watches its connections.
+#[derive(Message, Debug, Clone, PartialEq)]
 #[rtype(result = "()")]
-pub struct ConnectionClosed {
-    pub addr: String,
-    pub id: u64,
+pub enum ConnectionEvent {
+    /// The socket is up.
+    Opened { addr: String, id: u64 },
+    /// The connection ended (or never opened); `reason` is what failed its pending requests.
+    Closed { addr: String, id: u64, reason: RemotingError },
+}
+
+/// A request that got no answer, and whether it had been written into the connection's output
+/// (then the peer may have acted on it: a send may have been stored).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{error}{}", if *.written { " (after the request was written)" } else { "" })]
+pub struct Unanswered {
+    pub error: RemotingError,
+    pub written: bool,
+}
+
+impl Unanswered {
+    fn before_write(error: RemotingError) -> Self {
+        Unanswered { error, written: false }
+    }
+    fn after_write(error: RemotingError) -> Self {
+        Unanswered { error, written: true }
+    }
 }
 
 /// The receiving end of one request: resolves with the peer's reply or a typed error.
@@ -66,7 +87,7 @@ pub struct Request {
 
 /// Send a one-way request: flag bit 1 set, nothing recorded, nothing awaited.
 #[derive(Message, Debug)]
-#[rtype(result = "Result<(), RemotingError>")]
+#[rtype(result = "Result<(), Unanswered>")]
 pub struct Oneway {
     pub cmd: RemotingCommand,
 }
@@ -108,6 +129,34 @@ pub async fn request(
     }
 }
 
+/// Like [`request`], but a failure says whether the request had been written: the mailbox hop
+/// timing out or the connection failing after the write leave the outcome unknown.
+pub async fn exchange(
+    conn: &Addr<Connection>,
+    addr: &str,
+    cmd: RemotingCommand,
+    timeout: Duration,
+) -> Result<RemotingCommand, Unanswered> {
+    let started = Instant::now();
+    let timed_out = || RemotingError::Timeout { addr: addr.to_string(), after: timeout };
+    let closed = || RemotingError::ConnectionClosed { addr: addr.to_string() };
+    let slot = match tokio::time::timeout(timeout, conn.send(Request { cmd, timeout })).await {
+        // Still in the connection's mailbox, so it may yet be written.
+        Err(_) => return Err(Unanswered::after_write(timed_out())),
+        // The actor stopped before handling it.
+        Ok(Err(_mailbox)) => return Err(Unanswered::before_write(closed())),
+        Ok(Ok(Err(e))) => return Err(Unanswered::before_write(e)),
+        Ok(Ok(Ok(slot))) => slot,
+    };
+    let left = timeout.saturating_sub(started.elapsed());
+    match tokio::time::timeout(left, slot).await {
+        Err(_) => Err(Unanswered::after_write(timed_out())),
+        Ok(Err(_dropped)) => Err(Unanswered::after_write(closed())),
+        Ok(Ok(Err(e))) => Err(Unanswered::after_write(e)),
+        Ok(Ok(Ok(reply))) => Ok(reply),
+    }
+}
+
 struct Pending {
     tx: oneshot::Sender<Result<RemotingCommand, RemotingError>>,
     deadline: Instant,
@@ -135,7 +184,7 @@ pub struct Connection {
     state: State,
     next_opaque: i32,
     pending: HashMap<i32, Pending>,
-    owner: Option<Recipient<ConnectionClosed>>,
+    owner: Option<Recipient<ConnectionEvent>>,
     /// Frames not yet written to the socket. Every frame is encoded straight into it; the write
     /// loop drains it, so frames queued in one turn of the actor go out in one `write`.
     out: BytesMut,
@@ -149,7 +198,7 @@ impl Connection {
         addr: impl Into<String>,
         id: u64,
         settings: ConnectionSettings,
-        owner: Option<Recipient<ConnectionClosed>>,
+        owner: Option<Recipient<ConnectionEvent>>,
     ) -> Self {
         Connection {
             addr: addr.into(),
@@ -282,6 +331,9 @@ impl Actor for Connection {
                 ctx.spawn(WriteLoop);
                 ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep());
                 debug!(addr = %act.addr, "connected");
+                if let Some(owner) = &act.owner {
+                    owner.do_send(ConnectionEvent::Opened { addr: act.addr.clone(), id: act.id });
+                }
             }
             Err(e) => {
                 debug!(addr = %act.addr, error = %e, "connect failed");
@@ -300,7 +352,7 @@ impl Actor for Connection {
         };
         self.fail_all(&err);
         if let Some(owner) = &self.owner {
-            owner.do_send(ConnectionClosed { addr: self.addr.clone(), id: self.id });
+            owner.do_send(ConnectionEvent::Closed { addr: self.addr.clone(), id: self.id, reason: err });
         }
         Running::Stop
     }
@@ -320,7 +372,7 @@ impl Handler<Request> for Connection {
 }
 
 impl Handler<Oneway> for Connection {
-    type Result = ResponseFuture<Result<(), RemotingError>>;
+    type Result = ResponseFuture<Result<(), Unanswered>>;
 
     /// Resolves once the frame is queued, or, when the socket is behind by more than
     /// `HIGH_WATER` bytes, once it has caught up: one-way senders get no reply to pace them.
@@ -329,14 +381,14 @@ impl Handler<Oneway> for Connection {
         cmd.opaque = self.next_opaque();
         cmd.mark_oneway();
         if let Err(e) = self.write(&cmd) {
-            return Box::pin(async move { Err(e) });
+            return Box::pin(async move { Err(Unanswered::before_write(e)) });
         }
         if self.out.len() <= HIGH_WATER {
             return Box::pin(async { Ok(()) });
         }
         let (tx, rx) = oneshot::channel();
         self.drain_waiters.push(tx);
-        let closed = RemotingError::ConnectionClosed { addr: self.addr.clone() };
+        let closed = Unanswered::after_write(RemotingError::ConnectionClosed { addr: self.addr.clone() });
         Box::pin(async move { rx.await.map_err(|_| closed) })
     }
 }

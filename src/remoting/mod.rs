@@ -8,4 +8,4 @@ pub mod connection;
 pub mod http;
 
 pub use client::{invoke, invoke_namesrv, RemotingClient};
-pub use connection::{request, Connection, ConnectionSettings};
+pub use connection::{exchange, request, Connection, ConnectionEvent, ConnectionSettings, Unanswered};

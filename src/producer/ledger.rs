@@ -1,0 +1,295 @@
+//! The producer's promises: every send it accepted and has not yet answered.
+//!
+//! The ledger owns the caller's side of each send (its reply slot or callback), so a send is
+//! answered exactly once, by [`Ledger::end`], whatever happens to the work around it: a task lost
+//! across a restart, a drain deadline, or the actor going away (`Drop` answers what is left).
+//! It also owns the in-flight budget and the waiters of `Flush` and of a draining `Shutdown`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::budget::InflightBudget;
+use super::messages::{FlushReport, SendFailure, SendOutcome};
+use super::record::{ProducerRecord, SendResult};
+use super::send::Send;
+use crate::error::SendError;
+
+/// Identifies one accepted send; ids grow, so "accepted before" is "smaller id".
+pub(super) type SendId = u64;
+
+/// How a send ends: `Some(result)` for request-reply sends, `None` for one-way writes.
+pub(super) type Outcome = Result<Option<SendResult>, SendError>;
+
+/// Where the outcome of a send goes.
+pub(super) enum Completion {
+    /// A caller awaiting the handler's future (which keeps the message to hand it back).
+    Reply(oneshot::Sender<Outcome>),
+    /// A `SendAsync` callback; the record travels along to be handed back on failure.
+    Callback { to: Recipient<SendOutcome>, context: u64, record: ProducerRecord },
+}
+
+impl Completion {
+    fn deliver(self, outcome: Outcome) {
+        match self {
+            Completion::Reply(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Completion::Callback { to, context, record } => {
+                let result = outcome.and_then(super::send::expect_reply).map_err(|error| SendFailure { error, returned: record });
+                to.do_send(SendOutcome { context, result });
+            }
+        }
+    }
+}
+
+struct Entry {
+    send: Send,
+    completion: Completion,
+    /// Holds room in the budget.
+    admitted: bool,
+    /// Told when the send is admitted or has ended (a `SendAsync` caller waits for this).
+    on_admit: Option<oneshot::Sender<()>>,
+}
+
+struct FlushWaiter {
+    /// Sends with a smaller id were accepted before the flush.
+    before: SendId,
+    report: FlushReport,
+    tx: oneshot::Sender<FlushReport>,
+}
+
+/// See the module documentation.
+pub(super) struct Ledger {
+    budget: InflightBudget,
+    live: BTreeMap<SendId, Entry>,
+    next_id: SendId,
+    flushes: Vec<FlushWaiter>,
+    on_empty: Vec<oneshot::Sender<()>>,
+}
+
+impl Ledger {
+    pub(super) fn new(budget: InflightBudget) -> Self {
+        Ledger { budget, live: BTreeMap::new(), next_id: 0, flushes: Vec::new(), on_empty: Vec::new() }
+    }
+
+    /// Records an accepted send; from here on only [`Ledger::end`] answers it.
+    pub(super) fn accept(&mut self, send: Send, completion: Completion, on_admit: Option<oneshot::Sender<()>>) -> SendId {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.live.insert(id, Entry { send, completion, admitted: false, on_admit });
+        id
+    }
+
+    pub(super) fn get(&self, id: SendId) -> Option<&Send> {
+        self.live.get(&id).map(|e| &e.send)
+    }
+
+    pub(super) fn get_mut(&mut self, id: SendId) -> Option<&mut Send> {
+        self.live.get_mut(&id).map(|e| &mut e.send)
+    }
+
+    /// Takes room for `id` if there is some now.
+    pub(super) fn try_admit(&mut self, id: SendId) -> bool {
+        let Some(entry) = self.live.get_mut(&id) else { return false };
+        if entry.admitted {
+            return true;
+        }
+        if !self.budget.try_acquire(entry.send.msg.body.len()) {
+            return false;
+        }
+        Self::mark_admitted(entry);
+        true
+    }
+
+    /// Room was granted to `id` by a waiter; returns false if the send already ended (the room
+    /// is then given back).
+    pub(super) fn granted(&mut self, id: SendId) -> bool {
+        match self.live.get_mut(&id) {
+            Some(entry) => {
+                Self::mark_admitted(entry);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Gives back room granted to a send that had already ended.
+    pub(super) fn return_room(&mut self, size: usize) {
+        self.budget.release(size);
+    }
+
+    fn mark_admitted(entry: &mut Entry) {
+        entry.admitted = true;
+        if let Some(tx) = entry.on_admit.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    pub(super) fn budget(&mut self) -> &mut InflightBudget {
+        &mut self.budget
+    }
+
+    pub(super) fn budget_ref(&self) -> &InflightBudget {
+        &self.budget
+    }
+
+    /// Answers `id` once: gives its room back and delivers the outcome. A second call (e.g. a
+    /// reply arriving after a drain deadline ended the send) finds nothing and does nothing.
+    pub(super) fn end(&mut self, id: SendId, outcome: Outcome) -> bool {
+        let Some(mut entry) = self.live.remove(&id) else { return false };
+        if entry.admitted {
+            self.budget.release(entry.send.msg.body.len());
+        }
+        if let Some(tx) = entry.on_admit.take() {
+            let _ = tx.send(());
+        }
+        let ok = outcome.is_ok();
+        for f in self.flushes.iter_mut().filter(|f| id < f.before) {
+            if ok {
+                f.report.succeeded += 1;
+            } else {
+                f.report.failed += 1;
+            }
+        }
+        entry.completion.deliver(outcome);
+        self.settle_waiters();
+        true
+    }
+
+    fn settle_waiters(&mut self) {
+        let oldest = self.live.keys().next().copied();
+        if !self.flushes.is_empty() {
+            let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flushes)
+                .into_iter()
+                .partition(|f| oldest.map_or(true, |o| o >= f.before));
+            self.flushes = waiting;
+            for f in done {
+                let _ = f.tx.send(f.report);
+            }
+        }
+        if oldest.is_none() {
+            for tx in self.on_empty.drain(..) {
+                let _ = tx.send(());
+            }
+        }
+    }
+
+    /// Resolves when every send accepted so far has ended, with how they ended.
+    pub(super) fn flush(&mut self) -> oneshot::Receiver<FlushReport> {
+        let (tx, rx) = oneshot::channel();
+        self.flushes.push(FlushWaiter { before: self.next_id + 1, report: FlushReport::default(), tx });
+        self.settle_waiters();
+        rx
+    }
+
+    /// Resolves when no send is live.
+    pub(super) fn drained(&mut self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.on_empty.push(tx);
+        self.settle_waiters();
+        rx
+    }
+
+    /// Ends every live send with the error `error_for` builds from it.
+    pub(super) fn end_all(&mut self, error_for: impl Fn(&Send) -> SendError) {
+        let ids: Vec<SendId> = self.live.keys().copied().collect();
+        for id in ids {
+            if let Some(err) = self.live.get(&id).map(|e| error_for(&e.send)) {
+                self.end(id, Err(err));
+            }
+        }
+    }
+
+    /// Sends whose budget ran out more than `grace` ago: their work was lost somewhere (it
+    /// normally ends them itself, on time), so the sweep ends them.
+    pub(super) fn overdue(&self, now: Instant, grace: Duration) -> Vec<SendId> {
+        self.live.iter().filter(|(_, e)| e.send.clock.deadline() + grace <= now).map(|(id, _)| *id).collect()
+    }
+
+    /// Live sends.
+    pub(super) fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Live sends per stage name (diagnostics).
+    pub(super) fn stages(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for e in self.live.values() {
+            *counts.entry(e.send.stage.name()).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+impl Drop for Ledger {
+    /// The actor is gone for good: nothing will end these sends, so they end here.
+    fn drop(&mut self) {
+        self.end_all(|send| SendError::Stopped { delivery: send.tries.delivery() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Delivery;
+    use crate::producer::send::tests::sample_send;
+
+    fn ledger(max: usize) -> Ledger {
+        Ledger::new(InflightBudget::new(max, 1 << 20))
+    }
+
+    fn reply() -> (Completion, oneshot::Receiver<Outcome>) {
+        let (tx, rx) = oneshot::channel();
+        (Completion::Reply(tx), rx)
+    }
+
+    #[test]
+    fn a_send_is_answered_once_and_gives_its_room_back() {
+        let mut l = ledger(1);
+        let (c, mut rx) = reply();
+        let id = l.accept(sample_send(), c, None);
+        assert!(l.try_admit(id));
+        assert_eq!(l.budget_ref().messages(), 1);
+        assert!(l.end(id, Ok(None)));
+        assert!(!l.end(id, Err(SendError::NoQueueSelected)), "a second end finds nothing");
+        assert!(matches!(rx.try_recv(), Ok(Ok(None))));
+        assert_eq!(l.budget_ref().messages(), 0);
+    }
+
+    #[test]
+    fn flush_counts_only_sends_accepted_before_it() {
+        let mut l = ledger(10);
+        let (c1, _r1) = reply();
+        let (c2, _r2) = reply();
+        let a = l.accept(sample_send(), c1, None);
+        let b = l.accept(sample_send(), c2, None);
+        let mut flushed = l.flush();
+        let (c3, _r3) = reply();
+        let later = l.accept(sample_send(), c3, None);
+        l.end(a, Ok(None));
+        assert!(flushed.try_recv().is_err(), "b is still live");
+        l.end(later, Err(SendError::NoQueueSelected));
+        l.end(b, Err(SendError::NoQueueSelected));
+        let report = flushed.try_recv().expect("flush resolved");
+        assert_eq!((report.succeeded, report.failed), (1, 1));
+    }
+
+    #[test]
+    fn flush_and_drain_resolve_at_once_when_nothing_is_live() {
+        let mut l = ledger(1);
+        assert_eq!(l.flush().try_recv().map(|r| (r.succeeded, r.failed)), Ok((0, 0)));
+        assert!(l.drained().try_recv().is_ok());
+    }
+
+    #[test]
+    fn dropping_the_ledger_answers_every_live_send() {
+        let mut l = ledger(1);
+        let (c, mut rx) = reply();
+        l.accept(sample_send(), c, None);
+        drop(l);
+        assert!(matches!(rx.try_recv(), Ok(Err(SendError::Stopped { delivery: Delivery::NotSent }))));
+    }
+}

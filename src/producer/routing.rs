@@ -1,0 +1,126 @@
+//! What the producer knows about where to send: publish info per topic, the sends parked until
+//! a topic's route arrives, queue choice, and the latency fault table with its isolations.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::fault::{select_queue, LatencyFaultTable};
+use super::ledger::SendId;
+use super::queue_select::Target;
+use super::selector::QueueSelector;
+use super::send::unknown_queue;
+use crate::error::SendError;
+use crate::namespace::wrap;
+use crate::protocol::route::{MessageQueue, TopicPublishInfo};
+
+/// See the module documentation. A restart replaces it with a fresh one.
+#[derive(Default)]
+pub(super) struct Routing {
+    publish: HashMap<String, Arc<TopicPublishInfo>>,
+    parked: HashMap<String, Vec<SendId>>,
+    selector: QueueSelector,
+    faults: LatencyFaultTable,
+    fault_counter: u32,
+    /// Brokers isolated by the fault table, and until when (to tell when they come back).
+    isolated: HashMap<String, Instant>,
+}
+
+impl Routing {
+    pub(super) fn new() -> Self {
+        Routing { fault_counter: fastrand::u32(..), ..Default::default() }
+    }
+
+    /// The publish info of `topic`, if cached and usable.
+    pub(super) fn publish_info(&self, topic: &str) -> Option<Arc<TopicPublishInfo>> {
+        self.publish.get(topic).filter(|i| i.ok()).cloned()
+    }
+
+    /// Stores new publish info; returns whether the queues or their brokers changed.
+    pub(super) fn update(&mut self, topic: String, info: Arc<TopicPublishInfo>) -> bool {
+        let changed = self.publish.get(&topic).map_or(true, |old| old.queues != info.queues || old.masters != info.masters);
+        self.publish.insert(topic, info);
+        changed
+    }
+
+    /// Every topic with publish info.
+    pub(super) fn topics(&self) -> impl Iterator<Item = (&String, &Arc<TopicPublishInfo>)> {
+        self.publish.iter()
+    }
+
+    /// Parks `id` until the route of `topic` arrives; true for the first one (which fetches).
+    pub(super) fn park(&mut self, topic: &str, id: SendId) -> bool {
+        let waiting = self.parked.entry(topic.to_string()).or_default();
+        waiting.push(id);
+        waiting.len() == 1
+    }
+
+    pub(super) fn unpark(&mut self, topic: &str) -> Vec<SendId> {
+        self.parked.remove(topic).unwrap_or_default()
+    }
+
+    pub(super) fn unpark_all(&mut self) -> Vec<SendId> {
+        self.parked.drain().flat_map(|(_, ids)| ids).collect()
+    }
+
+    /// The queue of this attempt: round robin (optionally latency-aware), a given queue, or the
+    /// user selector's choice.
+    pub(super) fn choose(
+        &mut self,
+        info: &TopicPublishInfo,
+        target: &Target,
+        last_broker: Option<&str>,
+        topic: &str,
+        namespace: Option<&str>,
+        latency_aware: bool,
+    ) -> Result<MessageQueue, SendError> {
+        let no_route = || SendError::NoRoute { topic: topic.to_string() };
+        match target {
+            Target::Auto => {
+                let q = if latency_aware {
+                    select_queue(&info.queues, &mut self.fault_counter, last_broker, &self.faults, Instant::now())
+                } else {
+                    self.selector.select(&info.queues, last_broker)
+                };
+                q.cloned().ok_or_else(no_route)
+            }
+            Target::Queue(mq) => {
+                let wired = MessageQueue { topic: wrap(namespace, &mq.topic), ..mq.clone() };
+                if info.queues.contains(&wired) {
+                    Ok(wired)
+                } else {
+                    Err(unknown_queue(topic, mq))
+                }
+            }
+            Target::Selected { selector, arg } => selector
+                .select(&info.queues, arg)
+                .and_then(|i| info.queues.get(i))
+                .cloned()
+                .ok_or(SendError::NoQueueSelected),
+        }
+    }
+
+    /// Feeds the fault table; returns `Some(until)` when this makes `broker` newly isolated.
+    pub(super) fn record(&mut self, broker: &str, latency: Duration, isolation: bool, reachable: bool) -> Option<Instant> {
+        let now = Instant::now();
+        let was_available = self.faults.is_available(broker, now);
+        self.faults.update(broker, latency, isolation, reachable, now);
+        let until = self.faults.unavailable_until(broker).filter(|u| *u > now)?;
+        let known = self.isolated.insert(broker.to_string(), until).is_some();
+        (was_available && !known).then_some(until)
+    }
+
+    /// Brokers whose isolation is over, forgotten from the isolated set.
+    pub(super) fn recovered(&mut self, now: Instant) -> Vec<String> {
+        let back: Vec<String> = self.isolated.iter().filter(|(_, until)| **until <= now).map(|(b, _)| b.clone()).collect();
+        for b in &back {
+            self.isolated.remove(b);
+        }
+        back
+    }
+
+    /// Isolated brokers and until when.
+    pub(super) fn isolations(&self) -> impl Iterator<Item = (&String, &Instant)> {
+        self.isolated.iter()
+    }
+}

@@ -1,0 +1,670 @@
+//! The send machine: how one accepted send moves from admission to its end.
+//!
+//! ```text
+//!  accept ──> [Compressing] ──> [Admission] ──> [Route] ──> [Connection] ──> [OnWire] ──> judge
+//!                                    │              ^                             │          │
+//!                                    └─ Full / out of time          GO_AWAY: same │ broker   │
+//!                                                   │                 once more <─┘          │
+//!                                                   └──────── retry (another broker) <───────┤
+//!                                                                               end <────────┘
+//! ```
+//!
+//! Each stage is a value of [`Stage`] kept on the [`Send`] in the producer's ledger, so the
+//! producer can always say where each send is, resume the ones not yet on the wire after a
+//! restart, and end any of them once. Every step runs inside the actor; every wait (room in the
+//! budget, a route, a connection, a reply, a big compression) runs outside it as a small task
+//! that reports back with a message carrying the send's id. The actor therefore never holds a
+//! future per in-flight send: actix polls every future spawned in an actor's context on each
+//! wake-up, which made many in-flight sends cost quadratic time (10,000 in flight ran 15x slower
+//! than 64).
+//!
+//! The decisions (what a reply means, whether to retry, which error the caller sees) are pure
+//! functions in [`judge`].
+
+mod judge;
+mod prepare;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use tracing::debug;
+
+pub(super) use self::judge::{judge, Next, Rules, Verdict};
+pub(super) use self::prepare::{Encoder, Prepared};
+use super::actor::Producer;
+use super::ledger::{Completion, SendId};
+use super::queue_select::Target;
+use super::record::SendResult;
+use crate::client::instance::FetchPublishInfo;
+use crate::error::{Delivery, RemotingError, SendError, ValidationError};
+use crate::protocol::compression::{compress, CompressionType, COMPRESSED_FLAG};
+use crate::protocol::header::SendMessageRequestHeaderV2;
+use crate::protocol::route::{MessageQueue, TopicPublishInfo};
+use crate::protocol::RemotingCommand;
+use crate::remoting::client::{CloseConnection, GetConnection};
+use crate::remoting::connection::{exchange, Oneway, Unanswered};
+use crate::remoting::Connection;
+
+/// Bodies at least this large are compressed on a blocking thread, not on the actor's thread.
+const OFFLOAD_COMPRESSION_AT: usize = 256 * 1024;
+
+/// How a send is to be carried out (fixed when it is accepted).
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub target: Target,
+    pub max_attempts: u32,
+    /// Written with the one-way flag; no reply, no retry.
+    pub oneway: bool,
+    /// Wait for room in the budget (false: answer `Full` at once).
+    pub wait: bool,
+}
+
+impl Plan {
+    /// A request-reply send: `1 + retries` attempts when the producer picks the queue; one
+    /// attempt for a queue the caller chose (as in Java).
+    pub(crate) fn request(target: Target, retries: u32, wait: bool) -> Self {
+        let max_attempts = if matches!(target, Target::Auto) { 1 + retries } else { 1 };
+        Plan { target, max_attempts, oneway: false, wait }
+    }
+}
+
+/// The send's own time budget, retries included.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    pub started: Instant,
+    pub budget: Duration,
+}
+
+impl Clock {
+    pub(crate) fn new(budget: Duration) -> Self {
+        Clock { started: Instant::now(), budget }
+    }
+    pub(crate) fn left(&self) -> Duration {
+        self.budget.saturating_sub(self.started.elapsed())
+    }
+    pub(crate) fn deadline(&self) -> Instant {
+        self.started + self.budget
+    }
+}
+
+/// What the attempts so far came to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tries {
+    pub attempts: u32,
+    /// The broker of the last failed attempt, avoided by the next one.
+    pub last_broker: Option<String>,
+    /// The last failure (reported when the budget runs out).
+    pub last_error: Option<SendError>,
+    /// The last failure whose request had been written: never hidden by a later one.
+    pub unconfirmed: Option<SendError>,
+    /// A stored-but-not-OK result kept while another broker is tried.
+    pub not_ok: Option<SendResult>,
+    pub go_away_resent: bool,
+}
+
+/// One attempt's destination.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Hop {
+    pub mq: MessageQueue,
+    pub addr: String,
+}
+
+/// Where a send is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Stage {
+    /// A big body is being compressed on a blocking thread.
+    Compressing,
+    /// Waiting for room in the in-flight budget.
+    Admission,
+    /// Admitted; waiting for (or about to use) the publish info of its topic.
+    Route,
+    /// Waiting for a connection to the chosen broker.
+    Connection(Hop),
+    /// Written to the broker's connection; waiting for the answer.
+    OnWire(Hop),
+}
+
+impl Stage {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Stage::Compressing => "compressing",
+            Stage::Admission => "admission",
+            Stage::Route => "route",
+            Stage::Connection(_) => "connection",
+            Stage::OnWire(_) => "on_wire",
+        }
+    }
+}
+
+/// One accepted send, as the ledger holds it.
+#[derive(Debug)]
+pub(crate) struct Send {
+    pub msg: Prepared,
+    pub plan: Plan,
+    pub clock: Clock,
+    pub tries: Tries,
+    pub stage: Stage,
+}
+
+/// Request-reply sends always end with a result; `None` only comes from one-way writes.
+pub(super) fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
+    res.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into()))
+}
+
+fn delivery(written: bool) -> Delivery {
+    if written {
+        Delivery::Unknown
+    } else {
+        Delivery::NotSent
+    }
+}
+
+/// Internal: a big body was compressed off the actor's thread (`None`: not worth it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct Compressed {
+    id: SendId,
+    squeezed: Option<(Bytes, i32)>,
+}
+
+/// How a wait for budget room ended.
+pub(super) enum Admission {
+    Admitted,
+    /// Room was granted just as the wait timed out: take it, then end the send.
+    LateGrant,
+    Refused,
+}
+
+/// Internal: a wait for budget room ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct AdmissionDone {
+    id: SendId,
+    size: usize,
+    admission: Admission,
+}
+
+/// Internal: a route fetch for `topic` ended (`Err(None)`: the client instance is gone).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct RouteReady {
+    topic: String,
+    result: Result<Arc<TopicPublishInfo>, Option<SendError>>,
+}
+
+/// Internal: a connection to `addr` is available (or the remoting client is gone).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct ConnectionReady {
+    addr: String,
+    conn: Option<Addr<Connection>>,
+}
+
+/// Internal: the broker answered (or the transport failed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct AttemptDone {
+    id: SendId,
+    hop: Hop,
+    reply: Result<RemotingCommand, Unanswered>,
+    latency: Duration,
+}
+
+/// Internal: a one-way frame was handed to the connection (or not).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct OnewayDone {
+    id: SendId,
+    result: Result<(), Unanswered>,
+}
+
+fn squeeze(kind: CompressionType, level: u32, body: &[u8]) -> Option<(Bytes, i32)> {
+    let z = compress(kind, level, body).ok()?;
+    (z.len() < body.len()).then(|| (Bytes::from(z), COMPRESSED_FLAG | kind.sys_flag_bits()))
+}
+
+impl Producer {
+    /// Entry of every send: records it in the ledger (which answers it exactly once from here
+    /// on), compresses when due (big bodies off the actor's thread), then asks for admission.
+    pub(super) fn accept(&mut self, send: Send, completion: Completion, on_admit: Option<tokio::sync::oneshot::Sender<()>>, ctx: &mut Context<Self>) {
+        let compress_now = send.msg.compress;
+        let big = send.msg.body.len() >= OFFLOAD_COMPRESSION_AT;
+        let id = self.ledger.accept(send, completion, on_admit);
+        if compress_now {
+            let (kind, level) = (self.config.compress_type, self.config.compress_level);
+            let Some(send) = self.ledger.get_mut(id) else { return };
+            send.msg.compress = false;
+            if big {
+                send.stage = Stage::Compressing;
+                let body = send.msg.body.clone();
+                let me = ctx.address();
+                actix_rt::spawn(async move {
+                    let squeezed = tokio::task::spawn_blocking(move || squeeze(kind, level, &body)).await.ok().flatten();
+                    me.do_send(Compressed { id, squeezed });
+                });
+                return;
+            }
+            if let Some((body, flags)) = squeeze(kind, level, &send.msg.body) {
+                send.msg.body = body;
+                send.msg.sys_flag |= flags;
+            }
+        }
+        self.admit(id, ctx)
+    }
+
+    fn on_compressed(&mut self, id: SendId, squeezed: Option<(Bytes, i32)>, ctx: &mut Context<Self>) {
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        if let Some((body, flags)) = squeezed {
+            send.msg.body = body;
+            send.msg.sys_flag |= flags;
+        }
+        self.admit(id, ctx)
+    }
+
+    /// Stage Admission: room in the budget now, a wait for it within the send's budget, or
+    /// `Full` for a send that must not wait.
+    fn admit(&mut self, id: SendId, ctx: &mut Context<Self>) {
+        if self.ledger.try_admit(id) {
+            return self.route(id, ctx);
+        }
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        if !send.plan.wait {
+            let budget = self.ledger.budget_ref();
+            let err = SendError::Full { messages: budget.messages(), bytes: budget.bytes() };
+            self.ledger.end(id, Err(err));
+            return;
+        }
+        send.stage = Stage::Admission;
+        let (size, left) = (send.msg.body.len(), send.clock.left());
+        let mut rx = self.ledger.budget().wait(size);
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let admission = match tokio::time::timeout(left, &mut rx).await {
+                Ok(Ok(())) => Admission::Admitted,
+                Ok(Err(_)) => Admission::Refused,
+                Err(_) => {
+                    rx.close();
+                    if rx.try_recv().is_ok() {
+                        Admission::LateGrant
+                    } else {
+                        Admission::Refused
+                    }
+                }
+            };
+            me.do_send(AdmissionDone { id, size, admission });
+        });
+    }
+
+    fn on_admission(&mut self, id: SendId, size: usize, admission: Admission, ctx: &mut Context<Self>) {
+        match admission {
+            Admission::Admitted if self.ledger.granted(id) => self.route(id, ctx),
+            Admission::LateGrant if self.ledger.granted(id) => self.out_of_time(id),
+            Admission::Admitted | Admission::LateGrant => self.ledger.return_room(size),
+            Admission::Refused => {
+                self.ledger.budget().forget_abandoned();
+                self.out_of_time(id)
+            }
+        }
+    }
+
+    fn out_of_time(&mut self, id: SendId) {
+        let Some(send) = self.ledger.get(id) else { return };
+        let outcome = send.tries.out_of_time(send.clock.budget);
+        self.ledger.end(id, outcome.map(Some));
+    }
+
+    /// Ends `id` with `error`, unless an earlier attempt's outcome says more (see `Tries::settle`).
+    fn fail(&mut self, id: SendId, error: SendError) {
+        let Some(send) = self.ledger.get(id) else { return };
+        let outcome = send.tries.settle(error, send.clock.budget);
+        self.ledger.end(id, outcome.map(Some));
+    }
+
+    /// Stage Route, where every attempt starts: the topic's publish info (cached, or parked
+    /// until a fetch answers), then a queue and its master.
+    pub(super) fn route(&mut self, id: SendId, ctx: &mut Context<Self>) {
+        if self.membership.is_none() {
+            return self.fail(id, SendError::NotRunning(self.state));
+        }
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        send.stage = Stage::Route;
+        if send.clock.left().is_zero() {
+            return self.out_of_time(id);
+        }
+        let topic = send.msg.topic.clone();
+        let Some(info) = self.routing.publish_info(&topic) else {
+            let left = send.clock.left();
+            if self.routing.park(&topic, id) {
+                self.fetch_route(topic, left, ctx);
+            }
+            return;
+        };
+        let chosen = self.routing.choose(
+            &info,
+            &send.plan.target,
+            send.tries.last_broker.as_deref(),
+            &send.msg.topic,
+            self.config.namespace.as_deref(),
+            self.config.send_latency_fault_enable,
+        );
+        let mq = match chosen {
+            Ok(mq) => mq,
+            Err(e) => return self.fail(id, e),
+        };
+        let Some(addr) = info.masters.get(&mq.broker_name).cloned() else {
+            return self.fail(id, SendError::NoRoute { topic });
+        };
+        self.connect(id, Hop { mq, addr }, ctx)
+    }
+
+    fn fetch_route(&mut self, topic: String, left: Duration, ctx: &mut Context<Self>) {
+        let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else { return };
+        let msg = FetchPublishInfo {
+            topic: topic.clone(),
+            create_topic_key: self.config.create_topic_key.clone(),
+            default_queue_nums: self.config.default_topic_queue_nums,
+            timeout: self.config.client.request_timeout.min(left),
+        };
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let result = match instance.send(msg).await {
+                Ok(r) => r.map_err(Some),
+                Err(_) => Err(None),
+            };
+            me.do_send(RouteReady { topic, result });
+        });
+    }
+
+    fn on_route(&mut self, topic: String, result: Result<Arc<TopicPublishInfo>, Option<SendError>>, ctx: &mut Context<Self>) {
+        match result {
+            Ok(info) => {
+                self.route_updated(topic.clone(), info);
+                for id in self.routing.unpark(&topic) {
+                    self.route(id, ctx);
+                }
+            }
+            Err(Some(e)) => {
+                for id in self.routing.unpark(&topic) {
+                    self.fail(id, e.clone());
+                }
+            }
+            // The client instance is gone: a fatal error for this producer. The parked sends
+            // stay in the ledger; a supervisor's restart resumes them with a fresh instance,
+            // otherwise the ledger ends them when the actor goes away.
+            Err(None) => self.fatal("the client instance is gone", ctx),
+        }
+    }
+
+    /// Stage Connection: the cached connection to the hop's broker, or parked until the remoting
+    /// client hands one out.
+    fn connect(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
+        if let Some(conn) = self.links.get(&hop.addr) {
+            return self.write(id, hop, conn, ctx);
+        }
+        let Some(remoting) = self.remoting() else {
+            return self.fail(id, SendError::NotRunning(self.state));
+        };
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        let addr = hop.addr.clone();
+        send.stage = Stage::Connection(hop);
+        if !self.links.park(&addr, id) {
+            return;
+        }
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let conn = remoting.send(GetConnection(addr.clone())).await.ok();
+            me.do_send(ConnectionReady { addr, conn });
+        });
+    }
+
+    fn on_connection(&mut self, addr: String, conn: Option<Addr<Connection>>, ctx: &mut Context<Self>) {
+        let ids = self.links.unpark(&addr);
+        if let Some(conn) = &conn {
+            self.links.insert(addr.clone(), conn.clone());
+        }
+        for id in ids {
+            let Some(Stage::Connection(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) else { continue };
+            match &conn {
+                Some(conn) => self.write(id, hop, conn.clone(), ctx),
+                None => {
+                    let source = RemotingError::ActorGone { actor: "remoting client" };
+                    self.fail(id, SendError::Remoting { attempts: 0, source, delivery: Delivery::NotSent })
+                }
+            }
+        }
+    }
+
+    fn build_command(&self, send: &Send, mq: &MessageQueue) -> RemotingCommand {
+        let born_timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let msg = &send.msg;
+        let header = SendMessageRequestHeaderV2 {
+            producer_group: self.wire_group.clone(),
+            topic: msg.topic.clone(),
+            default_topic: self.config.create_topic_key.clone(),
+            default_topic_queue_nums: self.config.default_topic_queue_nums,
+            queue_id: mq.queue_id,
+            sys_flag: msg.sys_flag,
+            born_timestamp,
+            flag: msg.flag,
+            properties: msg.properties.clone(),
+            reconsume_times: 0,
+            unit_mode: false,
+            max_reconsume_times: None,
+            batch: msg.batch,
+            broker_name: Some(mq.broker_name.clone()),
+        };
+        RemotingCommand::request(msg.code).with_header(&header).with_body(msg.body.clone())
+    }
+
+    /// Stage OnWire: hands the request to the connection; the wait for the reply is a task of
+    /// its own that reports back with [`AttemptDone`] (or [`OnewayDone`]).
+    fn write(&mut self, id: SendId, hop: Hop, conn: Addr<Connection>, ctx: &mut Context<Self>) {
+        let Some(send) = self.ledger.get(id) else { return };
+        let cmd = self.build_command(send, &hop.mq);
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        send.tries.attempts += 1;
+        send.stage = Stage::OnWire(hop.clone());
+        let me = ctx.address();
+        if send.plan.oneway {
+            actix_rt::spawn(async move {
+                let result = match conn.send(Oneway { cmd }).await {
+                    Ok(r) => r,
+                    Err(_) => Err(Unanswered { error: RemotingError::ConnectionClosed { addr: hop.addr }, written: false }),
+                };
+                me.do_send(OnewayDone { id, result });
+            });
+            return;
+        }
+        let left = send.clock.left();
+        actix_rt::spawn(async move {
+            let begin = Instant::now();
+            let reply = exchange(&conn, &hop.addr, cmd, left).await;
+            me.do_send(AttemptDone { id, hop, reply, latency: begin.elapsed() });
+        });
+    }
+
+    fn on_oneway(&mut self, id: SendId, result: Result<(), Unanswered>) {
+        match result {
+            Ok(()) => {
+                self.ledger.end(id, Ok(None));
+            }
+            Err(Unanswered { error, written }) => {
+                let attempts = self.ledger.get(id).map_or(1, |s| s.tries.attempts);
+                self.ledger.end(id, Err(SendError::Remoting { attempts, source: error, delivery: delivery(written) }));
+            }
+        }
+    }
+
+    /// Judges a reply and moves on: the end, a GO_AWAY resend, or a retry.
+    fn on_reply(&mut self, done: AttemptDone, ctx: &mut Context<Self>) {
+        let AttemptDone { id, hop, reply, latency } = done;
+        let Some(send) = self.ledger.get(id) else { return };
+        if send.stage != Stage::OnWire(hop.clone()) {
+            return;
+        }
+        let rules = Rules {
+            retry_codes: &self.config.retry_response_codes,
+            retry_another_broker_when_not_store_ok: self.config.retry_another_broker_when_not_store_ok,
+            namespace: self.config.namespace.as_deref(),
+        };
+        let reply = reply.map_err(|u| (u.error, delivery(u.written)));
+        let verdict = judge(&rules, &send.msg.msg_id, &hop.mq, send.tries.attempts, reply);
+        self.record_latency(&hop.mq.broker_name, latency, &verdict);
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        let (left, max) = (send.clock.left(), send.plan.max_attempts);
+        match verdict {
+            Verdict::Stored(result) => {
+                self.ledger.end(id, Ok(Some(result)));
+            }
+            Verdict::StoredNotOk(result) => {
+                send.tries.not_ok = Some(result.clone());
+                if send.tries.attempts < max && !left.is_zero() {
+                    send.tries.last_broker = Some(hop.mq.broker_name);
+                    self.route(id, ctx)
+                } else {
+                    self.ledger.end(id, Ok(Some(result)));
+                }
+            }
+            Verdict::GoAway(_) if !send.tries.go_away_resent && !left.is_zero() => {
+                // Java 5.3 behaviour: a fresh connection to the same address, the same request
+                // once more; it does not count as another attempt.
+                debug!(broker = %hop.addr, "GO_AWAY: reconnecting and resending once");
+                send.tries.go_away_resent = true;
+                send.tries.attempts -= 1;
+                self.links.forget(&hop.addr);
+                if let Some(remoting) = self.remoting() {
+                    remoting.do_send(CloseConnection(hop.addr.clone()));
+                }
+                self.connect(id, hop, ctx)
+            }
+            Verdict::GoAway(error) => self.after_failure(id, hop, error, true, ctx),
+            Verdict::Refused { error, retryable } => self.after_failure(id, hop, error, retryable, ctx),
+            // An unreadable success reply means the broker stored it: never resend.
+            Verdict::Lost(error @ SendError::BadReply(_)) => self.after_failure(id, hop, error, false, ctx),
+            Verdict::Lost(error) => self.after_failure(id, hop, error, true, ctx),
+        }
+    }
+
+    fn after_failure(&mut self, id: SendId, hop: Hop, error: SendError, retryable: bool, ctx: &mut Context<Self>) {
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        debug!(topic = %hop.mq.topic, broker = %hop.mq.broker_name, attempt = send.tries.attempts, error = %error, "send attempt failed");
+        let (left, budget, max) = (send.clock.left(), send.clock.budget, send.plan.max_attempts);
+        match send.tries.after_failure(error, retryable, max, left, budget) {
+            Next::Retry => {
+                send.tries.last_broker = Some(hop.mq.broker_name);
+                self.route(id, ctx)
+            }
+            Next::End(outcome) => {
+                self.ledger.end(id, outcome.map(Some));
+            }
+        }
+    }
+
+    /// Feeds the latency fault table (5.x rules): success or client error -> not isolated;
+    /// transport error -> isolated but reachable; broker error code -> isolated, unreachable.
+    fn record_latency(&mut self, broker: &str, latency: Duration, verdict: &Verdict) {
+        if !self.config.send_latency_fault_enable {
+            return;
+        }
+        let (isolation, reachable) = match verdict {
+            Verdict::Stored(_) | Verdict::StoredNotOk(_) => (false, true),
+            Verdict::Lost(SendError::Remoting { .. }) => (true, true),
+            Verdict::Refused { .. } | Verdict::GoAway(_) => (true, false),
+            Verdict::Lost(_) => (false, true),
+        };
+        if let Some(until) = self.routing.record(broker, latency, isolation, reachable) {
+            self.events.broker_isolated(broker, until);
+        }
+    }
+
+    /// Takes every send parked for a route or a connection (the caches they wait on are about
+    /// to be dropped), for a restart to send again from stage Route.
+    pub(super) fn unpark_all(&mut self) -> Vec<SendId> {
+        let mut ids = self.routing.unpark_all();
+        ids.extend(self.links.unpark_all());
+        ids.sort_unstable();
+        ids
+    }
+}
+
+impl Handler<Compressed> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: Compressed, ctx: &mut Context<Self>) {
+        self.on_compressed(msg.id, msg.squeezed, ctx);
+    }
+}
+
+impl Handler<AdmissionDone> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: AdmissionDone, ctx: &mut Context<Self>) {
+        self.on_admission(msg.id, msg.size, msg.admission, ctx);
+    }
+}
+
+impl Handler<RouteReady> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: RouteReady, ctx: &mut Context<Self>) {
+        self.on_route(msg.topic, msg.result, ctx);
+    }
+}
+
+impl Handler<ConnectionReady> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: ConnectionReady, ctx: &mut Context<Self>) {
+        self.on_connection(msg.addr, msg.conn, ctx);
+    }
+}
+
+impl Handler<AttemptDone> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: AttemptDone, ctx: &mut Context<Self>) {
+        self.on_reply(msg, ctx);
+    }
+}
+
+impl Handler<OnewayDone> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: OnewayDone, _: &mut Context<Self>) {
+        self.on_oneway(msg.id, msg.result);
+    }
+}
+
+/// The unknown queue of a `Target::Queue` send, as the error shows it.
+pub(super) fn unknown_queue(topic: &str, mq: &MessageQueue) -> SendError {
+    ValidationError::UnknownQueue { topic: topic.to_string(), queue: format!("{}:{}:{}", mq.topic, mq.broker_name, mq.queue_id) }.into()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A send of an 8-byte body, as a unit test of the ledger needs one.
+    pub(crate) fn sample_send() -> Send {
+        Send {
+            msg: Prepared::sample(),
+            plan: Plan { target: Target::Auto, max_attempts: 3, oneway: false, wait: true },
+            clock: Clock::new(Duration::from_secs(3)),
+            tries: Tries::default(),
+            stage: Stage::Admission,
+        }
+    }
+
+    #[test]
+    fn a_clock_counts_down_to_its_deadline() {
+        let c = Clock::new(Duration::from_secs(5));
+        assert!(c.left() <= Duration::from_secs(5) && c.left() > Duration::from_secs(4));
+        assert_eq!(c.deadline(), c.started + Duration::from_secs(5));
+    }
+
+    #[test]
+    fn stages_have_stable_names_for_the_status() {
+        let hop = Hop { mq: MessageQueue { topic: "t".into(), broker_name: "b".into(), queue_id: 0 }, addr: "a".into() };
+        let names: Vec<_> = [Stage::Compressing, Stage::Admission, Stage::Route, Stage::Connection(hop.clone()), Stage::OnWire(hop)]
+            .iter()
+            .map(Stage::name)
+            .collect();
+        assert_eq!(names, ["compressing", "admission", "route", "connection", "on_wire"]);
+    }
+}

@@ -1,0 +1,134 @@
+//! Turning the user's message (or batch) into what goes on the wire: validation, namespace,
+//! properties with a fresh `UNIQ_KEY`, the batch body. Nothing is sent if this fails.
+
+use bytes::Bytes;
+
+use crate::config::ProducerConfig;
+use crate::error::{SendError, ValidationError};
+use crate::namespace::wrap;
+use crate::producer::batch::{check_batch, encode_batch};
+use crate::producer::record::ProducerRecord;
+use crate::producer::validate::{check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
+use crate::protocol::codes::request;
+use crate::protocol::message_id::UniqIdGenerator;
+use crate::protocol::properties::{encode_properties, names};
+
+/// A message (or batch) ready for the wire.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub code: i32,
+    /// Namespace-prefixed topic.
+    pub topic: String,
+    pub body: Bytes,
+    pub sys_flag: i32,
+    pub flag: i32,
+    pub properties: String,
+    /// What the user sees as msgId: the UNIQ_KEY, or the inner ones joined by `,` for a batch.
+    pub msg_id: String,
+    pub batch: bool,
+    /// Still to be compressed.
+    pub compress: bool,
+}
+
+#[cfg(test)]
+impl Prepared {
+    pub(crate) fn sample() -> Self {
+        Prepared {
+            code: request::SEND_MESSAGE_V2,
+            topic: "t".into(),
+            body: Bytes::from_static(b"12345678"),
+            sys_flag: 0,
+            flag: 0,
+            properties: String::new(),
+            msg_id: "ID".into(),
+            batch: false,
+            compress: false,
+        }
+    }
+}
+
+/// Owns the message-id generator and the settings preparation needs.
+pub(crate) struct Encoder {
+    ids: UniqIdGenerator,
+    namespace: Option<String>,
+    max_message_size: usize,
+    compress_over: usize,
+}
+
+impl Encoder {
+    pub(crate) fn new(config: &ProducerConfig) -> Self {
+        Encoder {
+            ids: UniqIdGenerator::new(config.client.effective_client_ip(), std::process::id()),
+            namespace: config.namespace.clone().filter(|n| !n.is_empty()),
+            max_message_size: config.max_message_size,
+            compress_over: config.compress_msg_body_over_howmuch,
+        }
+    }
+
+    fn extra_properties(&self) -> Vec<(&'static str, &str)> {
+        match self.namespace.as_deref() {
+            Some(ns) => vec![(names::INSTANCE_ID, ns)],
+            None => Vec::new(),
+        }
+    }
+
+    fn wire_topic(&self, topic: &str) -> Result<String, SendError> {
+        let wired = wrap(self.namespace.as_deref(), topic);
+        if wired.len() > MAX_TOPIC_LEN {
+            return Err(ValidationError::TopicTooLong { len: wired.len(), max: MAX_TOPIC_LEN }.into());
+        }
+        Ok(wired)
+    }
+
+    /// Validates and encodes one message.
+    pub(crate) fn single(&mut self, record: &ProducerRecord) -> Result<Prepared, SendError> {
+        check_record(record, self.max_message_size)?;
+        let topic = self.wire_topic(record.topic())?;
+        let uniq_key = self.ids.next_id();
+        let mut properties = String::with_capacity(96);
+        record.encode_properties(&uniq_key, &self.extra_properties(), &mut properties);
+        if properties.len() > MAX_PROPERTIES_LEN {
+            return Err(ValidationError::PropertiesTooLarge { size: properties.len(), max: MAX_PROPERTIES_LEN }.into());
+        }
+        Ok(Prepared {
+            code: request::SEND_MESSAGE_V2,
+            topic,
+            body: record.body().clone(),
+            sys_flag: 0,
+            flag: record.flag(),
+            properties,
+            msg_id: uniq_key,
+            batch: false,
+            compress: record.body().len() >= self.compress_over,
+        })
+    }
+
+    /// Validates and encodes a batch: every message gets its own UNIQ_KEY.
+    pub(crate) fn batch(&mut self, records: &[ProducerRecord]) -> Result<Prepared, SendError> {
+        check_batch(records, self.max_message_size)?;
+        let first = records.first().ok_or(ValidationError::EmptyBatch)?;
+        let topic = self.wire_topic(first.topic())?;
+        let keys: Vec<String> = records.iter().map(|_| self.ids.next_id()).collect();
+        let extra = self.extra_properties();
+        let body = encode_batch(records, &keys, &extra, self.max_message_size)?;
+        // No UNIQ_KEY on the envelope, unlike Java: a 5.3.3 broker appends the envelope's
+        // properties to every inner message, and a later duplicate key wins when read, so an
+        // envelope id would replace each message's own id (seen against the real broker).
+        let wait = if first.wait_store_msg_ok() { "true" } else { "false" };
+        let mut properties = String::new();
+        let envelope = [(names::WAIT, wait)];
+        encode_properties(envelope.into_iter().chain(extra.iter().copied()), &mut properties);
+        Ok(Prepared {
+            code: request::SEND_BATCH_MESSAGE,
+            topic,
+            body,
+            sys_flag: 0,
+            flag: 0,
+            properties,
+            msg_id: keys.join(","),
+            batch: true,
+            // Java never compresses batches; brokers store inner messages uncompressed.
+            compress: false,
+        })
+    }
+}
