@@ -174,7 +174,7 @@ async fn silent_brokers_end_the_send_within_its_budget() {
     let p = Producer::spawn(cfg).await.unwrap();
     let started = std::time::Instant::now();
     let res = p.send_message(c.record("x")).await;
-    assert!(matches!(res, Err(SendError::Timeout { .. })), "{res:?}");
+    assert!(matches!(res, Err(SendError::Timeout { delivery: actix_rocketmq::Delivery::Unknown, .. })), "{res:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "a send must end within its budget");
     p.shutdown().await;
 }
@@ -348,4 +348,76 @@ async fn async_sends_retry_on_another_broker() {
     assert!(c.sends_a() >= 1, "some first attempts hit the busy broker and were retried");
     assert_eq!(c.sends_b(), 10);
     p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_connection_lost_after_the_write_is_an_unknown_outcome_never_hidden_by_a_later_refusal() {
+    use actix_rocketmq::{Delivery, SendErrorKind};
+    // Broker a hangs up on every connection's first request; broker b's port is closed.
+    let a = FakePeer::start(Behaviour::Hangup).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let ns = FakePeer::start(Behaviour::Script(name_server)).await;
+    let topic = format!("t_{}_{b_port}", port(&a));
+    let mut cfg = ProducerConfig::new(unique("unknown"), ns.addr.clone());
+    cfg.send_msg_timeout = Duration::from_secs(5);
+    let p = Producer::spawn(cfg).await.unwrap();
+    for i in 0..4 {
+        let f = p.send(SendMessage::new(ProducerRecord::new(&topic, format!("u{i}")))).await.unwrap().unwrap_err();
+        // Whichever broker came first, one attempt reached broker a's socket and was lost: the
+        // refusals of the closed port (not sent) must not replace that.
+        assert!(f.error.may_have_been_stored(), "{} ({:?})", f.error, f.error);
+        assert_eq!(f.error.kind(), SendErrorKind::OutcomeUnknown);
+        assert!(matches!(f.error, SendError::Remoting { delivery: Delivery::Unknown, attempts: 3, .. }), "{:?}", f.error);
+        assert_eq!(f.returned.body().as_ref(), format!("u{i}").as_bytes());
+    }
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn refused_connections_are_not_sent() {
+    use actix_rocketmq::{Delivery, SendErrorKind};
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let ns = FakePeer::start(Behaviour::Script(name_server)).await;
+    let p = Producer::spawn(ProducerConfig::new(unique("refused"), ns.addr.clone())).await.unwrap();
+    let f = p.send(SendMessage::new(ProducerRecord::new(format!("t_{port}"), "x"))).await.unwrap().unwrap_err();
+    assert!(matches!(f.error, SendError::Remoting { delivery: Delivery::NotSent, .. }), "{:?}", f.error);
+    assert_eq!(f.error.kind(), SendErrorKind::Transient);
+    assert!(f.error.is_retryable() && !f.error.may_have_been_stored());
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_silent_broker_times_out_with_an_unknown_outcome() {
+    use actix_rocketmq::Delivery;
+    let c = Cluster::one(silent()).await;
+    let mut cfg = c.config();
+    cfg.send_msg_timeout = Duration::from_millis(500);
+    let p = Producer::spawn(cfg).await.unwrap();
+    let f = p.send(SendMessage::new(c.record("x"))).await.unwrap().unwrap_err();
+    assert!(matches!(f.error, SendError::Timeout { delivery: Delivery::Unknown, .. }), "{:?}", f.error);
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_send_parked_for_a_route_at_shutdown_ends_with_its_own_error_not_a_mailbox_error() {
+    // A name server that never answers: the send waits for its route when Shutdown comes.
+    let ns = FakePeer::start(Behaviour::Silent).await;
+    let mut cfg = ProducerConfig::new(unique("parked"), ns.addr.clone());
+    cfg.send_msg_timeout = Duration::from_millis(800);
+    let p = Producer::spawn(cfg).await.unwrap();
+    let send = p.send(SendMessage::new(ProducerRecord::new(unique("t"), "x")));
+    let status = crate::admin::eventually(Duration::from_secs(2), || async {
+        p.send(GetProducerStatus).await.unwrap().sends_by_stage.get("route") == Some(&1)
+    });
+    assert!(status.await, "the send is parked for its route");
+    let started = std::time::Instant::now();
+    p.send(actix_rocketmq::Shutdown).await.unwrap();
+    let f = send.await.unwrap().unwrap_err();
+    assert!(matches!(f.error, SendError::Route { .. } | SendError::Timeout { .. }), "{:?}", f.error);
+    assert!(!f.error.may_have_been_stored(), "nothing reached a broker");
+    assert!(started.elapsed() < Duration::from_secs(3));
 }

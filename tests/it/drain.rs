@@ -1,0 +1,209 @@
+//! Lifecycle against the real broker: drained shutdown, flush, supervised restarts, live status.
+//! Every check is on what the broker ends up holding.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_rocketmq::{
+    Flush, GetInstanceStatus, GetProducerStatus, Producer, ProducerExt, ProducerRecord, Restart, SendAsync, SendError,
+    SendMessage, SendOutcome, SendStatus, ServiceState, Shutdown,
+};
+use futures::future::join_all;
+
+use crate::admin::{eventually, Admin};
+use crate::common::{config, unique};
+use crate::fixture;
+
+const QUEUES: i32 = 4;
+
+/// A fresh topic with a known queue count, so the broker's offsets count what it holds.
+async fn fresh_topic(prefix: &str) -> String {
+    let topic = unique(prefix);
+    Admin::connect(&fixture::broker_addr()).create_topic(&topic, QUEUES).await;
+    topic
+}
+
+/// Messages the broker holds in `topic` (the sum of its queues' max offsets).
+async fn held(topic: &str) -> i64 {
+    let broker = Admin::connect(&fixture::broker_addr());
+    let mut total = 0;
+    for q in 0..QUEUES {
+        total += broker.max_offset(topic, q).await;
+    }
+    total
+}
+
+#[actix_rt::test]
+async fn shutdown_drains_a_thousand_sends_in_flight() {
+    let topic = fresh_topic("drain").await;
+    let group = unique("drain");
+    let p = Producer::spawn(config(&group)).await.expect("starts");
+    // Warm the route and the connection, so the thousand are really on the wire at shutdown.
+    p.send_message(ProducerRecord::new(&topic, "warm-up")).await.expect("warm-up send");
+    let client_id = p.send(GetProducerStatus).await.unwrap().client_id.unwrap();
+
+    // `Addr::send` enqueues at once: all 1,000 are ahead of the Shutdown in the mailbox.
+    let sends: Vec<_> = (0..1000).map(|i| p.send(SendMessage::new(ProducerRecord::new(&topic, format!("m{i}"))))).collect();
+    let shutdown = p.send(Shutdown);
+    let late = p.send(SendMessage::new(ProducerRecord::new(&topic, "too late")));
+    let results = join_all(sends).await;
+    shutdown.await.expect("shutdown answered");
+
+    let mut ok = 0;
+    for r in results {
+        let r = r.expect("mailbox").unwrap_or_else(|f| panic!("an admitted send failed at shutdown: {}", f.error));
+        assert_eq!(r.status, SendStatus::SendOk);
+        ok += 1;
+    }
+    assert_eq!(ok, 1000);
+    let late = late.await.expect("mailbox").expect_err("sends after Shutdown are refused");
+    assert_eq!(late.error, SendError::NotRunning(ServiceState::ShutdownAlready));
+    assert!(!late.error.may_have_been_stored());
+    assert_eq!(late.returned.body().as_ref(), b"too late", "the refused message comes back");
+    assert_eq!(held(&topic).await, 1 + 1000, "the broker holds the warm-up and all 1,000");
+
+    let broker = Admin::connect(&fixture::broker_addr());
+    let gone = eventually(Duration::from_secs(10), || async { !broker.producer_client_ids(&group).await.contains(&client_id) }).await;
+    assert!(gone, "the group is unregistered after the drain");
+}
+
+/// Collects async outcomes.
+struct Outcomes(Vec<SendOutcome>);
+impl Actor for Outcomes {
+    type Context = Context<Self>;
+}
+impl Handler<SendOutcome> for Outcomes {
+    type Result = ();
+    fn handle(&mut self, msg: SendOutcome, _: &mut Context<Self>) {
+        self.0.push(msg);
+    }
+}
+#[derive(Message)]
+#[rtype(result = "Vec<SendOutcome>")]
+struct Take;
+impl Handler<Take> for Outcomes {
+    type Result = MessageResult<Take>;
+    fn handle(&mut self, _: Take, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(std::mem::take(&mut self.0))
+    }
+}
+
+#[actix_rt::test]
+async fn flush_waits_for_every_send_admitted_before_it() {
+    let topic = fresh_topic("flush").await;
+    let p = Producer::spawn(config(&unique("flush"))).await.expect("starts");
+    let outcomes = Outcomes(Vec::new()).start();
+    for i in 0..300 {
+        let send = SendAsync::new(ProducerRecord::new(&topic, format!("a{i}")), outcomes.clone().recipient()).with_context(i);
+        p.send(send).await.expect("admitted");
+    }
+    let report = p.send(Flush).await.expect("flush answered");
+    assert_eq!((report.succeeded, report.failed), (300, 0));
+    // Everything the flush counted is in the broker by the time it resolves.
+    assert_eq!(held(&topic).await, 300);
+    let got = outcomes.send(Take).await.unwrap();
+    assert_eq!(got.len(), 300, "every callback was told");
+    assert!(got.iter().all(|o| o.result.is_ok()));
+
+    // Nothing in flight: a flush resolves at once, counting nothing.
+    let empty = p.send(Flush).await.unwrap();
+    assert_eq!((empty.succeeded, empty.failed), (0, 0));
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_supervised_producer_restarts_while_sending_and_never_leaves_the_broker() {
+    let topic = fresh_topic("restart").await;
+    let group = unique("restart");
+    let p = Producer::supervised(config(&group)).await.expect("starts under a supervisor");
+    p.send_message(ProducerRecord::new(&topic, "before")).await.expect("send before the restart");
+    let client_id = p.send(GetProducerStatus).await.unwrap().client_id.unwrap();
+    let broker = Admin::connect(&fixture::broker_addr());
+    assert!(eventually(Duration::from_secs(10), || async { broker.producer_client_ids(&group).await.contains(&client_id) }).await);
+
+    // Watch the broker's producer table through the whole restart.
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let (watching, group, client_id) = (watching.clone(), group.clone(), client_id.clone());
+        actix_rt::spawn(async move {
+            let broker = Admin::connect(&fixture::broker_addr());
+            let mut missing = 0;
+            while watching.load(Ordering::Relaxed) {
+                if !broker.producer_client_ids(&group).await.contains(&client_id) {
+                    missing += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            missing
+        })
+    };
+
+    // On the wire at the restart (route cached), and parked for a route (a topic not yet used).
+    let parked_topic = fresh_topic("restart_parked").await;
+    let mut first: Vec<_> = (0..300).map(|i| p.send(SendMessage::new(ProducerRecord::new(&topic, format!("x{i}"))))).collect();
+    first.extend((0..50).map(|i| p.send(SendMessage::new(ProducerRecord::new(&parked_topic, format!("z{i}"))))));
+    p.send(Restart).await.expect("restart asked");
+    let second: Vec<_> = (0..300).map(|i| p.send(SendMessage::new(ProducerRecord::new(&topic, format!("y{i}"))))).collect();
+    let mut ok = 0;
+    for r in join_all(first.into_iter().chain(second)).await {
+        match r.expect("the address survives a supervised restart") {
+            Ok(_) => ok += 1,
+            Err(f) => panic!("a send across the restart failed: {} ({:?})", f.error, f.error.kind()),
+        }
+    }
+    assert_eq!(ok, 650);
+    watching.store(false, Ordering::Relaxed);
+    assert_eq!(watcher.await.unwrap(), 0, "the broker never lost the group during the restart");
+
+    let status = p.send(GetProducerStatus).await.unwrap();
+    assert_eq!((status.state, status.restarts), (ServiceState::Running, 1));
+    assert_eq!(status.client_id.as_deref(), Some(client_id.as_str()));
+    p.send_message(ProducerRecord::new(&topic, "after")).await.expect("send after the restart");
+    assert_eq!(held(&topic).await, 1 + 600 + 1, "each acknowledged message is in the broker once");
+    assert_eq!(held(&parked_topic).await, 50, "sends parked for a route at the restart went on after it");
+    p.shutdown().await;
+    assert!(eventually(Duration::from_secs(10), || async { !broker.producer_client_ids(&group).await.contains(&client_id) }).await);
+}
+
+#[actix_rt::test]
+async fn an_unsupervised_restart_stops_for_good_and_unregisters() {
+    let group = unique("stopped");
+    let p = Producer::spawn(config(&group)).await.expect("starts");
+    let client_id = p.send(GetProducerStatus).await.unwrap().client_id.unwrap();
+    let broker = Admin::connect(&fixture::broker_addr());
+    assert!(eventually(Duration::from_secs(10), || async { broker.producer_client_ids(&group).await.contains(&client_id) }).await);
+    p.send(Restart).await.expect("restart asked");
+    let after = p.send_message(ProducerRecord::new(unique("t"), "x")).await;
+    assert!(matches!(after, Err(SendError::Mailbox(_))), "the actor is gone: {after:?}");
+    assert!(eventually(Duration::from_secs(10), || async { !broker.producer_client_ids(&group).await.contains(&client_id) }).await);
+}
+
+#[actix_rt::test]
+async fn status_shows_routes_connections_and_the_instance() {
+    let topic = fresh_topic("status").await;
+    let p = Producer::spawn(config(&unique("status"))).await.expect("starts");
+    p.send_message(ProducerRecord::new(&topic, "x")).await.expect("send");
+    let status = p.send(GetProducerStatus).await.unwrap();
+    let route = status.routes.get(&topic).expect("the topic's route");
+    assert_eq!(route.queues.len(), QUEUES as usize);
+    let broker_addr = fixture::broker_addr();
+    assert!(route.brokers.values().any(|a| *a == broker_addr), "{route:?}");
+    let conn = status.connections.iter().find(|c| c.addr == broker_addr).expect("a connection to the broker");
+    assert_eq!(conn.pending_requests, Some(0));
+    assert_eq!((status.inflight_messages, status.waiting_sends), (0, 0));
+    let json = serde_json::to_value(&status).expect("status serializes");
+    assert_eq!(json["state"], "RUNNING");
+
+    let instance = p.send(GetInstanceStatus).await.unwrap().expect("instance status from the producer");
+    assert_eq!(instance.name_server.as_deref(), Some(fixture::namesrv_addr()));
+    let seen = eventually(Duration::from_secs(10), || async {
+        let i = p.send(GetInstanceStatus).await.unwrap().unwrap();
+        i.broker_versions.get(&broker_addr).is_some_and(|v| *v > 0)
+    })
+    .await;
+    assert!(seen, "the broker's version comes from its heartbeat answer");
+    serde_json::to_string(&instance).expect("instance status serializes");
+    p.shutdown().await;
+}
