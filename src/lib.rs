@@ -5,17 +5,21 @@
 //! built as a small system of actors that own their state and talk by typed messages.
 //!
 //! ```text
-//! Addr<Producer> --SendMessage--> Producer --(opaque, frame)--> Connection --TCP--> broker
-//!                                    |  ^ RouteUpdated
-//!                                    v  |
-//!        ClientRegistry --> ClientInstance --> NameServerPoller, HeartbeatScheduler
-//!                                    \--> RemotingClient --> Connection (one per address)
+//! Addr<Producer> --SendMessage--> Producer --Request--> Connection --TCP--> broker
+//!                                  |     \                (assigns the opaque, encodes the frame)
+//!                 FetchPublishInfo |      \--GetConnection--> RemotingClient --owns--> Connection (one per address)
+//!                                  v                              ^
+//!      ClientRegistry --> ClientInstance -------------------------/
+//!                           \--> NameServerPoller, HeartbeatScheduler
+//!
+//! RouteUpdated: instance -> producer.  ConnectionEvent: connection -> remoting client -> producer.
 //! ```
 //!
-//! Send flow: validate -> publish info (cache, name server, else the `TBW102` template) ->
-//! round-robin queue (avoiding the last failed broker) -> SEND_MESSAGE_V2 with properties and a
-//! `UNIQ_KEY` -> zlib for bodies >= 4 KiB -> the broker master -> status or typed error ->
-//! retries inside one total timeout.
+//! Send flow: validate -> ledger (answers the caller exactly once) -> in-flight budget ->
+//! publish info (cache, name server, else the `TBW102` template) -> queue (round robin or
+//! latency-aware, avoiding the last failed broker) -> SEND_MESSAGE_V2 with properties and a
+//! `UNIQ_KEY` -> compression for bodies >= 4 KiB -> the broker master -> result or typed error
+//! (saying whether the broker may hold the message) -> retries inside one total timeout.
 //!
 //! Actors need a running actix `System` (`#[actix::main]` or `actix_rt::System`).
 //!

@@ -264,11 +264,7 @@ impl Producer {
         let Closing::Draining(waiters) = std::mem::replace(&mut self.closing, Closing::Closed) else { return };
         if self.ledger.len() > 0 {
             warn!(group = %self.wire_group, left = self.ledger.len(), "drain deadline passed; ending the sends left");
-            self.ledger.end_all(|send| SendError::Timeout {
-                budget: send.clock.budget,
-                attempts: send.tries.attempts,
-                delivery: send.tries.delivery(),
-            });
+            self.ledger.end_all(Send::timed_out);
         }
         self.links.clear();
         let leave = self.membership.take().map(Membership::leave);
@@ -288,9 +284,8 @@ impl Producer {
         let now = Instant::now();
         for id in self.ledger.overdue(now, SWEEP_GRACE) {
             warn!(group = %self.wire_group, "a send outlived its budget; ending it");
-            if let Some(send) = self.ledger.get(id) {
-                let outcome = send.tries.out_of_time(send.clock.budget);
-                self.ledger.end(id, outcome.map(Some));
+            if let Some(err) = self.ledger.get(id).map(Send::timed_out) {
+                self.ledger.end(id, Err(err));
             }
         }
         for broker in self.routing.recovered(now) {

@@ -227,7 +227,7 @@ impl Ledger {
 impl Drop for Ledger {
     /// The actor is gone for good: nothing will end these sends, so they end here.
     fn drop(&mut self) {
-        self.end_all(|send| SendError::Stopped { delivery: send.tries.delivery() });
+        self.end_all(|send| SendError::Stopped { delivery: send.delivery() });
     }
 }
 

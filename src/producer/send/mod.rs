@@ -148,6 +148,22 @@ pub(crate) struct Send {
     pub stage: Stage,
 }
 
+impl Send {
+    /// Whether the broker may hold this send's message now: an attempt is on the wire, or an
+    /// earlier one went unanswered.
+    pub(crate) fn delivery(&self) -> Delivery {
+        match self.stage {
+            Stage::OnWire(_) => Delivery::Unknown,
+            _ => self.tries.delivery(),
+        }
+    }
+
+    /// The error of a send ended from outside its own work (a drain deadline, the sweep).
+    pub(crate) fn timed_out(&self) -> SendError {
+        SendError::Timeout { budget: self.clock.budget, attempts: self.tries.attempts, delivery: self.delivery() }
+    }
+}
+
 /// Request-reply sends always end with a result; `None` only comes from one-way writes.
 pub(super) fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
     res.ok_or_else(|| SendError::Mailbox("reply missing for a request-reply send".into()))
