@@ -10,7 +10,6 @@ use actix_rocketmq::{
     Flush, GetInstanceStatus, GetProducerStatus, Producer, ProducerExt, ProducerRecord, Restart, SendAsync, SendError,
     SendMessage, SendOutcome, SendStatus, ServiceState, Shutdown,
 };
-use futures::future::join_all;
 
 use crate::admin::{eventually, Admin};
 use crate::common::{config, unique};
@@ -44,16 +43,20 @@ async fn shutdown_drains_a_thousand_sends_in_flight() {
     p.send_message(ProducerRecord::new(&topic, "warm-up")).await.expect("warm-up send");
     let client_id = p.send(GetProducerStatus).await.unwrap().client_id.unwrap();
 
-    // `Addr::send` enqueues at once: all 1,000 are ahead of the Shutdown in the mailbox.
-    let sends: Vec<_> = (0..1000).map(|i| p.send(SendMessage::new(ProducerRecord::new(&topic, format!("m{i}"))))).collect();
-    let shutdown = p.send(Shutdown);
+    // `do_send` queues at once, past the mailbox's capacity, in order: all 1,000 are handled
+    // (and written to the broker) before the Shutdown, and no reply can be handled before it.
+    let outcomes = Outcomes(Vec::new()).start();
+    for i in 0..1000u64 {
+        p.do_send(SendAsync::new(ProducerRecord::new(&topic, format!("m{i}")), outcomes.clone().recipient()).with_context(i));
+    }
+    p.do_send(Shutdown);
     let late = p.send(SendMessage::new(ProducerRecord::new(&topic, "too late")));
-    let results = join_all(sends).await;
-    shutdown.await.expect("shutdown answered");
-
+    // A second Shutdown resolves once the first has drained and unregistered.
+    p.send(Shutdown).await.expect("shutdown answered");
+    let results: Vec<_> = eventually_all(&outcomes, 1000).await.into_iter().map(|o| o.result).collect();
     let mut ok = 0;
     for r in results {
-        let r = r.expect("mailbox").unwrap_or_else(|f| panic!("an admitted send failed at shutdown: {}", f.error));
+        let r = r.unwrap_or_else(|f| panic!("an admitted send failed at shutdown: {}", f.error));
         assert_eq!(r.status, SendStatus::SendOk);
         ok += 1;
     }
@@ -67,6 +70,18 @@ async fn shutdown_drains_a_thousand_sends_in_flight() {
     let broker = Admin::connect(&fixture::broker_addr());
     let gone = eventually(Duration::from_secs(10), || async { !broker.producer_client_ids(&group).await.contains(&client_id) }).await;
     assert!(gone, "the group is unregistered after the drain");
+}
+
+/// Waits (up to 10 s) until `outcomes` has `n` results, and takes them.
+async fn eventually_all(outcomes: &Addr<Outcomes>, n: usize) -> Vec<SendOutcome> {
+    let mut got = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while got.len() < n && std::time::Instant::now() < end {
+        got.extend(outcomes.send(Take).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got.len(), n, "every send's callback was told");
+    got
 }
 
 /// Collects async outcomes.
@@ -140,20 +155,27 @@ async fn a_supervised_producer_restarts_while_sending_and_never_leaves_the_broke
         })
     };
 
-    // On the wire at the restart (route cached), and parked for a route (a topic not yet used).
+    // Queued in order with `do_send`: 300 sends on the wire at the restart (route cached), 50
+    // parked for a route (a topic not yet used), then the restart, then 300 more.
     let parked_topic = fresh_topic("restart_parked").await;
-    let mut first: Vec<_> = (0..300).map(|i| p.send(SendMessage::new(ProducerRecord::new(&topic, format!("x{i}"))))).collect();
-    first.extend((0..50).map(|i| p.send(SendMessage::new(ProducerRecord::new(&parked_topic, format!("z{i}"))))));
-    p.send(Restart).await.expect("restart asked");
-    let second: Vec<_> = (0..300).map(|i| p.send(SendMessage::new(ProducerRecord::new(&topic, format!("y{i}"))))).collect();
-    let mut ok = 0;
-    for r in join_all(first.into_iter().chain(second)).await {
-        match r.expect("the address survives a supervised restart") {
-            Ok(_) => ok += 1,
-            Err(f) => panic!("a send across the restart failed: {} ({:?})", f.error, f.error.kind()),
+    let outcomes = Outcomes(Vec::new()).start();
+    let async_send = |topic: &str, body: String, i: u64| SendAsync::new(ProducerRecord::new(topic, body), outcomes.clone().recipient()).with_context(i);
+    for i in 0..300 {
+        p.do_send(async_send(&topic, format!("x{i}"), i));
+    }
+    for i in 0..50 {
+        p.do_send(async_send(&parked_topic, format!("z{i}"), 1000 + i));
+    }
+    p.do_send(Restart);
+    for i in 0..300 {
+        p.do_send(async_send(&topic, format!("y{i}"), 2000 + i));
+    }
+    let got = eventually_all(&outcomes, 650).await;
+    for o in &got {
+        if let Err(f) = &o.result {
+            panic!("send {} across the restart failed: {} ({:?})", o.context, f.error, f.error.kind());
         }
     }
-    assert_eq!(ok, 650);
     watching.store(false, Ordering::Relaxed);
     assert_eq!(watcher.await.unwrap(), 0, "the broker never lost the group during the restart");
 
