@@ -124,3 +124,43 @@ impl Routing {
         self.isolated.iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parking_tells_the_first_sender_to_fetch_and_hands_all_back() {
+        let mut r = Routing::new();
+        assert!(r.park("t", 1));
+        assert!(!r.park("t", 2), "one fetch per topic");
+        assert!(r.park("u", 3));
+        assert_eq!(r.unpark("t"), [1, 2]);
+        assert!(r.unpark("t").is_empty());
+        assert_eq!(r.unpark_all(), [3]);
+    }
+
+    #[test]
+    fn an_isolation_is_reported_once_and_its_end_once() {
+        let mut r = Routing::new();
+        assert_eq!(r.record("a", Duration::from_millis(5), false, true), None, "a fast success isolates nothing");
+        let until = r.record("a", Duration::from_millis(5), true, true).expect("a transport error isolates");
+        assert!(until > Instant::now());
+        assert_eq!(r.record("a", Duration::from_millis(5), true, true), None, "already isolated: no second event");
+        assert!(r.recovered(Instant::now()).is_empty());
+        // The second isolation extended the first; a second later both are over.
+        let later = until + Duration::from_secs(1);
+        assert_eq!(r.recovered(later), ["a"]);
+        assert!(r.recovered(later).is_empty(), "recovery is told once");
+        assert_eq!(r.isolations().count(), 0);
+    }
+
+    #[test]
+    fn a_new_route_is_a_change_and_the_same_one_is_not() {
+        let mut r = Routing::new();
+        let info = Arc::new(TopicPublishInfo::default());
+        assert!(r.update("t".into(), info.clone()));
+        assert!(!r.update("t".into(), info));
+        assert!(r.publish_info("t").is_none(), "a route without queues is not usable");
+    }
+}

@@ -53,10 +53,9 @@ async fn shutdown_drains_a_thousand_sends_in_flight() {
     let late = p.send(SendMessage::new(ProducerRecord::new(&topic, "too late")));
     // A second Shutdown resolves once the first has drained and unregistered.
     p.send(Shutdown).await.expect("shutdown answered");
-    let results: Vec<_> = eventually_all(&outcomes, 1000).await.into_iter().map(|o| o.result).collect();
     let mut ok = 0;
-    for r in results {
-        let r = r.unwrap_or_else(|f| panic!("an admitted send failed at shutdown: {}", f.error));
+    for o in eventually_all(&outcomes, 1000).await {
+        let r = o.result.unwrap_or_else(|f| panic!("an admitted send failed at shutdown: {}", f.error));
         assert_eq!(r.status, SendStatus::SendOk);
         ok += 1;
     }
