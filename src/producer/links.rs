@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use actix::prelude::*;
 
 use super::ledger::SendId;
+use super::parked::Parked;
 use crate::remoting::Connection;
 
 #[derive(Default)]
 pub(super) struct Links {
     conns: HashMap<String, Addr<Connection>>,
-    parked: HashMap<String, Vec<SendId>>,
+    parked: Parked,
 }
 
 impl Links {
@@ -37,17 +38,15 @@ impl Links {
 
     /// Parks `id` until a connection to `addr` is handed out; true for the first one (which asks).
     pub(super) fn park(&mut self, addr: &str, id: SendId) -> bool {
-        let waiting = self.parked.entry(addr.to_string()).or_default();
-        waiting.push(id);
-        waiting.len() == 1
+        self.parked.park(addr, id)
     }
 
     pub(super) fn unpark(&mut self, addr: &str) -> Vec<SendId> {
-        self.parked.remove(addr).unwrap_or_default()
+        self.parked.unpark(addr)
     }
 
     pub(super) fn unpark_all(&mut self) -> Vec<SendId> {
-        self.parked.drain().flat_map(|(_, ids)| ids).collect()
+        self.parked.unpark_all()
     }
 
     /// Cached connections (for the status).

@@ -14,6 +14,7 @@ pub mod selector;
 mod ledger;
 mod links;
 mod membership;
+mod parked;
 mod routing;
 mod send;
 pub mod status;

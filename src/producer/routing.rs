@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::fault::{select_queue, LatencyFaultTable};
 use super::ledger::SendId;
+use super::parked::Parked;
 use super::queue_select::Target;
 use super::selector::QueueSelector;
 use super::send::unknown_queue;
@@ -18,7 +19,7 @@ use crate::protocol::route::{MessageQueue, TopicPublishInfo};
 #[derive(Default)]
 pub(super) struct Routing {
     publish: HashMap<String, Arc<TopicPublishInfo>>,
-    parked: HashMap<String, Vec<SendId>>,
+    parked: Parked,
     selector: QueueSelector,
     faults: LatencyFaultTable,
     fault_counter: u32,
@@ -50,17 +51,15 @@ impl Routing {
 
     /// Parks `id` until the route of `topic` arrives; true for the first one (which fetches).
     pub(super) fn park(&mut self, topic: &str, id: SendId) -> bool {
-        let waiting = self.parked.entry(topic.to_string()).or_default();
-        waiting.push(id);
-        waiting.len() == 1
+        self.parked.park(topic, id)
     }
 
     pub(super) fn unpark(&mut self, topic: &str) -> Vec<SendId> {
-        self.parked.remove(topic).unwrap_or_default()
+        self.parked.unpark(topic)
     }
 
     pub(super) fn unpark_all(&mut self) -> Vec<SendId> {
-        self.parked.drain().flat_map(|(_, ids)| ids).collect()
+        self.parked.unpark_all()
     }
 
     /// The queue of this attempt: round robin (optionally latency-aware), a given queue, or the

@@ -28,3 +28,55 @@ pub async fn producer() -> (Addr<Producer>, String) {
     let p = Producer::spawn(config(&group)).await.expect("producer starts");
     (p, group)
 }
+
+/// An actor that keeps every `M` it is sent (async send outcomes, producer events).
+pub struct Inbox<M>(Vec<M>);
+
+impl<M: actix::Message<Result = ()> + Clone + Unpin + 'static> Inbox<M> {
+    pub fn start() -> actix::Addr<Inbox<M>> {
+        actix::Actor::start(Inbox(Vec::new()))
+    }
+}
+
+impl<M: actix::Message<Result = ()> + Unpin + 'static> actix::Actor for Inbox<M> {
+    type Context = actix::Context<Self>;
+}
+
+impl<M: actix::Message<Result = ()> + Unpin + 'static> actix::Handler<M> for Inbox<M> {
+    type Result = ();
+    fn handle(&mut self, msg: M, _: &mut actix::Context<Self>) {
+        self.0.push(msg);
+    }
+}
+
+/// A copy of what an [`Inbox`] holds so far.
+pub struct Peek<M>(std::marker::PhantomData<M>);
+
+impl<M: 'static> actix::Message for Peek<M> {
+    type Result = Vec<M>;
+}
+
+impl<M: actix::Message<Result = ()> + Clone + Unpin + 'static> actix::Handler<Peek<M>> for Inbox<M> {
+    type Result = actix::MessageResult<Peek<M>>;
+    fn handle(&mut self, _: Peek<M>, _: &mut actix::Context<Self>) -> Self::Result {
+        actix::MessageResult(self.0.clone())
+    }
+}
+
+/// What `inbox` holds so far.
+pub async fn peek<M: actix::Message<Result = ()> + Clone + Send + Unpin + 'static>(inbox: &actix::Addr<Inbox<M>>) -> Vec<M> {
+    inbox.send(Peek(std::marker::PhantomData)).await.expect("inbox alive")
+}
+
+/// Waits (up to 10 s) until `inbox` holds `n` messages, and returns them.
+pub async fn wait_for<M: actix::Message<Result = ()> + Clone + Send + Unpin + 'static>(inbox: &actix::Addr<Inbox<M>>, n: usize) -> Vec<M> {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = peek(inbox).await;
+        if got.len() >= n || std::time::Instant::now() > end {
+            assert_eq!(got.len(), n, "every expected message arrived");
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

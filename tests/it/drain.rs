@@ -5,14 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::prelude::*;
 use actix_rocketmq::{
     Flush, GetInstanceStatus, GetProducerStatus, Producer, ProducerExt, ProducerRecord, Restart, SendAsync, SendError,
     SendMessage, SendOutcome, SendStatus, ServiceState, Shutdown,
 };
 
 use crate::admin::{eventually, Admin};
-use crate::common::{config, unique};
+use crate::common::{config, peek, unique, wait_for, Inbox};
 use crate::fixture;
 
 const QUEUES: i32 = 4;
@@ -45,7 +44,7 @@ async fn shutdown_drains_a_thousand_sends_in_flight() {
 
     // `do_send` queues at once, past the mailbox's capacity, in order: all 1,000 are handled
     // (and written to the broker) before the Shutdown, and no reply can be handled before it.
-    let outcomes = Outcomes(Vec::new()).start();
+    let outcomes = Inbox::<SendOutcome>::start();
     for i in 0..1000u64 {
         p.do_send(SendAsync::new(ProducerRecord::new(&topic, format!("m{i}")), outcomes.clone().recipient()).with_context(i));
     }
@@ -54,7 +53,7 @@ async fn shutdown_drains_a_thousand_sends_in_flight() {
     // A second Shutdown resolves once the first has drained and unregistered.
     p.send(Shutdown).await.expect("shutdown answered");
     let mut ok = 0;
-    for o in eventually_all(&outcomes, 1000).await {
+    for o in wait_for(&outcomes, 1000).await {
         let r = o.result.unwrap_or_else(|f| panic!("an admitted send failed at shutdown: {}", f.error));
         assert_eq!(r.status, SendStatus::SendOk);
         ok += 1;
@@ -71,44 +70,11 @@ async fn shutdown_drains_a_thousand_sends_in_flight() {
     assert!(gone, "the group is unregistered after the drain");
 }
 
-/// Waits (up to 10 s) until `outcomes` has `n` results, and takes them.
-async fn eventually_all(outcomes: &Addr<Outcomes>, n: usize) -> Vec<SendOutcome> {
-    let mut got = Vec::new();
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    while got.len() < n && std::time::Instant::now() < end {
-        got.extend(outcomes.send(Take).await.unwrap());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(got.len(), n, "every send's callback was told");
-    got
-}
-
-/// Collects async outcomes.
-struct Outcomes(Vec<SendOutcome>);
-impl Actor for Outcomes {
-    type Context = Context<Self>;
-}
-impl Handler<SendOutcome> for Outcomes {
-    type Result = ();
-    fn handle(&mut self, msg: SendOutcome, _: &mut Context<Self>) {
-        self.0.push(msg);
-    }
-}
-#[derive(Message)]
-#[rtype(result = "Vec<SendOutcome>")]
-struct Take;
-impl Handler<Take> for Outcomes {
-    type Result = MessageResult<Take>;
-    fn handle(&mut self, _: Take, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(std::mem::take(&mut self.0))
-    }
-}
-
 #[actix_rt::test]
 async fn flush_waits_for_every_send_admitted_before_it() {
     let topic = fresh_topic("flush").await;
     let p = Producer::spawn(config(&unique("flush"))).await.expect("starts");
-    let outcomes = Outcomes(Vec::new()).start();
+    let outcomes = Inbox::<SendOutcome>::start();
     for i in 0..300 {
         let send = SendAsync::new(ProducerRecord::new(&topic, format!("a{i}")), outcomes.clone().recipient()).with_context(i);
         p.send(send).await.expect("admitted");
@@ -117,7 +83,7 @@ async fn flush_waits_for_every_send_admitted_before_it() {
     assert_eq!((report.succeeded, report.failed), (300, 0));
     // Everything the flush counted is in the broker by the time it resolves.
     assert_eq!(held(&topic).await, 300);
-    let got = outcomes.send(Take).await.unwrap();
+    let got = peek(&outcomes).await;
     assert_eq!(got.len(), 300, "every callback was told");
     assert!(got.iter().all(|o| o.result.is_ok()));
 
@@ -157,7 +123,7 @@ async fn a_supervised_producer_restarts_while_sending_and_never_leaves_the_broke
     // Queued in order with `do_send`: 300 sends on the wire at the restart (route cached), 50
     // parked for a route (a topic not yet used), then the restart, then 300 more.
     let parked_topic = fresh_topic("restart_parked").await;
-    let outcomes = Outcomes(Vec::new()).start();
+    let outcomes = Inbox::<SendOutcome>::start();
     let async_send = |topic: &str, body: String, i: u64| SendAsync::new(ProducerRecord::new(topic, body), outcomes.clone().recipient()).with_context(i);
     for i in 0..300 {
         p.do_send(async_send(&topic, format!("x{i}"), i));
@@ -169,7 +135,7 @@ async fn a_supervised_producer_restarts_while_sending_and_never_leaves_the_broke
     for i in 0..300 {
         p.do_send(async_send(&topic, format!("y{i}"), 2000 + i));
     }
-    let got = eventually_all(&outcomes, 650).await;
+    let got = wait_for(&outcomes, 650).await;
     for o in &got {
         if let Err(f) = &o.result {
             panic!("send {} across the restart failed: {} ({:?})", o.context, f.error, f.error.kind());

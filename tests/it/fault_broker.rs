@@ -14,7 +14,7 @@ use actix_rocketmq::{
 use futures::future::join_all;
 
 use crate::admin::eventually;
-use crate::common::unique;
+use crate::common::{peek, unique, Inbox};
 use crate::fixture;
 
 fn fault_config(group: &str) -> ProducerConfig {
@@ -63,32 +63,10 @@ async fn a_frozen_broker_at_shutdown_ends_the_sends_by_the_drain_deadline() {
     shutdown.await.expect("shutdown completes once the broker answers the unregister again");
 }
 
-/// Collects a producer's events.
-#[derive(Default)]
-struct Events(Vec<ProducerEvent>);
-impl Actor for Events {
-    type Context = Context<Self>;
-}
-impl Handler<ProducerEvent> for Events {
-    type Result = ();
-    fn handle(&mut self, e: ProducerEvent, _: &mut Context<Self>) {
-        self.0.push(e);
-    }
-}
-#[derive(Message)]
-#[rtype(result = "Vec<ProducerEvent>")]
-struct Seen;
-impl Handler<Seen> for Events {
-    type Result = MessageResult<Seen>;
-    fn handle(&mut self, _: Seen, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.0.clone())
-    }
-}
-
-async fn wait_for_event(events: &Addr<Events>, limit: Duration, what: &str, pred: impl Fn(&ProducerEvent) -> bool) -> usize {
+async fn wait_for_event(events: &Addr<Inbox<ProducerEvent>>, limit: Duration, what: &str, pred: impl Fn(&ProducerEvent) -> bool) -> usize {
     let end = Instant::now() + limit;
     loop {
-        let seen = events.send(Seen).await.unwrap();
+        let seen = peek(events).await;
         if let Some(i) = seen.iter().position(&pred) {
             return i;
         }
@@ -105,7 +83,7 @@ async fn events_follow_a_broker_that_is_killed_and_started_again() {
     cfg.send_latency_fault_enable = true;
     cfg.send_msg_timeout = Duration::from_secs(2);
     let p = Producer::spawn(cfg).await.expect("starts against the fault broker");
-    let events = Events::default().start();
+    let events = Inbox::<ProducerEvent>::start();
     p.send(Subscribe(events.clone().recipient())).await.unwrap();
 
     let topic = unique("events_t");
@@ -136,7 +114,7 @@ async fn events_follow_a_broker_that_is_killed_and_started_again() {
     fixture::start_fault_broker();
     let back = eventually(Duration::from_secs(60), || async { p.send_message(ProducerRecord::new(&topic, "after")).await.is_ok() }).await;
     assert!(back, "sends succeed again once the broker is back");
-    let all = events.send(Seen).await.unwrap();
+    let all = peek(&events).await;
     let reopened = all.iter().enumerate().any(|(i, e)| i > closed && matches!(e, ProducerEvent::ConnectionOpened { addr } if *addr == broker_addr));
     assert!(reopened, "a new connection to the restarted broker: {all:?}");
     let recovered = wait_for_event(&events, Duration::from_secs(15), "broker recovered", |e| {

@@ -301,46 +301,17 @@ async fn one_way_requests_leave_nothing_pending() {
 
 #[actix_rt::test]
 async fn async_sends_retry_on_another_broker() {
-    use actix::prelude::*;
     use actix_rocketmq::{SendAsync, SendOutcome};
-
-    struct Inbox(Vec<SendOutcome>);
-    impl Actor for Inbox {
-        type Context = Context<Self>;
-    }
-    impl Handler<SendOutcome> for Inbox {
-        type Result = ();
-        fn handle(&mut self, o: SendOutcome, _: &mut Context<Self>) {
-            self.0.push(o);
-        }
-    }
-    #[derive(Message)]
-    #[rtype(result = "Vec<SendOutcome>")]
-    struct Take;
-    impl Handler<Take> for Inbox {
-        type Result = MessageResult<Take>;
-        fn handle(&mut self, _: Take, _: &mut Context<Self>) -> Self::Result {
-            MessageResult(std::mem::take(&mut self.0))
-        }
-    }
 
     let c = Cluster::two(busy(), good()).await;
     let mut cfg = c.config();
     cfg.retry_times_when_send_async_failed = 1;
     let p = Producer::spawn(cfg).await.unwrap();
-    let inbox = Inbox(Vec::new()).start();
+    let inbox = crate::common::Inbox::<SendOutcome>::start();
     for i in 0..10 {
         p.send(SendAsync::new(c.record("a"), inbox.clone().recipient()).with_context(i)).await.unwrap();
     }
-    let mut got = Vec::new();
-    for _ in 0..100 {
-        got.extend(inbox.send(Take).await.unwrap());
-        if got.len() == 10 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(got.len(), 10);
+    let got = crate::common::wait_for(&inbox, 10).await;
     for o in &got {
         let r = o.result.as_ref().unwrap_or_else(|f| panic!("async send {} failed: {}", o.context, f.error));
         assert_eq!(r.message_queue.broker_name, "b");
