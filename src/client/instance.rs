@@ -148,7 +148,7 @@ pub struct ClientInstance {
     routes: HashMap<String, TopicRouteData>,
     topics: HashSet<String>,
     brokers: BTreeMap<String, BTreeMap<i64, String>>,
-    broker_versions: HashMap<String, i32>,
+    broker_versions: BTreeMap<String, i32>,
     remoting: Addr<RemotingClient>,
     registry: Addr<ClientRegistry>,
     poller: Option<Addr<NameServerPoller>>,
@@ -175,7 +175,7 @@ impl ClientInstance {
             routes: HashMap::new(),
             topics: HashSet::from([DEFAULT_TOPIC.to_string()]),
             brokers: BTreeMap::new(),
-            broker_versions: HashMap::new(),
+            broker_versions: BTreeMap::new(),
             remoting,
             registry,
             poller: None,
@@ -446,7 +446,7 @@ impl Handler<GetStatus> for ClientInstance {
                 groups,
                 topics,
                 brokers: act.brokers.clone(),
-                broker_versions: act.broker_versions.iter().map(|(a, v)| (a.clone(), *v)).collect(),
+                broker_versions: act.broker_versions.clone(),
                 name_server,
             }
         }))

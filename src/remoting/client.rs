@@ -82,6 +82,11 @@ impl RemotingClient {
         RemotingClient { settings, namesrv, namesrv_index, connections: HashMap::new(), next_id: 0, watchers: Vec::new(), io_arbiters }
     }
 
+    /// The name server requests go to now.
+    fn current_namesrv(&self) -> Option<&String> {
+        self.namesrv.get(self.namesrv_index % self.namesrv.len().max(1))
+    }
+
     fn connection(&mut self, addr: &str, ctx: &mut Context<Self>) -> Addr<Connection> {
         if let Some((_, conn)) = self.connections.get(addr) {
             if conn.connected() {
@@ -152,11 +157,7 @@ impl Handler<GetNameServer> for RemotingClient {
     type Result = Result<(String, Addr<Connection>), RemotingError>;
 
     fn handle(&mut self, _: GetNameServer, ctx: &mut Context<Self>) -> Self::Result {
-        let addr = self
-            .namesrv
-            .get(self.namesrv_index % self.namesrv.len().max(1))
-            .cloned()
-            .ok_or(RemotingError::NoNameServer)?;
+        let addr = self.current_namesrv().cloned().ok_or(RemotingError::NoNameServer)?;
         let conn = self.connection(&addr, ctx);
         Ok((addr, conn))
     }
@@ -166,7 +167,7 @@ impl Handler<NameServerFailed> for RemotingClient {
     type Result = ();
 
     fn handle(&mut self, msg: NameServerFailed, _: &mut Context<Self>) {
-        if self.namesrv.get(self.namesrv_index % self.namesrv.len().max(1)) == Some(&msg.0) {
+        if self.current_namesrv() == Some(&msg.0) {
             self.namesrv_index = self.namesrv_index.wrapping_add(1);
             debug!(failed = %msg.0, "moving to the next name server");
         }
@@ -213,7 +214,7 @@ impl Handler<NameServerInUse> for RemotingClient {
     type Result = Option<String>;
 
     fn handle(&mut self, _: NameServerInUse, _: &mut Context<Self>) -> Option<String> {
-        self.namesrv.get(self.namesrv_index % self.namesrv.len().max(1)).cloned()
+        self.current_namesrv().cloned()
     }
 }
 

@@ -112,21 +112,7 @@ pub async fn request(
     cmd: RemotingCommand,
     timeout: Duration,
 ) -> Result<RemotingCommand, RemotingError> {
-    let started = Instant::now();
-    let closed = || RemotingError::ConnectionClosed { addr: addr.to_string() };
-    let timed_out = || RemotingError::Timeout { addr: addr.to_string(), after: timeout };
-    // The mailbox hop counts against the same budget as the reply.
-    let slot = match tokio::time::timeout(timeout, conn.send(Request { cmd, timeout })).await {
-        Err(_) => return Err(timed_out()),
-        Ok(Err(_mailbox)) => return Err(closed()),
-        Ok(Ok(slot)) => slot?,
-    };
-    let left = timeout.saturating_sub(started.elapsed());
-    match tokio::time::timeout(left, slot).await {
-        Err(_) => Err(timed_out()),
-        Ok(Err(_dropped)) => Err(closed()),
-        Ok(Ok(reply)) => reply,
-    }
+    exchange(conn, addr, cmd, timeout).await.map_err(|u| u.error)
 }
 
 /// Like [`request`], but a failure says whether the request had been written: the mailbox hop
