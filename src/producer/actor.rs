@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use super::budget::InflightBudget;
-use super::ledger::{Completion, Ledger, Outcome};
+use super::ledger::{Completion, Ledger, Outcome, SendId};
 use super::links::Links;
 use super::membership::{Join, Membership};
 use super::messages::*;
@@ -92,6 +92,8 @@ pub struct Producer {
     pub(super) restarts: u32,
     /// Set by a restart of a running producer: `started` joins the instance again.
     rejoin: bool,
+    /// Sends that were parked on the caches a restart dropped; `started` routes them again.
+    resume: Vec<SendId>,
     /// The ticker task runs (it outlives restarts).
     ticking: bool,
     /// The remoting client whose connection events this producer watches.
@@ -116,6 +118,7 @@ impl Producer {
             closing: Closing::Open,
             restarts: 0,
             rejoin: false,
+            resume: Vec::new(),
             ticking: false,
             watching: None,
         }
@@ -335,9 +338,9 @@ impl Actor for Producer {
             spawn_ticker(ctx.address().downgrade());
         }
         if !self.rejoin {
-            // A restart of a producer that was not running (or is draining): its membership,
-            // if any, still holds; parked sends go on at once.
-            for id in self.unpark_all() {
+            // A first start, or a restart of a producer that was not running (or is draining):
+            // its membership, if any, still holds; parked sends go on at once.
+            for id in std::mem::take(&mut self.resume) {
                 self.route(id, ctx);
             }
             return;
@@ -347,7 +350,7 @@ impl Actor for Producer {
         self.rejoin = false;
         let join = self.join(ctx).run();
         ctx.wait(join.into_actor(self).map(|res, act, ctx| {
-            let resumed = act.unpark_all();
+            let resumed = std::mem::take(&mut act.resume);
             match res {
                 Ok(membership) => {
                     act.joined(membership, ctx);
@@ -357,9 +360,8 @@ impl Actor for Producer {
                 Err(e) => {
                     warn!(group = %act.wire_group, error = %e, "producer could not rejoin after a restart");
                     act.state = ServiceState::StartFailed;
-                    if let Some(m) = act.membership.take() {
-                        drop(m);
-                    }
+                    // Its drop unregisters the group.
+                    act.membership = None;
                 }
             }
             // Resumed sends go through stage Route again; without a membership it ends them.
@@ -374,25 +376,11 @@ impl Supervised for Producer {
     /// Clean caches, same registration, same ledger: see [`Restart`].
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.restarts += 1;
-        // Sends parked on the old caches are sent again from stage Route once rejoined.
-        let parked = self.unpark_all();
+        // Sends parked on the old caches are sent again from stage Route by `started`.
+        self.resume = self.unpark_all();
         self.routing = Routing::new();
         self.links = Links::default();
-        self.routing_resume(parked);
         self.rejoin = self.state == ServiceState::Running;
-    }
-}
-
-impl Producer {
-    /// Keeps `ids` parked under their topic in the fresh routing, so the rejoin resumes them.
-    fn routing_resume(&mut self, ids: Vec<u64>) {
-        for id in ids {
-            if let Some(send) = self.ledger.get_mut(id) {
-                send.stage = Stage::Route;
-                let topic = send.msg.topic.clone();
-                self.routing.park(&topic, id);
-            }
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::actor::Producer;
 use crate::client::instance::{GetStatus, InstanceStatus};
-use crate::error::{RemotingError, ServiceState};
+use crate::error::ServiceState;
 use crate::remoting::connection::{ConnectionEvent, PendingCount};
 
 /// Where the producer is: ask with [`GetProducerStatus`]. Serializes to JSON for a service's
@@ -248,13 +248,9 @@ impl Handler<ConnectionEvent> for Producer {
             ConnectionEvent::Closed { addr, reason, .. } => {
                 // The remoting client forgets it too; the next send asks for a fresh one.
                 self.links.forget_if_dead(&addr);
-                ProducerEvent::ConnectionClosed { addr, reason: describe(&reason) }
+                ProducerEvent::ConnectionClosed { addr, reason: reason.to_string() }
             }
         };
         self.events.emit(event);
     }
-}
-
-fn describe(reason: &RemotingError) -> String {
-    reason.to_string()
 }

@@ -112,6 +112,17 @@ impl Tries {
         Next::End(self.settle(error, budget))
     }
 
+    /// Keeps a stored-but-not-OK result and decides whether another broker may do better:
+    /// while attempts and budget last; otherwise the send ends with that result (as in Java).
+    pub(crate) fn after_not_ok(&mut self, result: SendResult, max_attempts: u32, left: Duration) -> Next {
+        self.not_ok = Some(result.clone());
+        if self.attempts < max_attempts && !left.is_zero() {
+            Next::Retry
+        } else {
+            Next::End(Ok(result))
+        }
+    }
+
     /// The outcome of a send whose budget ran out before its next step.
     pub(crate) fn out_of_time(&self, budget: Duration) -> Result<SendResult, SendError> {
         let timeout = SendError::Timeout { budget, attempts: self.attempts, delivery: self.delivery() };
@@ -259,6 +270,17 @@ mod tests {
         let busy = SendError::Broker { broker: "a".into(), code: 2, name: "SYSTEM_BUSY", remark: String::new() };
         let t = Tries { attempts: 1, last_error: Some(busy.clone()), ..Tries::default() };
         assert_eq!(t.out_of_time(SECOND), Err(busy));
+    }
+
+    #[test]
+    fn a_stored_not_ok_result_is_retried_elsewhere_then_returned() {
+        let Verdict::StoredNotOk(r) = judge(&rules(true), "ID", &mq(), 1, Ok(stored(response::FLUSH_DISK_TIMEOUT))) else { panic!() };
+        let mut t = Tries { attempts: 1, ..Tries::default() };
+        assert_eq!(t.after_not_ok(r.clone(), 3, SECOND), Next::Retry);
+        t.attempts = 3;
+        assert_eq!(t.after_not_ok(r.clone(), 3, SECOND), Next::End(Ok(r.clone())));
+        let mut t = Tries { attempts: 1, ..Tries::default() };
+        assert_eq!(t.after_not_ok(r.clone(), 3, Duration::ZERO), Next::End(Ok(r)));
     }
 
     #[test]

@@ -249,28 +249,26 @@ impl Producer {
         let compress_now = send.msg.compress;
         let big = send.msg.body.len() >= OFFLOAD_COMPRESSION_AT;
         let id = self.ledger.accept(send, completion, on_admit);
-        if compress_now {
-            let (kind, level) = (self.config.compress_type, self.config.compress_level);
-            let Some(send) = self.ledger.get_mut(id) else { return };
-            send.msg.compress = false;
-            if big {
-                send.stage = Stage::Compressing;
-                let body = send.msg.body.clone();
-                let me = ctx.address();
-                actix_rt::spawn(async move {
-                    let squeezed = tokio::task::spawn_blocking(move || squeeze(kind, level, &body)).await.ok().flatten();
-                    me.do_send(Compressed { id, squeezed });
-                });
-                return;
-            }
-            if let Some((body, flags)) = squeeze(kind, level, &send.msg.body) {
-                send.msg.body = body;
-                send.msg.sys_flag |= flags;
-            }
+        if !compress_now {
+            return self.admit(id, ctx);
         }
-        self.admit(id, ctx)
+        let (kind, level) = (self.config.compress_type, self.config.compress_level);
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        send.msg.compress = false;
+        if !big {
+            let squeezed = squeeze(kind, level, &send.msg.body);
+            return self.on_compressed(id, squeezed, ctx);
+        }
+        send.stage = Stage::Compressing;
+        let body = send.msg.body.clone();
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let squeezed = tokio::task::spawn_blocking(move || squeeze(kind, level, &body)).await.ok().flatten();
+            me.do_send(Compressed { id, squeezed });
+        });
     }
 
+    /// Takes the compressed body (if compression paid off), then asks for admission.
     fn on_compressed(&mut self, id: SendId, squeezed: Option<(Bytes, i32)>, ctx: &mut Context<Self>) {
         let Some(send) = self.ledger.get_mut(id) else { return };
         if let Some((body, flags)) = squeezed {
@@ -536,13 +534,8 @@ impl Producer {
                 self.ledger.end(id, Ok(Some(result)));
             }
             Verdict::StoredNotOk(result) => {
-                send.tries.not_ok = Some(result.clone());
-                if send.tries.attempts < max && !left.is_zero() {
-                    send.tries.last_broker = Some(hop.mq.broker_name);
-                    self.route(id, ctx)
-                } else {
-                    self.ledger.end(id, Ok(Some(result)));
-                }
+                let next = send.tries.after_not_ok(result, max, left);
+                self.next(id, hop, next, ctx)
             }
             Verdict::GoAway(_) if !send.tries.go_away_resent && !left.is_zero() => {
                 // Java 5.3 behaviour: a fresh connection to the same address, the same request
@@ -568,9 +561,18 @@ impl Producer {
         let Some(send) = self.ledger.get_mut(id) else { return };
         debug!(topic = %hop.mq.topic, broker = %hop.mq.broker_name, attempt = send.tries.attempts, error = %error, "send attempt failed");
         let (left, budget, max) = (send.clock.left(), send.clock.budget, send.plan.max_attempts);
-        match send.tries.after_failure(error, retryable, max, left, budget) {
+        let next = send.tries.after_failure(error, retryable, max, left, budget);
+        self.next(id, hop, next, ctx)
+    }
+
+    /// Carries out a decision after an attempt on `hop`: another attempt (avoiding its broker),
+    /// or the end.
+    fn next(&mut self, id: SendId, hop: Hop, next: Next, ctx: &mut Context<Self>) {
+        match next {
             Next::Retry => {
-                send.tries.last_broker = Some(hop.mq.broker_name);
+                if let Some(send) = self.ledger.get_mut(id) {
+                    send.tries.last_broker = Some(hop.mq.broker_name);
+                }
                 self.route(id, ctx)
             }
             Next::End(outcome) => {
