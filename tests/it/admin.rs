@@ -67,6 +67,12 @@ impl Admin {
         pc.connection_set.into_iter().map(|c| c.client_id).collect()
     }
 
+    /// Whether, within 10 s, the broker comes to list `client_id` under `group` (`listed`) or
+    /// to no longer list it (`!listed`).
+    pub async fn lists_producer(&self, group: &str, client_id: &str, listed: bool) -> bool {
+        eventually(TIMEOUT, || async { self.producer_client_ids(group).await.iter().any(|c| c == client_id) == listed }).await
+    }
+
     /// The max offset of one queue (GET_MAX_OFFSET, code 30): how many messages it holds.
     pub async fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
         let mut cmd = RemotingCommand::request(30);

@@ -22,17 +22,11 @@ async fn broker_knows_the_group_while_running_and_forgets_it_after_shutdown() {
     let (p, group) = producer().await;
     let client_id = status(&p).await.client_id.expect("client id after start");
     let broker = Admin::connect(&fixture::broker_addr());
-    let registered = eventually(Duration::from_secs(10), || async {
-        broker.producer_client_ids(&group).await.contains(&client_id)
-    })
-    .await;
+    let registered = broker.lists_producer(&group, &client_id, true).await;
     assert!(registered, "broker never listed {client_id} under {group}");
 
     p.shutdown().await;
-    let forgotten = eventually(Duration::from_secs(10), || async {
-        !broker.producer_client_ids(&group).await.contains(&client_id)
-    })
-    .await;
+    let forgotten = broker.lists_producer(&group, &client_id, false).await;
     assert!(forgotten, "broker still lists {client_id} under {group} after shutdown");
 }
 
@@ -121,12 +115,9 @@ async fn dropping_the_last_address_unregisters_the_group() {
     let (p, group) = producer().await;
     let client_id = status(&p).await.client_id.unwrap();
     let broker = Admin::connect(&fixture::broker_addr());
-    assert!(eventually(Duration::from_secs(10), || async { broker.producer_client_ids(&group).await.contains(&client_id) }).await);
+    assert!(broker.lists_producer(&group, &client_id, true).await);
     drop(p);
-    let forgotten = eventually(Duration::from_secs(10), || async {
-        !broker.producer_client_ids(&group).await.contains(&client_id)
-    })
-    .await;
+    let forgotten = broker.lists_producer(&group, &client_id, false).await;
     assert!(forgotten, "a dropped producer must leave the broker's producer table");
     let registry = ClientRegistry::from_registry();
     assert!(eventually(Duration::from_secs(5), || async { registry.send(ListInstances).await.unwrap().is_empty() }).await);
