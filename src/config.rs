@@ -8,6 +8,8 @@ use crate::error::ConfigError;
 use crate::protocol::codes::response;
 use crate::protocol::compression::CompressionType;
 use crate::protocol::SerializeType;
+use crate::remoting::signing::Credentials;
+use crate::remoting::transport::TlsConfig;
 
 /// The Java client's default instance name; replaced by a per-process value (see
 /// [`ClientConfig::effective_instance_name`]).
@@ -60,6 +62,11 @@ pub struct ClientConfig {
     /// Header serialization of our requests (default ROCKETMQ binary). Replies are decoded in
     /// either form.
     pub serialize_type: SerializeType,
+    /// ACL credentials: when set, every request of the instance is signed (Java
+    /// `AclClientRPCHook`). `Debug` never shows the secret.
+    pub credentials: Option<Credentials>,
+    /// TLS for every name server and broker connection (Java `useTLS`); `None`: plain TCP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ClientConfig {
@@ -78,6 +85,8 @@ impl Default for ClientConfig {
             io_threads: std::env::var("ACTIX_ROCKETMQ_IO_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(0),
             // Binary headers cost a third of JSON to encode (BENCHMARKS.md); brokers read both.
             serialize_type: SerializeType::RocketMq,
+            credentials: None,
+            tls: None,
         }
     }
 }
@@ -145,6 +154,14 @@ impl ClientConfig {
         self.namesrv_list()?;
         if let Some(url) = &self.namesrv_endpoint {
             crate::remoting::http::parse_http_url(url)?;
+        }
+        if let Some(c) = &self.credentials {
+            if c.access_key.trim().is_empty() {
+                return Err(ConfigError::Invalid { name: "credentials", reason: "the access key (user name) is blank".into() });
+            }
+            if c.secret_key.expose().is_empty() {
+                return Err(ConfigError::Invalid { name: "credentials", reason: "the secret key is empty".into() });
+            }
         }
         for (name, d) in [
             ("poll_name_server_interval", self.poll_name_server_interval),

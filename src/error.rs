@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::protocol::acl::AuthRefusal;
+
 pub use crate::protocol::ProtocolError;
 
 /// Where a producer or client instance is in its life.
@@ -57,6 +59,28 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// Why a TLS handshake failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsFailure {
+    /// We did not accept the server's certificate (unknown issuer, wrong name, expired, ...).
+    #[error("server certificate not accepted: {0}")]
+    Certificate(String),
+    /// The server refused the handshake with an alert (e.g. it wants a client certificate we
+    /// did not have, or trusts none we sent). With TLS 1.3 this can arrive after requests were
+    /// written; the server still processed none of them.
+    #[error("the server refused the handshake: {0}")]
+    Alert(String),
+    /// The server closed the connection during the handshake (e.g. its TLS is disabled).
+    #[error("the server closed the connection during the handshake")]
+    Closed,
+    /// No handshake within the connect timeout.
+    #[error("no handshake within {0:?}")]
+    TimedOut(Duration),
+    /// Anything else (bad server name, protocol mismatch, socket error).
+    #[error("{0}")]
+    Other(String),
+}
+
 /// A failure below the RocketMQ semantics: addresses, sockets, frames, time.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RemotingError {
@@ -72,6 +96,9 @@ pub enum RemotingError {
     Io { addr: String, reason: String },
     #[error("protocol error from {addr}: {source}")]
     Protocol { addr: String, source: ProtocolError },
+    /// The TLS handshake failed: nothing was sent on this connection.
+    #[error("TLS handshake with {addr} failed: {failure}")]
+    Tls { addr: String, failure: TlsFailure },
     #[error("no name server address known")]
     NoNameServer,
     #[error("name server address endpoint {url}: {reason}")]
@@ -87,10 +114,26 @@ impl RemotingError {
         RemotingError::Io { addr: addr.to_string(), reason: e.to_string() }
     }
 
+    /// Whether this is a TLS handshake that failed on trust (a certificate we did not accept, or
+    /// the server refusing ours): trying again fails again until the setup changes. A handshake
+    /// cut short or timed out is not counted: that may be a broker going down.
+    ///
+    /// ```
+    /// use actix_rocketmq::{RemotingError, TlsFailure};
+    /// let untrusted = RemotingError::Tls { addr: "127.0.0.1:10911".into(), failure: TlsFailure::Certificate("UnknownIssuer".into()) };
+    /// assert!(untrusted.is_tls_refusal());
+    /// let cut = RemotingError::Tls { addr: "127.0.0.1:10911".into(), failure: TlsFailure::Closed };
+    /// assert!(!cut.is_tls_refusal());
+    /// ```
+    pub fn is_tls_refusal(&self) -> bool {
+        matches!(self, RemotingError::Tls { failure: TlsFailure::Certificate(_) | TlsFailure::Alert(_), .. })
+    }
+
     /// Fills in the remote address of errors built where it was unknown (codec adapters).
     pub(crate) fn at(self, remote: &str) -> Self {
         match self {
             RemotingError::Io { addr, reason } if addr == "?" => RemotingError::Io { addr: remote.to_string(), reason },
+            RemotingError::Tls { addr, failure } if addr == "?" => RemotingError::Tls { addr: remote.to_string(), failure },
             RemotingError::Protocol { addr, source } if addr == "?" => {
                 RemotingError::Protocol { addr: remote.to_string(), source }
             }
@@ -101,7 +144,10 @@ impl RemotingError {
 
 impl From<std::io::Error> for RemotingError {
     fn from(e: std::io::Error) -> Self {
-        RemotingError::io("?", &e)
+        match crate::remoting::transport::tls_failure_in(&e) {
+            Some(failure) => RemotingError::Tls { addr: "?".into(), failure },
+            None => RemotingError::io("?", &e),
+        }
     }
 }
 
@@ -258,6 +304,10 @@ pub enum SendError {
     /// The name servers could not be asked for the topic's route.
     #[error("route lookup for topic {topic:?} failed: {source}")]
     Route { topic: String, source: RouteError },
+    /// The broker refused the request's credentials or their permissions (code 16 from its
+    /// authentication or authorization chain): not stored, and not retried.
+    #[error("broker {broker} refused the credentials: {refusal} ({remark})")]
+    Auth { broker: String, refusal: AuthRefusal, remark: String },
     /// The broker answered with an error code: it did not store the message.
     #[error("broker {broker} answered {code} ({name}): {remark}")]
     Broker { broker: String, code: i32, name: &'static str, remark: String },
@@ -292,7 +342,9 @@ impl SendError {
         match self {
             SendError::Invalid(_) | SendError::NoQueueSelected => SendErrorKind::InvalidInput,
             SendError::NotRunning(_) => SendErrorKind::NotRunning,
-            SendError::NoRoute { .. } => SendErrorKind::Config,
+            SendError::NoRoute { .. } | SendError::Auth { .. } => SendErrorKind::Config,
+            SendError::Route { source: RouteError::Remoting(e), .. } if e.is_tls_refusal() => SendErrorKind::Config,
+            SendError::Remoting { source, .. } if source.is_tls_refusal() => SendErrorKind::Config,
             SendError::Route { .. } | SendError::Full { .. } => SendErrorKind::Transient,
             SendError::Broker { code, .. } => match *code {
                 r::MESSAGE_ILLEGAL => SendErrorKind::InvalidInput,

@@ -49,14 +49,18 @@ pub mod protocol;
 pub mod remoting;
 
 pub use config::{ClientConfig, ProducerConfig};
+pub use remoting::signing::Credentials;
+pub use remoting::transport::{ClientCertificate, TlsConfig, TlsTrust};
 pub use error::{
-    ConfigError, Delivery, RemotingError, RouteError, SendError, SendErrorKind, ServiceState, StartError, ValidationError,
+    ConfigError, Delivery, RemotingError, RouteError, SendError, SendErrorKind, ServiceState, StartError, TlsFailure,
+    ValidationError,
 };
 pub use producer::{
     Delay, Flush, FlushReport, GetInstanceStatus, GetProducerStatus, Producer, ProducerEvent, ProducerExt, ProducerRecord,
     ProducerStatus, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome, SendResult,
     SendStatus, Shutdown, Start, Subscribe, TrySendMessage,
 };
+pub use protocol::acl::AuthRefusal;
 pub use protocol::compression::CompressionType;
 pub use protocol::route::MessageQueue;
 

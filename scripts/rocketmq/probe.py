@@ -7,22 +7,42 @@ or broker over the RocketMQ remoting protocol and checks the response code.
 Frame: 4-byte big-endian total length (= 4 + headerLen + bodyLen), 4-byte header marker
 (serializeType << 24 | headerLen; 0 = JSON, 1 = ROCKETMQ binary), header, body.
 
+TLS (--tls / --tls-dir): the request goes over TLS (Python ssl). --tls-dir DIR trusts DIR/ca.pem
+(chain and host name checked against the address given) and presents DIR/client.pem +
+DIR/client.key, as written by `scripts/rocketmq-local start --tls`; --tls-ca / --tls-cert /
+--tls-key override single files, --tls-no-cert presents no client certificate, and --tls without
+a CA does not verify the server at all.
+
+ACL 2.0 signing (--access-key/--secret-key): adds ext field AccessKey and Signature =
+base64(HmacSHA1(secretKey, values of all other ext fields sorted by key, concatenated, + body)),
+as org.apache.rocketmq.acl.common.AclClientRPCHook does. The name server does not check it.
+
 Exit status: 0 = answered with the expected code (default 0 = SUCCESS) and every --expect-*
 check passed; 1 = answered, but with another code or a failed check; 2 = no answer (connection
-refused, timeout, malformed frame).
+refused or closed, TLS handshake refused, timeout, malformed frame).
 
 Examples:
   probe.py 127.0.0.1:9876                          # readiness: route of TBW102 answers SUCCESS
   probe.py 127.0.0.1:9876 --print-body             # also print the route (TopicRouteData JSON)
   probe.py 127.0.0.1:9876 --expect-broker 127.0.0.1:10911
+  probe.py 127.0.0.1:9876 --tls-dir target/rocketmq-local/tls          # TLS instance
+  probe.py 127.0.0.1:10911 --send AuthTopic --access-key alice --secret-key alice-secret-1 --print-header
 """
 import argparse
+import base64
+import hashlib
+import hmac
 import json
+import os
 import socket
+import ssl
 import struct
 import sys
+import time
+import uuid
 
 GET_ROUTEINFO_BY_TOPIC = 105
+SEND_MESSAGE_V2 = 310
 # MQVersion.Version ordinal sent in the request header (any 5.x value will do).
 CLIENT_VERSION = 479
 
@@ -78,14 +98,42 @@ def decode_rocketmq_binary_header(data):
             "flag": flag, "remark": remark, "extFields": ext}
 
 
-def request(host, port, code, ext_fields, timeout):
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.settimeout(timeout)
-        sock.sendall(encode_request(code, ext_fields))
-        (total,) = struct.unpack(">I", recv_exact(sock, 4))
-        if total < 4 or total > 64 * 1024 * 1024:
-            raise ValueError("implausible frame length %d" % total)
-        frame = recv_exact(sock, total)
+def sign(ext_fields, body, access_key, secret_key):
+    """ACL signature (AclClientRPCHook / AclUtils.combineRequestContent + calSignature)."""
+    ext = dict(ext_fields)
+    ext["AccessKey"] = access_key
+    ext.pop("Signature", None)
+    data = "".join(ext[k] for k in sorted(ext)).encode("utf-8") + body
+    mac = hmac.new(secret_key.encode("utf-8"), data, hashlib.sha1).digest()
+    ext["Signature"] = base64.b64encode(mac).decode("ascii")
+    return ext
+
+
+def tls_context(ca, cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca:
+        ctx.load_verify_locations(cafile=ca)   # check_hostname stays on: 127.0.0.1 must be in the SAN
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if cert:
+        ctx.load_cert_chain(certfile=cert, keyfile=key)
+    return ctx
+
+
+def request(host, port, code, ext_fields, timeout, body=b"", tls=None):
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        raw.settimeout(timeout)
+        sock = tls.wrap_socket(raw, server_hostname=host) if tls is not None else raw
+        try:
+            sock.sendall(encode_request(code, ext_fields, body=body))
+            (total,) = struct.unpack(">I", recv_exact(sock, 4))
+            if total < 4 or total > 64 * 1024 * 1024:
+                raise ValueError("implausible frame length %d" % total)
+            frame = recv_exact(sock, total)
+        finally:
+            if sock is not raw:
+                sock.close()
     (marker,) = struct.unpack_from(">I", frame, 0)
     stype, hlen = marker >> 24, marker & 0xFFFFFF
     if 4 + hlen > total:
@@ -120,6 +168,21 @@ def main():
     ap.add_argument("--print-body", action="store_true", help="print the response body (pretty JSON if it parses)")
     ap.add_argument("--expect-broker", action="append", default=[], metavar="HOST:PORT",
                     help="route body must list exactly these broker addresses (repeatable)")
+    ap.add_argument("--send", metavar="TOPIC",
+                    help="send one message to TOPIC (SEND_MESSAGE_V2, code 310, queue 0): give a broker address")
+    ap.add_argument("--group", default="PG_PROBE", help="producer group of --send (default PG_PROBE)")
+    ap.add_argument("--ext", action="append", default=[], metavar="KEY=VALUE",
+                    help="add/override a request ext field (repeatable)")
+    ap.add_argument("--body", default=None, help="request body (UTF-8 text)")
+    ap.add_argument("--access-key", help="ACL 2.0 user name: sign the request (needs --secret-key)")
+    ap.add_argument("--secret-key", help="ACL 2.0 password used as the HmacSHA1 key")
+    ap.add_argument("--tls", action="store_true", help="speak TLS (no server verification unless --tls-ca)")
+    ap.add_argument("--tls-dir", metavar="DIR",
+                    help="TLS with DIR/ca.pem as trust and DIR/client.pem + DIR/client.key as client certificate")
+    ap.add_argument("--tls-ca", metavar="PEM", help="CA file the server certificate must chain to")
+    ap.add_argument("--tls-cert", metavar="PEM", help="client certificate (chain) to present")
+    ap.add_argument("--tls-key", metavar="PEM", help="key of --tls-cert")
+    ap.add_argument("--tls-no-cert", action="store_true", help="present no client certificate")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args()
 
@@ -127,9 +190,45 @@ def main():
     if not host or not port.isdigit():
         print("probe: bad address %r (want host:port)" % a.addr, file=sys.stderr)
         return 2
-    ext = {"topic": a.topic, "acceptStandardJsonOnly": "true"} if a.code == GET_ROUTEINFO_BY_TOPIC else {}
+    code = SEND_MESSAGE_V2 if a.send and a.code == GET_ROUTEINFO_BY_TOPIC else a.code
+    body = a.body.encode("utf-8") if a.body is not None else b""
+    if a.send:
+        props = "UNIQ_KEY\x01%s\x02WAIT\x01true\x02" % uuid.uuid4().hex.upper()
+        ext = {"a": a.group, "b": a.send, "c": "TBW102", "d": "4", "e": "0", "f": "0",
+               "g": str(int(time.time() * 1000)), "h": "0", "i": props, "j": "0", "k": "false", "m": "false"}
+        if a.body is None:
+            body = b"probe"
+    elif code == GET_ROUTEINFO_BY_TOPIC:
+        ext = {"topic": a.topic, "acceptStandardJsonOnly": "true"}
+    else:
+        ext = {}
+    for kv in a.ext:
+        k, sep, v = kv.partition("=")
+        if not sep:
+            print("probe: --ext wants KEY=VALUE, got %r" % kv, file=sys.stderr)
+            return 2
+        ext[k] = v
+    if (a.access_key is None) != (a.secret_key is None):
+        print("probe: --access-key and --secret-key go together", file=sys.stderr)
+        return 2
+    if a.access_key is not None:
+        ext = sign(ext, body, a.access_key, a.secret_key)
+    tls = None
+    if a.tls or a.tls_dir or a.tls_ca or a.tls_cert:
+        ca, cert, key = a.tls_ca, a.tls_cert, a.tls_key
+        if a.tls_dir:
+            ca = ca or os.path.join(a.tls_dir, "ca.pem")
+            cert = cert or os.path.join(a.tls_dir, "client.pem")
+            key = key or os.path.join(a.tls_dir, "client.key")
+        if a.tls_no_cert:
+            cert = key = None
+        try:
+            tls = tls_context(ca, cert, key)
+        except (OSError, ssl.SSLError) as e:
+            print("probe: cannot set up TLS: %s" % e, file=sys.stderr)
+            return 2
     try:
-        header, body = request(host, int(port), a.code, ext, a.timeout)
+        header, body = request(host, int(port), code, ext, a.timeout, body=body, tls=tls)
     except (OSError, ValueError, struct.error) as e:
         if not a.quiet:
             print("probe: %s: no answer: %s" % (a.addr, e), file=sys.stderr)

@@ -22,6 +22,8 @@ use crate::protocol::route::{TopicPublishInfo, TopicRouteData};
 use crate::protocol::RemotingCommand;
 use crate::remoting::client::{CloseAll, NameServerInUse, UpdateNameServers};
 use crate::remoting::http::fetch_namesrv_list;
+use crate::remoting::signing::Signer;
+use crate::remoting::transport::Transport;
 use crate::remoting::{invoke, ConnectionSettings, RemotingClient};
 use crate::protocol::DEFAULT_MAX_FRAME_LEN;
 
@@ -157,12 +159,17 @@ pub struct ClientInstance {
 
 impl ClientInstance {
     /// A new, not yet started instance.
-    pub fn new(client_id: String, config: ClientConfig, registry: Addr<ClientRegistry>) -> Self {
+    ///
+    /// `transport` is built from `config.tls` by the caller (the registry), which reports a bad
+    /// certificate file as a configuration error.
+    pub fn new(client_id: String, config: ClientConfig, transport: Transport, registry: Addr<ClientRegistry>) -> Self {
         let settings = ConnectionSettings {
             serialize_type: config.serialize_type,
             connect_timeout: config.connect_timeout,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             io_threads: config.io_threads,
+            transport,
+            signer: config.credentials.clone().map(|c| Arc::new(Signer::new(c))),
         };
         // The list was validated by the registry; an endpoint-only config starts empty.
         let namesrv = config.namesrv_list().unwrap_or_default();

@@ -7,6 +7,9 @@ use actix::prelude::*;
 use super::instance::ClientInstance;
 use crate::config::ClientConfig;
 use crate::error::ConfigError;
+use crate::remoting::signing::Credentials;
+use crate::remoting::transport::TlsConfig;
+use crate::remoting::transport::Transport;
 
 /// The instance for `config.client_id()`, created on first use.
 #[derive(Message, Debug)]
@@ -41,7 +44,14 @@ pub struct ListInstances;
 /// ```
 #[derive(Default)]
 pub struct ClientRegistry {
-    instances: HashMap<String, Addr<ClientInstance>>,
+    instances: HashMap<String, Registered>,
+}
+
+struct Registered {
+    instance: Addr<ClientInstance>,
+    /// The security settings the instance runs with: its connections are shared, so a producer
+    /// asking for other credentials or TLS settings cannot join it.
+    security: (Option<Credentials>, Option<TlsConfig>),
 }
 
 impl Actor for ClientRegistry {
@@ -57,13 +67,24 @@ impl Handler<GetOrCreateInstance> for ClientRegistry {
     fn handle(&mut self, msg: GetOrCreateInstance, ctx: &mut Context<Self>) -> Self::Result {
         msg.config.validate()?;
         let client_id = msg.config.client_id();
+        let security = (msg.config.credentials.clone(), msg.config.tls.clone());
         if let Some(existing) = self.instances.get(&client_id) {
-            if existing.connected() {
-                return Ok(existing.clone());
+            if existing.instance.connected() {
+                if existing.security != security {
+                    return Err(ConfigError::Invalid {
+                        name: "credentials/tls",
+                        reason: format!(
+                            "client instance {client_id} already runs with other credentials or TLS settings; \
+                             give this producer another instance_name"
+                        ),
+                    });
+                }
+                return Ok(existing.instance.clone());
             }
         }
-        let instance = ClientInstance::new(client_id.clone(), msg.config, ctx.address()).start();
-        self.instances.insert(client_id, instance.clone());
+        let transport = Transport::new(msg.config.tls.as_ref())?;
+        let instance = ClientInstance::new(client_id.clone(), msg.config, transport, ctx.address()).start();
+        self.instances.insert(client_id, Registered { instance: instance.clone(), security });
         Ok(instance)
     }
 }
@@ -72,7 +93,7 @@ impl Handler<RemoveInstance> for ClientRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: RemoveInstance, _: &mut Context<Self>) {
-        if self.instances.get(&msg.client_id) == Some(&msg.instance) {
+        if self.instances.get(&msg.client_id).map(|r| &r.instance) == Some(&msg.instance) {
             self.instances.remove(&msg.client_id);
         }
     }
@@ -82,6 +103,6 @@ impl Handler<ListInstances> for ClientRegistry {
     type Result = Vec<String>;
 
     fn handle(&mut self, _: ListInstances, _: &mut Context<Self>) -> Vec<String> {
-        self.instances.iter().filter(|(_, a)| a.connected()).map(|(id, _)| id.clone()).collect()
+        self.instances.iter().filter(|(_, r)| r.instance.connected()).map(|(id, _)| id.clone()).collect()
     }
 }

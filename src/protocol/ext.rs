@@ -19,7 +19,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 /// assert_eq!(ext.get("topic").map(String::as_str), Some("Other"));
 /// assert_eq!(ext.len(), 1);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ExtFields {
     entries: Vec<(Cow<'static, str>, String)>,
 }
@@ -82,6 +82,22 @@ impl ExtFields {
     /// Entries in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+    }
+}
+
+/// Shows the map with the value of `SecurityToken` masked: a session token is a credential, and
+/// commands end up in logs.
+impl std::fmt::Debug for ExtFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in self.iter() {
+            if k == super::acl::SECURITY_TOKEN {
+                map.entry(&k, &"***");
+            } else {
+                map.entry(&k, &v);
+            }
+        }
+        map.finish()
     }
 }
 
@@ -149,5 +165,8 @@ mod tests {
         assert!(!a.contains_key("x"));
         assert_ne!(a, b);
         assert_eq!(serde_json::to_string(&b).unwrap(), r#"{"y":"2","x":"3"}"#);
+        let secret: ExtFields = [("SecurityToken", "tok-1"), ("AccessKey", "alice")].into_iter().collect();
+        let shown = format!("{secret:?}");
+        assert!(shown.contains("alice") && !shown.contains("tok-1"), "{shown}");
     }
 }

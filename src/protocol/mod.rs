@@ -3,6 +3,7 @@
 //! Pure data transformations, no I/O. The reference for every byte is
 //! `shared/protocol/REMOTING.md`; section numbers in comments point there.
 
+pub mod acl;
 pub mod batch;
 pub mod codes;
 pub mod command;

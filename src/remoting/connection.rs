@@ -2,19 +2,20 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::{Buf, BytesMut};
 use tokio::io::AsyncWrite;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_util::codec::FramedRead;
 use tracing::{debug, warn};
 
 use super::codec::FrameDecoder;
+use super::signing::Signer;
+use super::transport::{Transport, WriteHalf};
 use crate::error::RemotingError;
 use crate::protocol::codes::response;
 use crate::protocol::{encode_frame, RemotingCommand, SerializeType};
@@ -39,6 +40,24 @@ pub struct ConnectionSettings {
     /// Dedicated arbiter threads for connections (0: connections run on the arbiter of the
     /// client instance).
     pub io_threads: usize,
+    /// Plain TCP or TLS.
+    pub transport: Transport,
+    /// Signs every request written (clusters with authentication on).
+    pub signer: Option<Arc<Signer>>,
+}
+
+impl Default for ConnectionSettings {
+    /// JSON headers, the Java connect timeout (3 s), the default frame limit, plain TCP, unsigned.
+    fn default() -> Self {
+        ConnectionSettings {
+            serialize_type: SerializeType::Json,
+            connect_timeout: Duration::from_secs(3),
+            max_frame_len: crate::protocol::DEFAULT_MAX_FRAME_LEN,
+            io_threads: 0,
+            transport: Transport::plain(),
+            signer: None,
+        }
+    }
 }
 
 /// Told to the owner (the [`RemotingClient`](super::RemotingClient)) when a connection opens
@@ -138,6 +157,9 @@ pub async fn exchange(
     match tokio::time::timeout(left, slot).await {
         Err(_) => Err(Unanswered::after_write(timed_out())),
         Ok(Err(_dropped)) => Err(Unanswered::after_write(closed())),
+        // A TLS handshake the server refused (seen after the write with TLS 1.3): the server
+        // never accepted the session, so it processed nothing sent on it.
+        Ok(Ok(Err(e))) if e.is_tls_refusal() => Err(Unanswered::before_write(e)),
         Ok(Ok(Err(e))) => Err(Unanswered::after_write(e)),
         Ok(Ok(Ok(reply))) => Ok(reply),
     }
@@ -152,7 +174,7 @@ struct Pending {
 enum State {
     /// The connect future runs under `ctx.wait`, so no request is handled in this state.
     Connecting,
-    Open(OwnedWriteHalf),
+    Open(WriteHalf),
     /// Connecting or the socket failed: every request gets this error until the actor stops.
     Failed(RemotingError),
 }
@@ -247,11 +269,13 @@ impl Connection {
                     return Poll::Ready(Err(RemotingError::Io { addr: self.addr.clone(), reason: "socket wrote 0 bytes".into() }))
                 }
                 Poll::Ready(Ok(n)) => self.out.advance(n),
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(RemotingError::io(&self.addr, &e))),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(RemotingError::from(e).at(&self.addr))),
                 Poll::Pending => return Poll::Pending,
             }
         }
-        Poll::Ready(Ok(()))
+        // TLS keeps records it could not write yet inside its session; plain TCP has nothing
+        // to flush (Ready at once).
+        Pin::new(&mut *sock).poll_flush(task).map_err(|e| RemotingError::from(e).at(&self.addr))
     }
 
     fn sweep(&mut self) {
@@ -294,24 +318,11 @@ impl Actor for Connection {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let addr = self.addr.clone();
         let timeout = self.settings.connect_timeout;
-        let connect = async move {
-            let mut resolved = tokio::net::lookup_host(addr.as_str())
-                .await
-                .map_err(|e| RemotingError::Resolve { addr: addr.clone(), reason: e.to_string() })?;
-            let target = resolved.next();
-            drop(resolved);
-            let target = target.ok_or_else(|| RemotingError::Resolve { addr: addr.clone(), reason: "no address".into() })?;
-            match tokio::time::timeout(timeout, TcpStream::connect(target)).await {
-                Err(_) => Err(RemotingError::Connect { addr, reason: format!("timed out after {timeout:?}") }),
-                Ok(Err(e)) => Err(RemotingError::Connect { addr, reason: e.to_string() }),
-                Ok(Ok(stream)) => Ok(stream),
-            }
-        };
+        let transport = self.settings.transport.clone();
+        let connect = async move { transport.connect(&addr, timeout).await };
         // `wait` holds the mailbox until the socket is up, so requests never see a half state.
         ctx.wait(connect.into_actor(self).map(|res, act, ctx| match res {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                let (read, write) = stream.into_split();
+            Ok((read, write)) => {
                 ctx.add_stream(FramedRead::new(read, FrameDecoder::new(act.addr.clone(), act.settings.max_frame_len)));
                 act.state = State::Open(write);
                 ctx.spawn(WriteLoop);
@@ -350,6 +361,9 @@ impl Handler<Request> for Connection {
     fn handle(&mut self, msg: Request, _ctx: &mut Context<Self>) -> Self::Result {
         let mut cmd = msg.cmd;
         cmd.opaque = self.next_opaque();
+        if let Some(signer) = &self.settings.signer {
+            signer.sign(&mut cmd);
+        }
         self.write(&cmd)?;
         let (tx, rx) = oneshot::channel();
         self.pending.insert(cmd.opaque, Pending { tx, deadline: Instant::now() + msg.timeout, timeout: msg.timeout });
@@ -366,6 +380,9 @@ impl Handler<Oneway> for Connection {
         let mut cmd = msg.cmd;
         cmd.opaque = self.next_opaque();
         cmd.mark_oneway();
+        if let Some(signer) = &self.settings.signer {
+            signer.sign(&mut cmd);
+        }
         if let Err(e) = self.write(&cmd) {
             return Box::pin(async move { Err(Unanswered::before_write(e)) });
         }

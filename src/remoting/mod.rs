@@ -6,6 +6,8 @@ pub mod client;
 pub mod codec;
 pub mod connection;
 pub mod http;
+pub mod signing;
+pub mod transport;
 
 pub use client::{invoke, invoke_namesrv, RemotingClient};
 pub use connection::{exchange, request, Connection, ConnectionEvent, ConnectionSettings, Unanswered};

@@ -27,6 +27,7 @@ impl Admin {
             connect_timeout: Duration::from_secs(3),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             io_threads: 0,
+            ..Default::default()
         };
         Admin { addr: addr.to_string(), conn: Connection::new(addr, 0, settings, None).start() }
     }

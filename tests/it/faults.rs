@@ -17,6 +17,7 @@ fn settings() -> ConnectionSettings {
         connect_timeout: Duration::from_secs(2),
         max_frame_len: DEFAULT_MAX_FRAME_LEN,
         io_threads: 0,
+        ..Default::default()
     }
 }
 

@@ -277,6 +277,7 @@ async fn one_way_requests_leave_nothing_pending() {
         connect_timeout: Duration::from_secs(2),
         max_frame_len: actix_rocketmq::protocol::DEFAULT_MAX_FRAME_LEN,
         io_threads: 0,
+        ..Default::default()
     };
     let conn = actix::Actor::start(Connection::new(peer.addr.clone(), 1, settings, None));
     for _ in 0..100 {

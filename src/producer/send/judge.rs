@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::Tries;
 use crate::error::{Delivery, RemotingError, SendError};
 use crate::namespace::unwrap;
+use crate::protocol::acl::AuthRefusal;
 use crate::protocol::codes::{response, response_name};
 use crate::protocol::header::SendMessageResponseHeader;
 use crate::protocol::route::MessageQueue;
@@ -59,6 +60,18 @@ pub(crate) fn judge(
         response::FLUSH_SLAVE_TIMEOUT => SendStatus::FlushSlaveTimeout,
         response::SLAVE_NOT_AVAILABLE => SendStatus::SlaveNotAvailable,
         response::GO_AWAY => return Verdict::GoAway(broker_error(response::GO_AWAY, reply.remark.unwrap_or_default())),
+        response::NO_PERMISSION => {
+            let remark = reply.remark.unwrap_or_default();
+            // Credentials refused: another broker or another try asks the same question of the
+            // same users and policies. Other code-16 answers (a topic not writable) keep the
+            // Java rule.
+            if let Some(refusal) = AuthRefusal::from_remark(&remark) {
+                let error = SendError::Auth { broker: mq.broker_name.clone(), refusal, remark };
+                return Verdict::Refused { error, retryable: false };
+            }
+            let retryable = rules.retry_codes.contains(&response::NO_PERMISSION);
+            return Verdict::Refused { error: broker_error(response::NO_PERMISSION, remark), retryable };
+        }
         code => {
             let error = broker_error(code, reply.remark.unwrap_or_default());
             return Verdict::Refused { error, retryable: rules.retry_codes.contains(&code) };
@@ -210,6 +223,22 @@ mod tests {
         assert!(matches!(illegal, Verdict::Refused { retryable: false, .. }));
         let go_away = judge(&rules(false), "ID", &mq(), 1, Ok(RemotingCommand::response(response::GO_AWAY, 0, None)));
         assert!(matches!(go_away, Verdict::GoAway(_)));
+    }
+
+    #[test]
+    fn credential_refusals_are_typed_and_final_other_code_16s_follow_the_rules() {
+        let refused = |remark: &str| {
+            let reply = RemotingCommand::response(response::NO_PERMISSION, 0, Some(remark.to_string()));
+            judge(&Rules { retry_codes: &[response::NO_PERMISSION], ..rules(false) }, "ID", &mq(), 1, Ok(reply))
+        };
+        let Verdict::Refused { error, retryable: false } = refused("check signature failed.") else { panic!() };
+        assert!(matches!(&error, SendError::Auth { refusal: AuthRefusal::BadSignature, .. }), "{error:?}");
+        assert!(error.is_config() && !error.is_retryable());
+        let Verdict::Refused { error, retryable: false } = refused("User:bob is not found.") else { panic!() };
+        assert!(matches!(error, SendError::Auth { refusal: AuthRefusal::UnknownUser { .. }, .. }));
+        // A topic that is not writable is not about credentials: Java's retry list applies.
+        let Verdict::Refused { error, retryable: true } = refused("the topic[t] sending message is forbidden") else { panic!() };
+        assert!(matches!(error, SendError::Broker { code: response::NO_PERMISSION, .. }));
     }
 
     #[test]

@@ -553,7 +553,11 @@ impl Producer {
             Verdict::Refused { error, retryable } => self.after_failure(id, hop, error, retryable, ctx),
             // An unreadable success reply means the broker stored it: never resend.
             Verdict::Lost(error @ SendError::BadReply(_)) => self.after_failure(id, hop, error, false, ctx),
-            Verdict::Lost(error) => self.after_failure(id, hop, error, true, ctx),
+            // A TLS trust failure repeats on every broker until the setup changes.
+            Verdict::Lost(error) => {
+                let retryable = !error.is_config();
+                self.after_failure(id, hop, error, retryable, ctx)
+            }
         }
     }
 
