@@ -393,3 +393,78 @@ async fn a_send_parked_for_a_route_at_shutdown_ends_with_its_own_error_not_a_mai
     assert!(!f.error.may_have_been_stored(), "nothing reached a broker");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+fn auth_refused() -> Responder {
+    responder!(|| Some(RemotingCommand::response(response::NO_PERMISSION, 0, Some("check signature failed.".into()))))
+}
+fn topic_forbidden() -> Responder {
+    responder!(|| Some(RemotingCommand::response(response::NO_PERMISSION, 0, Some("the topic[t] sending message is forbidden".into()))))
+}
+
+#[actix_rt::test]
+async fn credential_refusals_end_the_send_at_once_other_permission_refusals_follow_the_retry_list() {
+    use actix_rocketmq::{AuthRefusal, SendErrorKind};
+    let c = Cluster::two(auth_refused(), auth_refused()).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
+    let f = p.send(SendMessage::new(c.record("x"))).await.unwrap().unwrap_err();
+    assert!(matches!(f.error, SendError::Auth { refusal: AuthRefusal::BadSignature, .. }), "{:?}", f.error);
+    assert_eq!(f.error.kind(), SendErrorKind::Config);
+    assert_eq!(f.returned.body().as_ref(), b"x", "the message is handed back");
+    assert_eq!(c.sends_a() + c.sends_b(), 1, "a credential refusal is not retried");
+    p.shutdown().await;
+
+    // Code 16 for a topic that is not writable is in Java's retry list: three attempts.
+    let c = Cluster::two(topic_forbidden(), topic_forbidden()).await;
+    let p = Producer::spawn(c.config()).await.unwrap();
+    let res = p.send_message(c.record("x")).await;
+    assert!(matches!(res, Err(SendError::Broker { code: 16, .. })), "{res:?}");
+    assert_eq!(c.sends_a() + c.sends_b(), 3);
+    p.shutdown().await;
+}
+
+/// What the broker checks, computed the plain way: every ext field but the signature, by key,
+/// then the body (FEATURES: AclClientRPCHook / DefaultAuthenticationContextBuilder).
+fn expected_signature(cmd: &RemotingCommand, secret: &str) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let fields: std::collections::BTreeMap<&str, &str> = cmd.ext_fields.iter().filter(|(k, _)| *k != "Signature").collect();
+    let mut data: Vec<u8> = fields.values().flat_map(|v| v.as_bytes().to_vec()).collect();
+    data.extend_from_slice(&cmd.body);
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(&data);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[actix_rt::test]
+async fn every_request_of_an_instance_with_credentials_is_signed() {
+    use actix_rocketmq::{Credentials, SendBatch};
+    for ser in [actix_rocketmq::protocol::SerializeType::Json, actix_rocketmq::protocol::SerializeType::RocketMq] {
+        fn stores_everything(cmd: &RemotingCommand) -> Option<RemotingCommand> {
+            let send = [request::SEND_MESSAGE_V2, request::SEND_BATCH_MESSAGE].contains(&cmd.code);
+            Some(if send { stored(response::SUCCESS) } else { RemotingCommand::response(response::SUCCESS, 0, None) })
+        }
+        let c = Cluster::one(stores_everything).await;
+        let mut cfg = c.config();
+        cfg.client.instance_name = unique("signed");
+        cfg.client.serialize_type = ser;
+        cfg.client.credentials = Some(Credentials::new("alice", "alice-secret-1").with_security_token("tok-1"));
+        let p = Producer::spawn(cfg).await.unwrap();
+        p.send_message(c.record("sync")).await.unwrap();
+        p.send_oneway(c.record("oneway")).await.unwrap();
+        p.send(SendBatch::new(vec![c.record("b1"), c.record("b2")])).await.unwrap().unwrap();
+        p.shutdown().await;
+        let broker = c.a.requests();
+        let codes: Vec<i32> = broker.iter().map(|r| r.code).collect();
+        for code in [request::HEART_BEAT, request::SEND_MESSAGE_V2, request::SEND_BATCH_MESSAGE, request::UNREGISTER_CLIENT] {
+            assert!(codes.contains(&code), "{ser:?}: no request {code} reached the broker: {codes:?}");
+        }
+        assert!(broker.iter().any(|r| r.is_oneway()));
+        let ns = c.ns.requests();
+        assert!(ns.iter().any(|r| r.code == request::GET_ROUTEINFO_BY_TOPIC));
+        for r in broker.iter().chain(&ns) {
+            assert_eq!(r.ext("AccessKey"), Some("alice"), "{ser:?}: request {} unsigned", r.code);
+            assert_eq!(r.ext("SecurityToken"), Some("tok-1"));
+            assert_eq!(r.ext("Signature"), Some(expected_signature(r, "alice-secret-1").as_str()), "{ser:?}: request {}", r.code);
+        }
+    }
+}
