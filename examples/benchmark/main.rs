@@ -115,6 +115,24 @@ struct Args {
     /// Total budget of one send, retries included (ms).
     #[arg(long = "send-timeout", default_value_t = 3000)]
     send_timeout_ms: u64,
+    /// Sign every request as this ACL user (with --secret-key).
+    #[arg(long = "access-key", requires = "secret_key")]
+    access_key: Option<String>,
+    /// The ACL user's secret key.
+    #[arg(long = "secret-key", requires = "access_key")]
+    secret_key: Option<String>,
+    /// Use TLS, trusting the CA certificates in this PEM file.
+    #[arg(long = "tls-ca")]
+    tls_ca: Option<std::path::PathBuf>,
+    /// Use TLS without checking the server's certificate (self-signed test setups).
+    #[arg(long = "tls-insecure", conflicts_with = "tls_ca")]
+    tls_insecure: bool,
+    /// Client certificate chain (PEM) for brokers that require one (with --tls-key).
+    #[arg(long = "tls-cert", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long = "tls-key", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -195,6 +213,18 @@ async fn run(args: Args) -> ExitCode {
     config.compress_msg_body_over_howmuch = if args.compress { args.compress_over } else { usize::MAX };
     config.compress_level = args.compress_level;
     config.send_msg_timeout = Duration::from_millis(args.send_timeout_ms.max(1));
+    if let (Some(access), Some(secret)) = (&args.access_key, &args.secret_key) {
+        config.client.credentials = Some(actix_rocketmq::Credentials::new(access.clone(), secret.as_str()));
+    }
+    let trust = match (&args.tls_ca, args.tls_insecure) {
+        (Some(ca), _) => Some(actix_rocketmq::TlsConfig::with_ca_file(ca)),
+        (None, true) => Some(actix_rocketmq::TlsConfig::danger_accept_any_certificate()),
+        (None, false) => None,
+    };
+    config.client.tls = match (trust, &args.tls_cert, &args.tls_key) {
+        (Some(tls), Some(cert), Some(key)) => Some(tls.with_client_certificate(cert, key)),
+        (tls, _, _) => tls,
+    };
 
     let producer = match Producer::spawn(config).await {
         Ok(p) => p,

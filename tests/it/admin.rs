@@ -32,6 +32,11 @@ impl Admin {
         Admin { addr: addr.to_string(), conn: Connection::new(addr, 0, settings, None).start() }
     }
 
+    /// A connection with these settings (e.g. TLS and a signer for a secured broker).
+    pub fn connect_with(addr: &str, settings: ConnectionSettings) -> Admin {
+        Admin { addr: addr.to_string(), conn: Connection::new(addr, 0, settings, None).start() }
+    }
+
     pub async fn call(&self, cmd: RemotingCommand) -> RemotingCommand {
         remote_request(&self.conn, &self.addr, cmd, TIMEOUT).await.expect("admin request failed")
     }

@@ -368,3 +368,59 @@ pub fn start_fault_broker() {
     fault_instance();
     fault_script_ok(&["start-broker"], "the fault broker did not start again");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The secured broker: ACL 2.0 authentication + authorization and TLS in enforcing mode on both
+// the name server and the broker (`scripts/rocketmq-local start --auth --tls`), started lazily
+// in `target/rocketmq-it-secure` on 127.0.0.1:39876 / 127.0.0.1:40911 (always local). The
+// script creates the users, topics and certificates the tests rely on (see its usage).
+
+/// Name server port of the secured broker.
+pub const SECURE_NAMESRV_PORT: u16 = 39876;
+/// Broker port of the secured broker.
+pub const SECURE_BROKER_PORT: u16 = 40911;
+const SECURE_DIR: &str = "rocketmq-it-secure";
+
+static SECURE: OnceLock<Result<(), String>> = OnceLock::new();
+
+fn secure_instance() {
+    let started = SECURE.get_or_init(|| {
+        let pid = std::process::id().to_string();
+        let output = rocketmq_local(SECURE_DIR, SECURE_NAMESRV_PORT, SECURE_BROKER_PORT, &["start", "--auth", "--tls", "--watch-pid", &pid])
+            .output()
+            .map_err(|e| format!("could not run {}: {e}", script().display()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let expected = format!("NAMESRV_ADDR=127.0.0.1:{SECURE_NAMESRV_PORT}");
+        if output.status.success() && stdout.lines().rev().any(|l| l.trim() == expected) {
+            Ok(())
+        } else {
+            Err(describe(
+                "the secured broker for the integration tests (target/rocketmq-it-secure, --auth --tls, \
+                 127.0.0.1:39876 / 127.0.0.1:40911) did not start",
+                &output,
+            ))
+        }
+    });
+    if let Err(message) = started {
+        panic!("{message}");
+    }
+}
+
+/// `host:port` of the secured name server (TLS only; starts the secured broker if needed).
+pub fn secure_namesrv_addr() -> String {
+    secure_instance();
+    format!("127.0.0.1:{SECURE_NAMESRV_PORT}")
+}
+
+/// `host:port` of the secured broker (TLS with a client certificate, signed requests only).
+pub fn secure_broker_addr() -> String {
+    secure_instance();
+    format!("127.0.0.1:{SECURE_BROKER_PORT}")
+}
+
+/// The secured instance's generated TLS files: `ca.pem`, `client.pem`, `client.key`, and
+/// `other-ca.pem` (a CA that signed none of them).
+pub fn secure_tls_file(name: &str) -> PathBuf {
+    secure_instance();
+    repo_root().join("target").join(SECURE_DIR).join("tls").join(name)
+}

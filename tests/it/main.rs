@@ -10,6 +10,7 @@ mod faults;
 mod fixture;
 mod lifecycle;
 mod retry;
+mod secured;
 mod send;
 mod send_api;
 #[test]
