@@ -394,6 +394,18 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut cfg = ProducerConfig::new("g", "127.0.0.1:9876");
+        cfg.client.credentials = Some(Credentials::new("alice", "s3cr3t-value").with_security_token("t0ken-value"));
+        let shown = format!("{cfg:?} {cfg:#?}");
+        assert!(shown.contains("alice"));
+        assert!(!shown.contains("s3cr3t-value") && !shown.contains("t0ken-value"), "{shown}");
+        let mut blank = cfg.client.clone();
+        blank.credentials = Some(Credentials::new(" ", "x"));
+        assert!(matches!(blank.validate(), Err(ConfigError::Invalid { name: "credentials", .. })));
+    }
+
+    #[test]
     fn default_instance_name_is_stable_per_process() {
         let a = ClientConfig::new("h:1");
         let b = ClientConfig::new("h:1");

@@ -7,6 +7,7 @@ use tracing::{debug, warn};
 
 use super::instance::{BrokerVersionSeen, ClientInstance, PrepareHeartbeat};
 use super::Stop;
+use crate::protocol::acl::AuthRefusal;
 use crate::protocol::codes::{request, response};
 use crate::protocol::RemotingCommand;
 use crate::remoting::invoke;
@@ -53,7 +54,14 @@ impl HeartbeatScheduler {
                             Ok(reply) if reply.code == response::SUCCESS => {
                                 instance.do_send(BrokerVersionSeen { addr, version: reply.version })
                             }
-                            Ok(reply) => warn!(broker = %addr, code = reply.code, remark = ?reply.remark, "heartbeat refused"),
+                            Ok(reply) => {
+                                // Name a credential refusal: it is the one a user must act on.
+                                let refusal = reply.remark.as_deref().and_then(AuthRefusal::from_remark);
+                                match refusal {
+                                    Some(r) => warn!(broker = %addr, refusal = %r, "heartbeat refused: credentials"),
+                                    None => warn!(broker = %addr, code = reply.code, remark = ?reply.remark, "heartbeat refused"),
+                                }
+                            }
                             Err(e) => debug!(broker = %addr, error = %e, "heartbeat failed"),
                         }
                     }

@@ -468,3 +468,26 @@ async fn every_request_of_an_instance_with_credentials_is_signed() {
         }
     }
 }
+
+#[actix_rt::test]
+async fn one_client_instance_has_one_set_of_credentials() {
+    use actix_rocketmq::{ConfigError, Credentials, StartError};
+    let c = Cluster::one(good()).await;
+    let instance = unique("shared");
+    let mut first = c.config();
+    first.client.instance_name = instance.clone();
+    first.client.credentials = Some(Credentials::new("alice", "a"));
+    let p = Producer::spawn(first.clone()).await.unwrap();
+    // Same clientId, same credentials: joins the instance.
+    let mut same = first.clone();
+    same.group = unique("fake");
+    let q = Producer::spawn(same).await.expect("same settings share the instance");
+    // Same clientId, other credentials: refused before anything is sent.
+    let mut other = first.clone();
+    other.group = unique("fake");
+    other.client.credentials = Some(Credentials::new("bob", "b"));
+    let err = Producer::spawn(other).await.unwrap_err();
+    assert!(matches!(err, StartError::Config(ConfigError::Invalid { name: "credentials/tls", .. })), "{err:?}");
+    p.shutdown().await;
+    q.shutdown().await;
+}

@@ -136,7 +136,8 @@ async fn send_once(cfg: ProducerConfig, topic: &str) -> (Result<actix_rocketmq::
 async fn each_credential_refusal_is_its_own_typed_error_with_the_message_handed_back() {
     let admin = admin();
     let before = max_offsets(&admin, DENIED).await;
-    let cases: [(Option<Credentials>, &str, fn(&AuthRefusal) -> bool); 5] = [
+    type Case = (Option<Credentials>, &'static str, fn(&AuthRefusal) -> bool);
+    let cases: [Case; 5] = [
         (Some(Credentials::new("alice", "not-her-secret")), TOPIC, |r| *r == AuthRefusal::BadSignature),
         (Some(Credentials::new("nobody", "whatever")), TOPIC, |r| matches!(r, AuthRefusal::UnknownUser { user } if user == "nobody")),
         (Some(alice()), DENIED, |r| *r == AuthRefusal::NoPermission),
