@@ -233,6 +233,10 @@ impl SendAsync {
 
 /// One-way send: written with the one-way flag, no reply awaited, no retry. Resolves once the
 /// frame is handed to the connection.
+///
+/// Nothing tells a one-way sender about a refusal: a broker with authentication on drops a
+/// one-way request whose credentials or permissions it refuses without a word, so `Ok(())` here
+/// does not mean stored. Check a new user's permissions with a sync send first.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<(), SendFailure>")]
 pub struct SendOneway {

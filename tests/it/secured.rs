@@ -242,3 +242,27 @@ async fn accept_any_certificate_is_an_explicit_opt_in_that_works() {
     assert_eq!(admin().view(&r.offset_msg_id).await.body.as_ref(), b"any cert");
     p.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn the_checked_server_name_is_the_address_host_unless_set() {
+    let with = |name: &str| {
+        let tls = tls().with_server_name(name);
+        let mut cfg = config(Some(alice()), Some(tls));
+        cfg.send_msg_timeout = Duration::from_secs(5);
+        cfg
+    };
+    // The certificates name IP 127.0.0.1 (what the addresses carry) and DNS localhost.
+    let p = Producer::spawn(with("localhost")).await.unwrap();
+    let r = p.send_message(ProducerRecord::new(TOPIC, "by name")).await.expect("localhost is on the certificate");
+    assert_eq!(admin().view(&r.offset_msg_id).await.body.as_ref(), b"by name");
+    p.shutdown().await;
+
+    let (res, _) = send_once(with("rocketmq.invalid"), TOPIC).await;
+    let f = res.expect_err("a name the certificate does not carry");
+    match &f.error {
+        SendError::Route { source: RouteError::Remoting(RemotingError::Tls { failure: TlsFailure::Certificate(reason), .. }), .. } => {
+            assert!(reason.contains("NotValidForName"), "{reason}");
+        }
+        other => panic!("want a certificate name error, got {other:?}"),
+    }
+}
