@@ -176,20 +176,23 @@ fn fault_script_ok(args: &[&str], what: &str) -> Output {
     output
 }
 
-fn fault_instance() {
-    let started = FAULT.get_or_init(|| {
+/// Starts a dedicated instance (once per process; `cell` remembers a failure) with a watchdog on
+/// this process, and checks the script's last line names its name server.
+fn dedicated_instance(cell: &'static OnceLock<Result<(), String>>, dir: &str, ports: (u16, u16), options: &[&str], what: &str) {
+    let started = cell.get_or_init(|| {
         let pid = std::process::id().to_string();
-        let output = fault_script(&["start", "--watch-pid", &pid])
+        let mut args = vec!["start", "--watch-pid", &pid];
+        args.extend_from_slice(options);
+        let output = rocketmq_local(dir, ports.0, ports.1, &args)
             .output()
             .map_err(|e| format!("could not run {}: {e}", script().display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let expected = format!("NAMESRV_ADDR={FAULT_NAMESRV_ADDR}");
+        let expected = format!("NAMESRV_ADDR=127.0.0.1:{}", ports.0);
         if output.status.success() && stdout.lines().rev().any(|l| l.trim() == expected) {
             Ok(())
         } else {
             Err(describe(
-                "the fault broker for the integration tests (target/rocketmq-it-faults, \
-                 127.0.0.1:29876 / 127.0.0.1:30911) did not start",
+                &format!("{what} for the integration tests (target/{dir}, 127.0.0.1:{} / 127.0.0.1:{}) did not start", ports.0, ports.1),
                 &output,
             ))
         }
@@ -197,6 +200,10 @@ fn fault_instance() {
     if let Err(message) = started {
         panic!("{message}");
     }
+}
+
+fn fault_instance() {
+    dedicated_instance(&FAULT, "rocketmq-it-faults", (FAULT_NAMESRV_PORT, FAULT_BROKER_PORT), &[], "the fault broker");
 }
 
 /// `host:port` of the fault broker's name server (starts the fault broker if needed).
@@ -384,26 +391,8 @@ const SECURE_DIR: &str = "rocketmq-it-secure";
 static SECURE: OnceLock<Result<(), String>> = OnceLock::new();
 
 fn secure_instance() {
-    let started = SECURE.get_or_init(|| {
-        let pid = std::process::id().to_string();
-        let output = rocketmq_local(SECURE_DIR, SECURE_NAMESRV_PORT, SECURE_BROKER_PORT, &["start", "--auth", "--tls", "--watch-pid", &pid])
-            .output()
-            .map_err(|e| format!("could not run {}: {e}", script().display()))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let expected = format!("NAMESRV_ADDR=127.0.0.1:{SECURE_NAMESRV_PORT}");
-        if output.status.success() && stdout.lines().rev().any(|l| l.trim() == expected) {
-            Ok(())
-        } else {
-            Err(describe(
-                "the secured broker for the integration tests (target/rocketmq-it-secure, --auth --tls, \
-                 127.0.0.1:39876 / 127.0.0.1:40911) did not start",
-                &output,
-            ))
-        }
-    });
-    if let Err(message) = started {
-        panic!("{message}");
-    }
+    let ports = (SECURE_NAMESRV_PORT, SECURE_BROKER_PORT);
+    dedicated_instance(&SECURE, SECURE_DIR, ports, &["--auth", "--tls"], "the secured broker (--auth --tls)");
 }
 
 /// `host:port` of the secured name server (TLS only; starts the secured broker if needed).
