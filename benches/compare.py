@@ -17,6 +17,17 @@ from each tool's own output: ours prints a BENCH_JSON line, Java prints `[Comple
 
 Throughput is compared on the same footing for both: messages/s over the last <= 10 one-second
 snapshots of the run (the Java tool's own method; our tool computes the same `window_tps`).
+
+Secured brokers (issue 8, run by benches/secure.sh through compare.sh --auth/--tls): --access-key/
+--secret-key sign both clients' requests as the same user (ours: --access-key/--secret-key; Java:
+JavaBench's AclClientRPCHook), --tls-dir DIR (scripts/rocketmq-local's tls/) makes both use TLS
+with the same trust (ca.pem) and client certificate (client.pem/client.key; Java: setUseTLS(true)
+and -Dtls.enable=true -Dtls.config.file=DIR/tls.properties). --java-sync-tool javabench runs W1/W2's
+Java side with `JavaBench --mode sync` instead of the official Producer (whose -a true signs as a
+hard-coded user). --result-json FILE writes this run's results there instead of BENCHMARKS.md; then
+`compare.py secure-section --md BENCHMARKS.md --json benchmarks.json FRAGMENT...` writes (or
+replaces) the "Secured clusters (issue 8)" section of BENCHMARKS.md and the "secured" key of
+benchmarks.json from such fragments, leaving the rest of both files as they are.
 """
 import argparse
 import json
@@ -65,6 +76,52 @@ JAVA_OPTS = [
 ]
 
 NA_NOT_YET = "n/a (not yet)"
+
+# The section of BENCHMARKS.md written by `compare.py secure-section` (benches/secure.sh); a full
+# compare.sh run that rewrites BENCHMARKS.md keeps it (and benchmarks.json's "secured" key).
+SECURE_BEGIN = "<!-- secured-clusters: begin (benches/secure.sh) -->"
+SECURE_END = "<!-- secured-clusters: end -->"
+SECURE_TARGET = 1.5  # issue 8: ours/Java msgs/s >= 1.5x with auth, TLS, and both
+
+
+def ours_security_flags(args):
+    """Our tool's flags for a secured broker: sign as the user, TLS with the instance's CA and
+    client certificate."""
+    f = []
+    if args.access_key:
+        f += ["--access-key", args.access_key, "--secret-key", args.secret_key]
+    if args.tls_dir:
+        d = args.tls_dir
+        f += ["--tls-ca", os.path.join(d, "ca.pem"), "--tls-cert", os.path.join(d, "client.pem"),
+              "--tls-key", os.path.join(d, "client.key")]
+    return f
+
+
+def java_tls_opts(args):
+    """JVM options of a Java client for a TLS broker (as scripts/rocketmq-local's admin): the
+    client's TlsHelper reads trust + client certificate from tls.properties."""
+    if not args.tls_dir:
+        return []
+    return ["-Dtls.enable=true", "-Dtls.test.mode.enable=false",
+            f"-Dtls.config.file={os.path.join(args.tls_dir, 'tls.properties')}"]
+
+
+def java_bench_security_flags(args):
+    f = []
+    if args.access_key:
+        f += ["--access-key", args.access_key, "--secret-key", args.secret_key]
+    if args.tls_dir:
+        f += ["--tls"]
+    return f
+
+
+def java_tool(args, wid):
+    """(class, flags) of the Java side of a workload: the table's, or JavaBench --mode sync for the
+    sync workloads with --java-sync-tool javabench."""
+    _, _, cls, jflags, _ = WORKLOADS[wid]
+    if cls == "Producer" and args.java_sync_tool == "javabench":
+        return "JavaBench", ["--mode", "sync"] + list(jflags)
+    return cls, list(jflags)
 
 
 def log(msg):
@@ -228,16 +285,29 @@ def stored_note(handed, stored, to_what):
             f"(a one-way request gets no answer; a busy broker drops it); msgs/s counts hand-offs")
 
 
+def rep_tag(args):
+    """Log-name suffix of the current repetition (-r1, -r2, ...) when there are several."""
+    return f"-r{args.rep + 1}" if getattr(args, "repeat", 1) > 1 and getattr(args, "rep", None) is not None else ""
+
+
+def first_errors(output):
+    """The tools' `first error: ...` lines (ours prints one per kind, JavaBench the first)."""
+    return [l[len("first error: "):].strip() for l in output.splitlines() if l.startswith("first error: ")][:3]
+
+
 def ours_run(args, wid, count, log_dir):
     desc, flags, _, _, _ = WORKLOADS[wid]
-    cmd = [args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(count), "--report-interval", "1000"] + flags
+    cmd = ([args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(count), "--report-interval", "1000"]
+           + flags + ours_security_flags(args))
     if wid == "W3" and args.async_inflight:
         cmd += ["--inflight", str(args.async_inflight)]
     log(f"{wid} ours: {' '.join(cmd[1:])}")
-    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-ours.log"), "oneway" in flags)
+    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-ours{rep_tag(args)}.log"), "oneway" in flags)
     j = parse_bench_json(m["output"])
     res = {"client": "ours", "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
            "peak_rss_mb": m["peak_rss_mb"], "messages": count}
+    if first_errors(m["output"]):
+        res["first_errors"] = first_errors(m["output"])
     if j is None:
         res.update(status="error", error=f"no BENCH_JSON (exit {m['rc']})")
         return res
@@ -267,9 +337,11 @@ def java_cmd(args, cls, tail):
     """The java command line for an official benchmark class or JavaBench."""
     if cls == "JavaBench":
         main, cp = "JavaBench", f"{args.java_cp}:{args.java_bench_dir}"
+        tail = tail + java_bench_security_flags(args)
     else:
         main, cp = f"org.apache.rocketmq.example.benchmark.{cls}", args.java_cp
-    return main, [args.java] + JAVA_OPTS + [f"-Duser.home={args.java_home_dir}", "-cp", cp, main] + tail
+    return main, ([args.java] + JAVA_OPTS + java_tls_opts(args) + [f"-Duser.home={args.java_home_dir}", "-cp", cp, main]
+                  + tail)
 
 
 def parse_java_bench_json(output):
@@ -283,12 +355,14 @@ def parse_java_bench_json(output):
 
 
 def java_run(args, wid, count, log_dir):
-    desc, _, cls, jflags, _ = WORKLOADS[wid]
+    cls, jflags = java_tool(args, wid)
     if cls is None:
         return {"client": "java", "status": "no_tool", "note": "no Java tool for this workload"}
     if cls == "JavaBench" and not args.java_bench_dir:
         return {"client": "java", "status": "no_tool", "note": "JavaBench not built (no --java-bench-dir)"}
-    jflags = list(jflags)
+    if cls != "JavaBench" and args.access_key:
+        return {"client": "java", "status": "no_tool",
+                "note": f"the official {cls} cannot sign as {args.access_key} (use --java-sync-tool javabench)"}
     if cls == "JavaBench" and "async" in jflags and args.async_inflight:
         jflags += ["--inflight", str(args.async_inflight)]
     main, cmd = java_cmd(args, cls, ["-n", args.namesrv, "-t", args.topic, "-ri", "1000"] + jflags)
@@ -310,11 +384,13 @@ def java_run(args, wid, count, log_dir):
                 first["t"] = el
             return "t" in first and el - first["t"] >= args.java_batch_seconds
     log(f"{wid} java: {main} {' '.join(cmd[cmd.index(main) + 1:])}")
-    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-java.log"), "oneway" in jflags,
+    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-java{rep_tag(args)}.log"), "oneway" in jflags,
                             stop_when=stop_when)
     res = {"client": "java", "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
            "peak_rss_mb": m["peak_rss_mb"], "class": cls}
     out = m["output"]
+    if first_errors(out):
+        res["first_errors"] = first_errors(out)
     if not forever:
         mc = COMPLETE_RE.search(out)
         ms = COMPLETE_SHORT_RE.search(out)
@@ -382,7 +458,7 @@ def bare_run(args, wid, count, log_dir):
     if wid == "W3" and args.async_inflight:
         cmd[cmd.index("--inflight") + 1] = str(args.async_inflight)
     log(f"{wid} bare: {' '.join(cmd[1:])}")
-    m = run_measured(cmd, args.run_timeout, os.path.join(log_dir, f"{wid}-bare.log"))
+    m = run_measured(cmd, args.run_timeout, os.path.join(log_dir, f"{wid}-bare{rep_tag(args)}.log"))
     res = {"client": "bare", "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
            "peak_rss_mb": m["peak_rss_mb"]}
     j = parse_bench_json(m["output"])
@@ -417,14 +493,14 @@ def steady_cpu(res, m, rate):
 def baselines(args):
     """CPU of a 1-message run of each client: process start-up, producer start/shutdown, exit."""
     base = {}
-    cmd = [args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", "1", "--mode", "sync", "-w", "1"]
+    cmd = ([args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", "1", "--mode", "sync", "-w", "1"]
+           + ours_security_flags(args))
     m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-ours.log"))
     base["ours"] = {"cpu_s": m["cpu_s"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"], "rc": m["rc"]}
-    cmd = ([args.java] + JAVA_OPTS + [f"-Duser.home={args.java_home_dir}", "-cp", args.java_cp,
-           "org.apache.rocketmq.example.benchmark.Producer", "-n", args.namesrv, "-t", args.topic,
-           "-w", "1", "-q", "1"])
-    m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-java.log"))
-    base["java"] = {"cpu_s": m["cpu_s"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"], "rc": m["rc"]}
+    if any(java_tool(args, w)[0] in ("Producer", "BatchProducer") for w in args.workloads):
+        _, cmd = java_cmd(args, "Producer", ["-n", args.namesrv, "-t", args.topic, "-w", "1", "-q", "1"])
+        m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-java.log"))
+        base["java"] = {"cpu_s": m["cpu_s"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"], "rc": m["rc"]}
     if args.java_bench_dir:
         _, cmd = java_cmd(args, "JavaBench", ["-n", args.namesrv, "-t", args.topic, "--mode", "async", "-q", "1"])
         m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-java-bench.log"))
@@ -584,6 +660,11 @@ def write_reports(args, results, ver, base):
             if res.get("status") == "ok" and res.get("failed") and "failed sends" not in res.get("note", ""):
                 notes.append(f"* {wid} {who}: {res['failed']:,} failed sends.")
     inflight_text = f"`--inflight {args.async_inflight}`" if args.async_inflight else "the crate default, 1024 messages"
+    java_tools_text = ("(W4) and `benches/java/JavaBench.java` on the same classpath (W1, W2, W3, W5)"
+                       if args.java_sync_tool == "javabench" else
+                       "(W1, W2, W4) and `benches/java/JavaBench.java` on the same classpath (W3, W5)")
+    sync_tool_text = ("`JavaBench --mode sync` (`-w` threads calling `send(msg)`, as the official Producer's sync loop)"
+                      if args.java_sync_tool == "javabench" else "`org.apache.rocketmq.example.benchmark.Producer`")
     bare_inflight = args.async_inflight or 1024
     bare_md = bare_bullet = ""
     if bare_rows:
@@ -618,7 +699,7 @@ ASYNC_FLUSH), on the same machine as the broker, one client process at a time.
 
 Machine: {ver['cpu']}, {ver['cores']} cores, {ver['memory']}, Linux {ver['kernel']}.
 Versions: {ver['rustc']}; {ver['java']}; Java client rocketmq-client {args.rocketmq_version}; Java tools: {ver['java_benchmark']}
-(W1, W2, W4) and `benches/java/JavaBench.java` on the same classpath (W3, W5).
+{java_tools_text}.
 
 | Workload | Client | msgs/s | avg RT (ms) | p50 (ms) | p99 (ms) | CPU ms / 1000 msgs | same, net of start-up | peak RSS (MB) |
 |---|---|---:|---:|---:|---:|---:|---:|---:|
@@ -643,7 +724,7 @@ How it was measured:
   and JIT weigh heavily on short Java runs). "net of start-up" subtracts the CPU of a 1-message run of
   the same client ({base_text}). Java: `{' '.join(JAVA_OPTS[:6])}` (the heap of the official
   `runclass.sh`, G1 because JDK 17 has no CMS).
-* W1, W2 (sync): `org.apache.rocketmq.example.benchmark.Producer`. W4: `BatchProducer` (`-b 32`), which has
+* W1, W2 (sync): {sync_tool_text}. W4: `BatchProducer` (`-b 32`), which has
   no message limit: it runs until {args.java_batch_seconds:g} s after its first report line (the tool reports once it
   has 10 one-second snapshots), is read from its last report, and its CPU is the steady-state CPU over
   that report's 10-s window (so only the "net" column).
@@ -666,17 +747,349 @@ How it was measured:
 
 Raw data: `benchmarks.json` (every run, the commands, the tools' own numbers); logs in `{args.log_dir}`.
 """
-    with open(os.path.join(args.out_dir, "BENCHMARKS.md"), "w") as f:
+    md_path = os.path.join(args.out_dir, "BENCHMARKS.md")
+    json_path = os.path.join(args.out_dir, "benchmarks.json")
+    # keep the secured-clusters section (benches/secure.sh) of the previous files
+    old_section = extract_section(read_text(md_path))
+    if old_section:
+        md = md.rstrip("\n") + "\n\n" + old_section + "\n"
+    try:
+        with open(json_path) as f:
+            old = json.load(f)
+        if isinstance(old, dict) and "secured" in old:
+            data["secured"] = old["secured"]
+    except (OSError, ValueError):
+        pass
+    with open(md_path, "w") as f:
         f.write(md)
     for w in data["workloads"]:
         for k in ("ours_runs", "java_runs", "bare_runs"):
             for run in w.get(k, []):
                 run.pop("output", None)
-    with open(os.path.join(args.out_dir, "benchmarks.json"), "w") as f:
+    with open(json_path, "w") as f:
         json.dump(data, f, indent=2, default=str)
         f.write("\n")
     log(f"wrote {os.path.join(args.out_dir, 'BENCHMARKS.md')} and benchmarks.json")
     print(md)
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def extract_section(text):
+    """The secured-clusters section (markers included) of a BENCHMARKS.md text, or ""."""
+    i, j = text.find(SECURE_BEGIN), text.find(SECURE_END)
+    if i < 0 or j < i:
+        return ""
+    return text[i:j + len(SECURE_END)]
+
+
+def strip_outputs(runs):
+    for run in runs:
+        run.pop("output", None)
+    return runs
+
+
+def write_fragment(args, results, ver, base):
+    """This configuration's results as JSON, for `compare.py secure-section`."""
+    frag = {
+        "config": args.config_label or "?", "broker_options": args.broker_options,
+        "auth_user": args.access_key or None, "tls": bool(args.tls_dir),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": ver, "baselines": base,
+        "namesrv": args.namesrv, "topic": args.topic, "repeat": args.repeat, "warmup": args.warmup,
+        "async_inflight": args.async_inflight or 1024, "java_sync_tool": args.java_sync_tool,
+        "counts": {w: args.count_for(w) for w in args.workloads}, "log_dir": args.log_dir, "workloads": [],
+    }
+    for wid in args.workloads:
+        r = results[wid]
+        frag["workloads"].append({
+            "id": wid, "description": WORKLOADS[wid][0], "ours": r["ours"], "java": r["java"],
+            "ours_runs": strip_outputs(r["ours_runs"]), "java_runs": strip_outputs(r["java_runs"]),
+        })
+    os.makedirs(os.path.dirname(os.path.abspath(args.result_json)), exist_ok=True)
+    with open(args.result_json, "w") as f:
+        json.dump(frag, f, indent=2, default=str)
+        f.write("\n")
+    log(f"wrote {args.result_json}")
+
+
+CONFIG_TEXT = {
+    "plain": "no authentication, no TLS (the reference)",
+    "auth": "ACL 2.0 on the broker (`--auth`): every broker request signed",
+    "tls": "TLS enforcing on name server and broker (`--tls`), the broker requiring a client certificate",
+    "auth+tls": "both (`--auth --tls`)",
+}
+
+
+def secure_section(argv):
+    """Writes the "Secured clusters (issue 8)" section of BENCHMARKS.md and the "secured" key of
+    benchmarks.json from compare.py --result-json fragments (one per broker configuration and
+    run; fragments with different message counts are shown as separate blocks)."""
+    ap = argparse.ArgumentParser(prog="compare.py secure-section")
+    ap.add_argument("--md", required=True)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--command", action="append", default=[],
+                    help="the command(s) that produced the fragments (repeatable)")
+    ap.add_argument("fragments", nargs="+")
+    a = ap.parse_args(argv)
+    frags = []
+    for p in a.fragments:
+        with open(p) as f:
+            frags.append(json.load(f))
+    commands = a.command or ["benches/secure.sh"]
+
+    def ok(res):
+        return res.get("status") == "ok" and res.get("msgs_per_s")
+
+    def runs_ratio(w):
+        # the i-th runs of ours and Java belong to the same repetition (run back to back)
+        xs = [o["msgs_per_s"] / j["msgs_per_s"] for o, j in zip(w["ours_runs"], w["java_runs"]) if ok(o) and ok(j)]
+        return " / ".join(f"{x:.2f}" for x in xs) if xs else "n/a"
+
+    def failed(runs):
+        vals = [r.get("failed") for r in runs if r.get("status") == "ok"]
+        errs = sum(1 for r in runs if r.get("status") != "ok")
+        t = f"{sum(v or 0 for v in vals):,}"
+        return t + (f" (+{errs} run errors)" if errs else "")
+
+    def num(res, key, nd=0):
+        return fmt(res.get(key), nd) if res.get("status") == "ok" else "error"
+
+    def counts_text(f):
+        return ", ".join(f"{w} {c:,}" for w, c in f["counts"].items())
+
+    # blocks: fragments with the same message counts and repetitions, in order of appearance
+    groups = {}
+    for f in frags:
+        groups.setdefault((counts_text(f), f["repeat"], f["warmup"]), []).append(f)
+
+    verdicts_all = {}
+    blocks = []
+    overview_cols = []  # (column title, {config: ratio})
+    for (ctext, repeat, warmup), fl in groups.items():
+        plain = next((f for f in fl if f["config"] == "plain"), None)
+        wids = [w["id"] for w in fl[0]["workloads"]]
+        thr_rows, cpu_rows, verdicts, notes = [], [], {}, []
+        for f in fl:
+            cfg = f["config"]
+            for w in f["workloads"]:
+                o, j = w["ours"], w["java"]
+                rr = "n/a"
+                met = "n/a"
+                if ok(o) and ok(j):
+                    x = o["msgs_per_s"] / j["msgs_per_s"]
+                    rr = f"{x:.2f}x"
+                    met = "yes" if x >= SECURE_TARGET else "**no**"
+                    verdicts[(cfg, w["id"])] = x
+                    verdicts_all[f"{cfg} {w['id']} ({ctext})"] = round(x, 3)
+                if cfg == "plain" and met != "n/a":
+                    met = f"({met})"
+                thr_rows.append(
+                    f"| {cfg} | {w['id']} | {num(o, 'msgs_per_s')} | {num(j, 'msgs_per_s')} | {rr} | {met} | {runs_ratio(w)} | "
+                    f"{num(o, 'p50_ms', 3)} / {num(o, 'p99_ms', 3)} | {num(o, 'avg_rt_ms', 3)} / {num(j, 'avg_rt_ms', 3)} | "
+                    f"{failed(w['ours_runs'])} / {failed(w['java_runs'])} |")
+                cpu_rows.append(
+                    f"| {cfg} | {w['id']} | {num(o, 'cpu_ms_per_1000', 1)} | {num(o, 'cpu_net_ms_per_1000', 1)} | "
+                    f"{num(j, 'cpu_ms_per_1000', 1)} | {num(j, 'cpu_net_ms_per_1000', 1)} | {ratio(o, j, 'cpu_ms_per_1000')} | "
+                    f"{ratio(o, j, 'cpu_net_ms_per_1000')} | {num(o, 'peak_rss_mb', 1)} / {num(j, 'peak_rss_mb', 1)} |")
+                for who, runs in (("ours", w["ours_runs"]), ("Java", w["java_runs"])):
+                    for k, res in enumerate(runs, 1):
+                        if res.get("error"):
+                            notes.append(f"* {cfg} {w['id']} {who}, run {k}: {res['error']}.")
+                        if res.get("note") and res.get("status") != "ok":
+                            notes.append(f"* {cfg} {w['id']} {who}, run {k}: {res['note']}.")
+                        if res.get("failed"):
+                            notes.append(f"* {cfg} {w['id']} {who}, run {k}: {res['failed']:,} failed send{'s' if res['failed'] != 1 else ''}"
+                                         + (f"; first error: `{res['first_errors'][0]}`" if res.get("first_errors") else "")
+                                         + ".")
+        for wid in wids:
+            n = fl[0]["counts"].get(wid)
+            overview_cols.append((f"{wid}, {n:,} msgs/run x {repeat}",
+                                  {c: x for (c, w_), x in verdicts.items() if w_ == wid}))
+        secured = [k for k in verdicts if k[0] != "plain"]
+        missed = [k for k in secured if verdicts[k] < SECURE_TARGET]
+        if secured:
+            summary = (f"Target ours/Java >= {SECURE_TARGET}x: held in {len(secured) - len(missed)} of {len(secured)} "
+                       f"secured cells" + (f"; missed in {', '.join(f'{c} {w} ({verdicts[(c, w)]:.2f}x)' for c, w in missed)}."
+                                           if missed else "."))
+        else:
+            summary = "No secured configuration produced a comparable pair of results."
+        dates = sorted(f["date"] for f in fl)
+        blk = ""
+        if len(groups) > 1:
+            cs = set(fl[0]["counts"].values())
+            blk += (f"### {', '.join(wids)}, {cs.pop():,} messages per run\n\n" if len(cs) == 1
+                    else f"### {ctext} messages per run\n\n")
+        blk += (f"Messages per run: {ctext}; {repeat} run{'s' if repeat != 1 else ''} per client and workload; "
+                f"{warmup:,} warm-up messages; "
+                f"{dates[0]} to {dates[-1]}.\n\n{summary}\n")
+        blk += f"""
+| Config | Workload | ours msgs/s | Java msgs/s | ours/Java | >= {SECURE_TARGET}x | ours/Java per run | ours p50 / p99 (ms) | avg RT ours / Java (ms) | failed sends ours / Java (all runs) |
+|---|---|---:|---:|---:|:-:|---:|---:|---:|---:|
+{chr(10).join(thr_rows)}
+
+Client CPU per message (of the median runs above; "net" subtracts the CPU of a 1-message run of the
+same client in the same configuration: process start-up, producer start and, with TLS, the handshakes):
+
+| Config | Workload | ours CPU ms / 1000 msgs | ours net | Java CPU ms / 1000 msgs | Java net | CPU ours/Java | net ours/Java | peak RSS ours / Java (MB) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|
+{chr(10).join(cpu_rows)}
+"""
+        others = [f for f in fl if f["config"] != "plain"]
+        if plain and others:
+            pw = {w["id"]: w for w in plain["workloads"]}
+            cost_rows = []
+            for wid in wids:
+                for who in ("ours", "java"):
+                    p = pw.get(wid, {}).get(who, {})
+                    cells = []
+                    for f in others:
+                        w = next((x for x in f["workloads"] if x["id"] == wid), None)
+                        res = w[who] if w else {}
+                        t = "n/a"
+                        if ok(res) and ok(p):
+                            d = 100.0 * (res["msgs_per_s"] / p["msgs_per_s"] - 1.0)
+                            t = f"{res['msgs_per_s']:,.0f} ({d:+.0f} %)"
+                        if res.get("cpu_net_ms_per_1000") is not None and p.get("cpu_net_ms_per_1000") is not None:
+                            dc = res["cpu_net_ms_per_1000"] - p["cpu_net_ms_per_1000"]
+                            t += f"; {res['cpu_net_ms_per_1000']:.1f} ({dc:+.1f})"
+                        cells.append(t)
+                    base_t = f"{p['msgs_per_s']:,.0f}" if ok(p) else "n/a"
+                    if p.get("cpu_net_ms_per_1000") is not None:
+                        base_t += f"; {p['cpu_net_ms_per_1000']:.1f}"
+                    cost_rows.append(f"| {wid} | {'ours' if who == 'ours' else 'Java'} | {base_t} | "
+                                     + " | ".join(cells) + " |")
+            blk += f"""
+Cost against the plain broker of the same run: median msgs/s (change) ; net CPU ms per 1000 msgs (change):
+
+| Workload | Client | plain | {' | '.join(f['config'] for f in others)} |
+|---|---|---:|{'---:|' * len(others)}
+{chr(10).join(cost_rows)}
+"""
+        if notes:
+            blk += "\n" + "\n".join(notes) + "\n"
+        blocks.append(blk)
+
+    def cfg_line(f):
+        c = f["config"]
+        t = CONFIG_TEXT.get(c, c)
+        if f.get("auth_user"):
+            t += f"; both clients sign as `{f['auth_user']}`"
+        start = ("scripts/rocketmq-local start " + (f.get("broker_options") or "")).strip()
+        return f"* {c}: {t} (`{start}`)"
+
+    seen, cfg_lines = set(), []
+    for f in frags:
+        if f["config"] not in seen:
+            seen.add(f["config"])
+            cfg_lines.append(cfg_line(f))
+    first = frags[0]
+    auth_f = next((f for f in frags if f.get("auth_user")), None)
+    user_text = ""
+    if auth_f:
+        u = auth_f["auth_user"]
+        kind = ("the super user (no authorization check, still authenticated: every request signed and verified)"
+                if u == "rocketmq" else
+                f"a Normal user, authorized by ACL: the script's `Pub,Sub` on `Group:*` plus `Pub` on "
+                f"`Topic:{auth_f['topic']}` granted by compare.sh (`admin createAcl`), so the broker authenticates "
+                f"and authorizes every send")
+        user_text = (f"\nSigning: user `{u}`, {kind}. Ours: `--access-key {u} --secret-key ...`; Java: "
+                     f"`new DefaultMQProducer(group, new AclClientRPCHook(new SessionCredentials(\"{u}\", ...)))` "
+                     f"(`JavaBench --access-key`). The official `Producer -a true` is not usable for this: it signs as a "
+                     f"hard-coded `rocketmq2`/`12345678` (`example.benchmark.AclClient`).\n")
+    tls_text = ("\nTLS: both clients trust the instance's `tls/ca.pem` (server certificate verified, valid for "
+                "127.0.0.1) and present `tls/client.pem` / `client.key` (the broker requires it). Ours: `--tls-ca ca.pem "
+                "--tls-cert client.pem --tls-key client.key` (rustls); Java: `producer.setUseTLS(true)` with "
+                "`-Dtls.enable=true -Dtls.test.mode.enable=false -Dtls.config.file=tls/tls.properties` "
+                "(netty's JDK SSL provider; the same file as the script's admin tool).\n"
+                if any(f.get("tls") for f in frags) else "")
+    cmd_text = " and ".join(f"`{c}`" for c in commands)
+    overview = ""
+    if len(groups) > 1:
+        cfgs = []
+        for f in frags:
+            if f["config"] not in cfgs:
+                cfgs.append(f["config"])
+        rows = []
+        n_cells = n_held = 0
+        for c in cfgs:
+            cells = []
+            for _, vals in overview_cols:
+                x = vals.get(c)
+                if x is None:
+                    cells.append("")
+                    continue
+                t = f"{x:.2f}x"
+                if c != "plain":
+                    n_cells += 1
+                    n_held += x >= SECURE_TARGET
+                    if x < SECURE_TARGET:
+                        t += " **no**"
+                cells.append(t)
+            rows.append(f"| {c} | " + " | ".join(cells) + " |")
+        overview = f"""Overview: median ours/Java msgs/s per run set (each column is one `secure.sh` run with its own
+brokers; "**no**" = below the {SECURE_TARGET}x target; plain = reference). Held in {n_held} of {n_cells} secured cells.
+
+| Config | {' | '.join(t for t, _ in overview_cols)} |
+|---|{'---:|' * len(overview_cols)}
+{chr(10).join(rows)}
+
+Run length matters for the Java client: its JIT is still warming up during the first seconds, and a
+short run's 10-s measuring window includes them, so short runs flatter ours. The runs with the most
+messages per run (the same count as the main table above) are the ones to judge by.
+
+"""
+    sec = f"""{SECURE_BEGIN}
+## Secured clusters (issue 8): the cost of request signing and TLS
+
+Generated by {cmd_text}. Each configuration got a broker of its own (`scripts/rocketmq-local start`
+with the options below, own `ROCKETMQ_DIR`, same ports, stopped before the next), topic `{first['topic']}`
+with 8 queues; on it the workloads ran alternately ours / Java (ours first in odd repetitions, Java
+first in even ones; median by msgs/s), after unmeasured warm-up messages (our tool, sync). The
+configurations ran one after the other, so compare across configurations with the noise of this
+shared 2-core machine in mind (the per-run ratios show it).
+
+{chr(10).join(cfg_lines)}
+{user_text}{tls_text}
+Workloads: W2 = sync, 64 sender threads, 1 KiB bodies (Java: `JavaBench --mode sync -w 64`, the official
+Producer's sync loop; used on the plain broker too so all rows compare the same tools); W3 = async, 1 KiB,
+in-flight budget {first['async_inflight']} (ours: the producer's in-flight budget; Java: `JavaBench --mode async`
+with the client's async back-pressure set to {first['async_inflight']} messages). msgs/s and CPU are measured as in
+the tables above (last <= 10 one-second snapshots; CPU of the whole client process from `wait4`).
+
+{overview}{chr(10).join(blocks)}
+Raw data: the `secured` key of `benchmarks.json` (every run, its command line and the tools' own numbers);
+logs in {', '.join(f"`{f['log_dir']}`" for f in frags)}.
+{SECURE_END}"""
+
+    text = read_text(a.md)
+    old = extract_section(text)
+    if old:
+        text = text.replace(old, sec)
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + sec + "\n"
+    with open(a.md, "w") as f:
+        f.write(text)
+    try:
+        with open(a.json) as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            data = {"previous": data}
+    except (OSError, ValueError):
+        data = {}
+    data["secured"] = {"commands": commands, "target": SECURE_TARGET, "configs": frags,
+                       "ours_over_java": verdicts_all}
+    with open(a.json, "w") as f:
+        json.dump(data, f, indent=2, default=str)
+        f.write("\n")
+    log(f"wrote the secured-clusters section into {a.md} and the 'secured' key into {a.json}")
+    print(sec)
+    return 0
 
 
 def main():
@@ -704,7 +1117,21 @@ def main():
                     help="skip the 1-message runs used for the 'net of start-up' CPU column")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--log-dir", required=True)
+    ap.add_argument("--access-key", default="", help="sign both clients' requests as this user (with --secret-key)")
+    ap.add_argument("--secret-key", default="")
+    ap.add_argument("--tls-dir", default="",
+                    help="TLS for both clients with DIR/ca.pem, DIR/client.pem + client.key (Java: DIR/tls.properties)")
+    ap.add_argument("--java-sync-tool", choices=("producer", "javabench"), default="producer",
+                    help="Java side of W1/W2: the official Producer or JavaBench --mode sync (forced with --access-key)")
+    ap.add_argument("--config-label", default="", help="name of this broker configuration (--result-json)")
+    ap.add_argument("--broker-options", default="", help="the scripts/rocketmq-local start options used (--result-json)")
+    ap.add_argument("--result-json", default="",
+                    help="write this run's results to FILE (for `compare.py secure-section`) instead of BENCHMARKS.md")
     args = ap.parse_args()
+    if bool(args.access_key) != bool(args.secret_key):
+        ap.error("--access-key and --secret-key go together")
+    if args.access_key:
+        args.java_sync_tool = "javabench"
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     for w in args.workloads:
         if w not in WORKLOADS:
@@ -715,8 +1142,8 @@ def main():
 
     if args.warmup > 0:
         # A fresh broker's JIT is cold: whichever client ran first would pay for it.
-        cmd = [args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(args.warmup),
-               "--mode", "sync", "-w", "64", "-s", "1024"]
+        cmd = ([args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(args.warmup),
+                "--mode", "sync", "-w", "64", "-s", "1024"] + ours_security_flags(args))
         log(f"warming the broker up: {args.warmup} messages with our tool (not measured)")
         m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "warmup.log"))
         if m["rc"] != 0:
@@ -728,6 +1155,7 @@ def main():
         ours_runs, java_runs, bare_runs = [], [], []
         with_bare = bool(args.bare_bin) and wid in BARE
         for rep in range(args.repeat):
+            args.rep = rep
             # bare next to ours: the same broker state for the ours/bare ratio
             order = ("ours", "bare", "java") if rep % 2 == 0 else ("java", "bare", "ours")
             for who in order:
@@ -752,9 +1180,14 @@ def main():
         if bare_runs:
             results[wid]["bare"] = median_run(bare_runs)
             results[wid]["bare_runs"] = bare_runs
-    write_reports(args, results, versions(args), base)
+    if args.result_json:
+        write_fragment(args, results, versions(args), base)
+    else:
+        write_reports(args, results, versions(args), base)
     return 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "secure-section":
+        sys.exit(secure_section(sys.argv[2:]))
     sys.exit(main())

@@ -22,6 +22,24 @@
 #   --out-dir DIR          where BENCHMARKS.md and benchmarks.json go (default: the repo root)
 #   --keep-broker          leave the broker running at the end
 #
+# Secured brokers (issue 8; benches/secure.sh runs plain / auth / tls / auth+tls with these):
+#   --auth                 start the broker with `scripts/rocketmq-local start --auth` (ACL 2.0) and sign
+#                          both clients' requests as --auth-user
+#   --auth-user USER:SECRET  the signing user (default alice:alice-secret-1, the script's Normal user,
+#                          granted Pub on the bench topic here with `admin createAcl`; rocketmq:12345678 =
+#                          the super user, authenticated but never authorized)
+#   --tls                  start it with --tls (TLS enforcing, the broker requiring a client
+#                          certificate); both clients trust $ROCKETMQ_DIR/tls/ca.pem and present its
+#                          client.pem/client.key
+#   --java-sync-tool T     Java side of W1/W2: producer (the official Producer, default) or javabench
+#                          (benches/java/JavaBench.java --mode sync; forced with --auth: the official
+#                          Producer's -a true signs as a hard-coded user)
+#   --result-json FILE     write the results there (for `compare.py secure-section`) instead of
+#                          BENCHMARKS.md / benchmarks.json
+#   With --auth or --tls the bare_sender runs are skipped (it speaks neither) and the default
+#   ROCKETMQ_DIR is <repo>/target/rocketmq-bench-{auth,tls,authtls} (a secured dir remembers its
+#   options; a running instance with other options is refused).
+#
 # Environment: ROCKETMQ_DIR (default <repo>/target/rocketmq-bench), ROCKETMQ_NAMESRV_PORT (27876),
 # ROCKETMQ_BROKER_PORT (28911), BENCH_TOPIC (BenchCompare), JAVA, JAVAC, MVN, CARGO_TARGET_DIR.
 #
@@ -36,7 +54,6 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export ROCKETMQ_DIR="${ROCKETMQ_DIR:-$REPO/target/rocketmq-bench}"
 export ROCKETMQ_NAMESRV_PORT="${ROCKETMQ_NAMESRV_PORT:-27876}"
 export ROCKETMQ_BROKER_PORT="${ROCKETMQ_BROKER_PORT:-28911}"
 TOPIC="${BENCH_TOPIC:-BenchCompare}"
@@ -49,10 +66,24 @@ FALLBACK_EXAMPLE_VERSION=5.5.0
 OUT_DIR="$REPO"
 KEEP_BROKER=0
 NO_BARE=0
+AUTH=0
+TLS=0
+AUTH_USER="alice:alice-secret-1"
+JAVA_SYNC_TOOL=producer
+RESULT_JSON=""
+WORKLOADS="W1,W2,W3,W4,W5"
 PY_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --workloads|--count|--scale|--repeat|--async-inflight|--java-batch-seconds|--warmup)
+    --auth) AUTH=1; shift ;;
+    --tls) TLS=1; shift ;;
+    --auth-user) [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }; AUTH_USER=$2; shift 2 ;;
+    --java-sync-tool) [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }; JAVA_SYNC_TOOL=$2; shift 2 ;;
+    --result-json) [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }; RESULT_JSON=$2; shift 2 ;;
+    --workloads)
+      [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
+      WORKLOADS=$2; PY_ARGS+=("$1" "$2"); shift 2 ;;
+    --count|--scale|--repeat|--async-inflight|--java-batch-seconds|--warmup)
       [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
       PY_ARGS+=("$1" "$2"); shift 2 ;;
     --out-dir) [ $# -ge 2 ] || { echo "compare.sh: --out-dir needs a value" >&2; exit 2; }; OUT_DIR=$2; shift 2 ;;
@@ -65,6 +96,16 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$OUT_DIR"
 OUT_DIR="$(cd "$OUT_DIR" && pwd)"
+case "$JAVA_SYNC_TOOL" in producer|javabench) ;; *) echo "compare.sh: --java-sync-tool is producer or javabench" >&2; exit 2 ;; esac
+case "$AUTH_USER" in ?*:?*) ;; *) echo "compare.sh: --auth-user is USER:SECRET" >&2; exit 2 ;; esac
+START_OPTS=()
+SUFFIX=""
+[ "$AUTH" = 1 ] && { START_OPTS+=(--auth); SUFFIX+=auth; JAVA_SYNC_TOOL=javabench; }
+[ "$TLS" = 1 ] && { START_OPTS+=(--tls); SUFFIX+=tls; }
+[ -n "$SUFFIX" ] && NO_BARE=1
+export ROCKETMQ_DIR="${ROCKETMQ_DIR:-$REPO/target/rocketmq-bench${SUFFIX:+-$SUFFIX}}"
+case "$ROCKETMQ_DIR" in "$REPO"/target/rocketmq-it*) echo "compare.sh: $ROCKETMQ_DIR belongs to the test suite" >&2; exit 2 ;; esac
+[ -n "$RESULT_JSON" ] && case "$RESULT_JSON" in /*) ;; *) RESULT_JSON="$PWD/$RESULT_JSON" ;; esac
 
 say() { echo "compare.sh: $*"; }
 T0=$SECONDS
@@ -83,14 +124,31 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if "$LOCAL" status >/dev/null 2>&1; then
+  have="auth=$(grep -qx 'auth=1' "$ROCKETMQ_DIR/conf/options" 2>/dev/null && echo 1 || echo 0) tls=$(grep -qx 'tls=1' "$ROCKETMQ_DIR/conf/options" 2>/dev/null && echo 1 || echo 0)"
+  [ "$have" = "auth=$AUTH tls=$TLS" ] || { echo "compare.sh: the broker running in $ROCKETMQ_DIR has $have, asked for auth=$AUTH tls=$TLS: stop it first" >&2; exit 1; }
   say "broker already running in $ROCKETMQ_DIR: using it (left running)"
 else
   WE_STARTED=1
-  "$LOCAL" start --watch-pid $$
+  "$LOCAL" start "${START_OPTS[@]}" --watch-pid $$
 fi
 say "creating topic $TOPIC (8 queues)"
 "$LOCAL" admin updateTopic -c DefaultCluster -t "$TOPIC" -r 8 -w 8 >"$ROCKETMQ_DIR/logs/update-topic.log" 2>&1 \
   || { cat "$ROCKETMQ_DIR/logs/update-topic.log" >&2; exit 1; }
+grep -q "success" "$ROCKETMQ_DIR/logs/update-topic.log" || { cat "$ROCKETMQ_DIR/logs/update-topic.log" >&2; echo "compare.sh: updateTopic failed" >&2; exit 1; }
+SEC_ARGS=()
+if [ "$AUTH" = 1 ]; then
+  AUTH_NAME=${AUTH_USER%%:*}
+  if [ "$AUTH_NAME" != rocketmq ]; then
+    # the script's users may publish to AuthTopic only: let this one publish to the bench topic
+    say "granting User:$AUTH_NAME Pub on Topic:$TOPIC"
+    "$LOCAL" admin createAcl -b "127.0.0.1:$ROCKETMQ_BROKER_PORT" -s "User:$AUTH_NAME" -r "Topic:$TOPIC" -a Pub -d Allow \
+      >"$ROCKETMQ_DIR/logs/create-acl.log" 2>&1 || true
+    grep -q "success" "$ROCKETMQ_DIR/logs/create-acl.log" \
+      || { cat "$ROCKETMQ_DIR/logs/create-acl.log" >&2; echo "compare.sh: createAcl failed" >&2; exit 1; }
+  fi
+  SEC_ARGS+=(--access-key "$AUTH_NAME" --secret-key "${AUTH_USER#*:}")
+fi
+[ "$TLS" = 1 ] && SEC_ARGS+=(--tls-dir "$ROCKETMQ_DIR/tls")
 
 # --- our tool -----------------------------------------------------------------------------------
 say "building examples/benchmark (release)"
@@ -127,11 +185,15 @@ except Exception:
     sys.exit(1)
 EOF
 }
+# Only W1, W4 and W2 with the official Producer need the rocketmq-example jar.
+NEED_EXAMPLE=0
+case ",$WORKLOADS," in *,W1,*|*,w1,*|*,W4,*|*,w4,*) NEED_EXAMPLE=1 ;; esac
+case ",$WORKLOADS," in *,W2,*|*,w2,*) [ "$JAVA_SYNC_TOOL" = producer ] && NEED_EXAMPLE=1 ;; esac
 EXAMPLE_JAR=""
 for j in "$ROCKETMQ_DIR"/lib/rocketmq-example-*.jar "$ROCKETMQ_DIR"/example-lib/rocketmq-example-*.jar; do
   [ -f "$j" ] && has_class "$j" && { EXAMPLE_JAR=$j; break; }
 done
-if [ -z "$EXAMPLE_JAR" ]; then
+if [ -z "$EXAMPLE_JAR" ] && [ "$NEED_EXAMPLE" = 1 ]; then
   mkdir -p "$ROCKETMQ_DIR/example-lib"
   for v in "$RMQ_VERSION" "$FALLBACK_EXAMPLE_VERSION"; do
     say "fetching org.apache.rocketmq:rocketmq-example:$v (the jar alone) with Maven"
@@ -145,9 +207,15 @@ if [ -z "$EXAMPLE_JAR" ]; then
     fi
   done
 fi
-[ -n "$EXAMPLE_JAR" ] || { echo "compare.sh: no rocketmq-example jar (see $ROCKETMQ_DIR/logs/mvn-example.log)" >&2; exit 1; }
-EXAMPLE_DESC="$(basename "$EXAMPLE_JAR" .jar) on the rocketmq-client $RMQ_VERSION classpath"
-say "Java benchmark: $EXAMPLE_DESC"
+if [ -n "$EXAMPLE_JAR" ]; then
+  EXAMPLE_DESC="$(basename "$EXAMPLE_JAR" .jar) on the rocketmq-client $RMQ_VERSION classpath"
+  EXAMPLE_CP=":$EXAMPLE_JAR"
+  say "Java benchmark: $EXAMPLE_DESC"
+else
+  [ "$NEED_EXAMPLE" = 0 ] || { echo "compare.sh: no rocketmq-example jar (see $ROCKETMQ_DIR/logs/mvn-example.log)" >&2; exit 1; }
+  EXAMPLE_DESC="benches/java/JavaBench.java on the rocketmq-client $RMQ_VERSION classpath"
+  EXAMPLE_CP=""
+fi
 
 # --- JavaBench (W3 async with back-pressure, W5 one-way) -----------------------------------------
 JAVAC="${JAVAC:-$(dirname "$(command -v "$JAVA")")/javac}"
@@ -160,9 +228,17 @@ rm -rf "$JAVA_BENCH_DIR" && mkdir -p "$JAVA_BENCH_DIR"
 
 # --- run ----------------------------------------------------------------------------------------
 LOG_DIR="$ROCKETMQ_DIR/bench-logs/$(date -u +%Y%m%d-%H%M%S)"
+RESULT_ARGS=()
+if [ -n "$RESULT_JSON" ]; then
+  LABEL=plain
+  [ "$AUTH$TLS" = 10 ] && LABEL=auth
+  [ "$AUTH$TLS" = 01 ] && LABEL=tls
+  [ "$AUTH$TLS" = 11 ] && LABEL=auth+tls
+  RESULT_ARGS=(--result-json "$RESULT_JSON" --config-label "$LABEL" "--broker-options=${START_OPTS[*]}")
+fi
 python3 "$REPO/benches/compare.py" \
   --namesrv "$NAMESRV" --topic "$TOPIC" --ours-bin "$OURS" \
-  --java "$JAVA" --admin "$LOCAL" --java-cp "$ROCKETMQ_DIR/lib/*:$EXAMPLE_JAR" --java-home-dir "$ROCKETMQ_DIR/home-client" \
+  --java "$JAVA" --admin "$LOCAL" --java-cp "$ROCKETMQ_DIR/lib/*$EXAMPLE_CP" --java-home-dir "$ROCKETMQ_DIR/home-client" \
   --java-bench-dir "$JAVA_BENCH_DIR" "${BARE_ARGS[@]}" \
-  --rocketmq-version "$RMQ_VERSION" --example-jar-desc "$EXAMPLE_DESC" \
-  --out-dir "$OUT_DIR" --log-dir "$LOG_DIR" "${PY_ARGS[@]}"
+  --rocketmq-version "$RMQ_VERSION" --example-jar-desc "$EXAMPLE_DESC" --java-sync-tool "$JAVA_SYNC_TOOL" \
+  --out-dir "$OUT_DIR" --log-dir "$LOG_DIR" "${SEC_ARGS[@]}" "${RESULT_ARGS[@]}" "${PY_ARGS[@]}"

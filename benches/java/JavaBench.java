@@ -9,6 +9,15 @@
  *           machine it floods the broker and every send times out, and with -q it exits before
  *           its callbacks come.
  *   oneway  -w threads calling sendOneway(msg); the official tools have no one-way mode.
+ *   sync    -w threads calling send(msg) and waiting for its result, as the official Producer's
+ *           sync mode; used where the official tool cannot be configured like our client: its
+ *           -a true signs as a hard-coded user (rocketmq2/12345678, example.benchmark.AclClient).
+ *
+ * Secured brokers: --access-key AK --secret-key SK sign every request with the client's own
+ * AclClientRPCHook(new SessionCredentials(AK, SK)); --tls calls producer.setUseTLS(true) (run the
+ * JVM with -Dtls.enable=true -Dtls.test.mode.enable=false -Dtls.config.file=<tls.properties> so
+ * the client's TlsHelper finds the trust and the client certificate, as scripts/rocketmq-local's
+ * admin does).
  *
  * Built by benches/compare.sh: javac -cp "$ROCKETMQ_DIR/lib/*" (rocketmq-client 5.3.3) into a
  * build dir under ROCKETMQ_DIR. Run:
@@ -17,7 +26,7 @@
  * Flags follow org.apache.rocketmq.example.benchmark.Producer where it has them: -n namesrv,
  * -t topic (BenchmarkTest), -s body size (128), -w threads (64; 1 in async mode, as -y true
  * forces), -q messages (0 = no limit), -y true (= --mode async), -ri report interval ms (10000).
- * Own flags: --mode async|oneway (async), --inflight N (1024, setBackPressureForAsyncSendNum),
+ * Own flags: --mode async|oneway|sync (async), --inflight N (1024, setBackPressureForAsyncSendNum),
  * --inflight-bytes N (100 MiB, setBackPressureForAsyncSendSize), --linger ms (0: wait after
  * the last one-way send before the shutdown, not timed), --send-timeout ms (3000),
  * --shutdown-timeout ms (10000: give up waiting for producer.shutdown() and exit).
@@ -32,13 +41,14 @@
  * (the last <= 10 s), Max RT over the run. At the end
  *   [Complete] Send Total: N | Send TPS: N | ... (the same window, as the official tool)
  * then a `Total:` line over the whole run and a `JAVA_BENCH_JSON {...}` line.
- * RT: send call to callback (async) / send call to return (one-way: in the 5.3.3 client
+ * RT: send call to callback (async) / send call to return (sync; one-way: in the 5.3.3 client
  * sendOneway returns once the write is queued as a task on the channel's netty event loop, which
  * then takes the one-way permit and writes); measured with System.nanoTime, averaged like the
  * official tool (sum / successes).
  * "Send Failed": exceptions from the send call or the callback's onException (every async
- * failure, like the official callback); "Response Failed" stays 0 (no broker error reaches a
- * callback or a one-way send as anything but an exception).
+ * failure, like the official callback); "Response Failed": in sync mode an MQBrokerException (a
+ * broker refusal, as the official Producer counts it) or a result other than SEND_OK; otherwise 0
+ * (no broker error reaches a callback or a one-way send as anything but an exception).
  */
 
 import java.nio.charset.StandardCharsets;
@@ -53,9 +63,13 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.apache.rocketmq.acl.common.AclClientRPCHook;
+import org.apache.rocketmq.acl.common.SessionCredentials;
+import org.apache.rocketmq.client.exception.MQBrokerException;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendCallback;
 import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.UtilAll;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.remoting.protocol.RemotingCommand;
@@ -88,6 +102,11 @@ public class JavaBench {
             }
         }
 
+        void responseFailed(String why) {
+            responseFailed.increment();
+            firstError.compareAndSet(null, why);
+        }
+
         /** {time ms, success, send failed, response failed, rt total us} */
         long[] snapshot() {
             return new long[] {System.currentTimeMillis(), success.sum(), sendFailed.sum(), responseFailed.sum(),
@@ -108,9 +127,9 @@ public class JavaBench {
 
     static void usage(String why) {
         System.err.println("JavaBench: " + why);
-        System.err.println("usage: JavaBench -n NAMESRV [-t TOPIC] [--mode async|oneway | -y true] [-s SIZE] [-w THREADS]"
+        System.err.println("usage: JavaBench -n NAMESRV [-t TOPIC] [--mode async|oneway|sync | -y true] [-s SIZE] [-w THREADS]"
             + " [-q MESSAGES] [-ri MS] [--inflight N] [--inflight-bytes N] [--linger MS] [--send-timeout MS]"
-            + " [--shutdown-timeout MS]");
+            + " [--shutdown-timeout MS] [--access-key AK --secret-key SK] [--tls]");
         System.exit(2);
     }
 
@@ -125,9 +144,13 @@ public class JavaBench {
 
     public static void main(String[] args) throws Exception {
         System.setProperty(RemotingCommand.SERIALIZE_TYPE_PROPERTY, SerializeType.ROCKETMQ.name());
+        boolean tls = false;
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
                 usage("help");
+            }
+            if (a.equals("--tls")) {
+                tls = true;
             }
         }
         final String namesrv = opt(args, null, "-n", "--namesrv");
@@ -136,10 +159,11 @@ public class JavaBench {
         if (Boolean.parseBoolean(opt(args, "false", "-y", "--asyncEnable"))) {
             mode = "async";
         }
-        if (!mode.equals("async") && !mode.equals("oneway")) {
-            usage("--mode must be async or oneway");
+        if (!mode.equals("async") && !mode.equals("oneway") && !mode.equals("sync")) {
+            usage("--mode must be async, oneway or sync");
         }
         final boolean async = mode.equals("async");
+        final boolean sync = mode.equals("sync");
         final int size = Integer.parseInt(opt(args, "128", "-s", "--messageSize"));
         final int threads = async ? 1 : Math.max(1, Integer.parseInt(opt(args, "64", "-w", "--threadCount")));
         final long total = Long.parseLong(opt(args, "0", "-q", "--messageQuantity"));
@@ -149,13 +173,20 @@ public class JavaBench {
         final long lingerMs = Long.parseLong(opt(args, "0", "--linger"));
         final int sendTimeout = Integer.parseInt(opt(args, "3000", "--send-timeout"));
         final long shutdownMs = Long.parseLong(opt(args, "10000", "--shutdown-timeout"));
+        final String accessKey = opt(args, null, "--access-key");
+        final String secretKey = opt(args, null, "--secret-key");
         if (namesrv == null) {
             usage("-n NAMESRV is required");
         }
+        if ((accessKey == null) != (secretKey == null)) {
+            usage("--access-key and --secret-key go together");
+        }
 
         System.out.printf("topic: %s, mode: %s, threadCount: %d, messageSize: %d, messageQuantity: %d, "
-                + "backpressure: %s, inflight: %d, inflightBytes: %d, sendTimeout: %d, linger: %d, namesrv: %s%n",
-            topic, mode, threads, size, total, async, inflight, inflightBytes, sendTimeout, lingerMs, namesrv);
+                + "backpressure: %s, inflight: %d, inflightBytes: %d, sendTimeout: %d, linger: %d, namesrv: %s, "
+                + "accessKey: %s, useTLS: %s%n",
+            topic, mode, threads, size, total, async, inflight, inflightBytes, sendTimeout, lingerMs, namesrv,
+            accessKey == null ? "(none)" : accessKey, tls);
 
         final String alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         StringBuilder sb = new StringBuilder(size);
@@ -195,7 +226,12 @@ public class JavaBench {
                 w[1], last[2], last[3]);
         }, reportMs, reportMs, TimeUnit.MILLISECONDS);
 
-        final DefaultMQProducer producer = new DefaultMQProducer("benchmark_producer");
+        final DefaultMQProducer producer = accessKey == null
+            ? new DefaultMQProducer("benchmark_producer")
+            : new DefaultMQProducer("benchmark_producer", new AclClientRPCHook(new SessionCredentials(accessKey, secretKey)));
+        if (tls) {
+            producer.setUseTLS(true);
+        }
         producer.setInstanceName(Long.toString(System.currentTimeMillis()));
         producer.setNamesrvAddr(namesrv);
         producer.setCompressMsgBodyOverHowmuch(Integer.MAX_VALUE);
@@ -238,6 +274,34 @@ public class JavaBench {
             if (!done.await(sendTimeout * 3L + 30000L, TimeUnit.MILLISECONDS)) {
                 System.out.printf("JavaBench: %d callbacks never came%n", done.getCount());
             }
+        } else if (sync) {
+            // The official Producer's sync loop: each thread sends and waits for the result.
+            Thread[] ts = new Thread[threads];
+            for (int k = 0; k < threads; k++) {
+                final long quota = total == 0 ? Long.MAX_VALUE : total / threads + (k < total % threads ? 1 : 0);
+                ts[k] = new Thread(() -> {
+                    for (long i = 0; i < quota; i++) {
+                        final Message msg = new Message(topic, body);
+                        final long begin = System.nanoTime();
+                        try {
+                            SendResult r = producer.send(msg);
+                            if (r.getSendStatus() == SendStatus.SEND_OK) {
+                                stats.ok(begin);
+                            } else {
+                                stats.responseFailed("send status " + r.getSendStatus());
+                            }
+                        } catch (MQBrokerException e) {
+                            stats.responseFailed(e.toString());
+                        } catch (Exception e) {
+                            stats.failed(e);
+                        }
+                    }
+                }, "sync-sender-" + k);
+                ts[k].start();
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
         } else {
             Thread[] ts = new Thread[threads];
             for (int k = 0; k < threads; k++) {
@@ -276,12 +340,12 @@ public class JavaBench {
         double totalTps = elapsed > 0 ? ok / elapsed : 0.0;
         if (w != null) {
             System.out.printf("[Complete] Send Total: %d | Send TPS: %d | Max RT(ms): %d | Average RT(ms): %7.3f | Send Failed: %d | Response Failed: %d%n",
-                ok + sf, (long) w[0], stats.maxRtUs.get() / 1000, w[1], sf, rf);
+                ok + sf + rf, (long) w[0], stats.maxRtUs.get() / 1000, w[1], sf, rf);
         } else {
-            System.out.printf("[Complete] Send Total: %d Send Failed: %d Response Failed: %d%n", ok + sf, sf, rf);
+            System.out.printf("[Complete] Send Total: %d Send Failed: %d Response Failed: %d%n", ok + sf + rf, sf, rf);
         }
-        System.out.printf(Locale.ROOT, "Total: %d msgs in %.3f s = %.0f msgs/s | Average RT(ms) %.3f | Max RT(ms) %.3f | Send Failed: %d%n",
-            ok, elapsed, totalTps, avgAll, stats.maxRtUs.get() / 1000.0, sf);
+        System.out.printf(Locale.ROOT, "Total: %d msgs in %.3f s = %.0f msgs/s | Average RT(ms) %.3f | Max RT(ms) %.3f | Send Failed: %d | Response Failed: %d%n",
+            ok, elapsed, totalTps, avgAll, stats.maxRtUs.get() / 1000.0, sf, rf);
         if (stats.firstError.get() != null) {
             System.out.println("first error: " + stats.firstError.get());
         }
