@@ -241,6 +241,15 @@ impl Connection {
         o
     }
 
+    /// What every request gets before it is written: its opaque and, on a cluster with
+    /// authentication on, its signature.
+    fn stamp(&mut self, cmd: &mut RemotingCommand) {
+        cmd.opaque = self.next_opaque();
+        if let Some(signer) = &self.settings.signer {
+            signer.sign(cmd);
+        }
+    }
+
     /// Encodes one frame into the output buffer and wakes the write loop. Encoding errors stay
     /// with the request that caused them.
     fn write(&mut self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
@@ -360,10 +369,7 @@ impl Handler<Request> for Connection {
 
     fn handle(&mut self, msg: Request, _ctx: &mut Context<Self>) -> Self::Result {
         let mut cmd = msg.cmd;
-        cmd.opaque = self.next_opaque();
-        if let Some(signer) = &self.settings.signer {
-            signer.sign(&mut cmd);
-        }
+        self.stamp(&mut cmd);
         self.write(&cmd)?;
         let (tx, rx) = oneshot::channel();
         self.pending.insert(cmd.opaque, Pending { tx, deadline: Instant::now() + msg.timeout, timeout: msg.timeout });
@@ -378,11 +384,8 @@ impl Handler<Oneway> for Connection {
     /// `HIGH_WATER` bytes, once it has caught up: one-way senders get no reply to pace them.
     fn handle(&mut self, msg: Oneway, _ctx: &mut Context<Self>) -> Self::Result {
         let mut cmd = msg.cmd;
-        cmd.opaque = self.next_opaque();
         cmd.mark_oneway();
-        if let Some(signer) = &self.settings.signer {
-            signer.sign(&mut cmd);
-        }
+        self.stamp(&mut cmd);
         if let Err(e) = self.write(&cmd) {
             return Box::pin(async move { Err(Unanswered::before_write(e)) });
         }

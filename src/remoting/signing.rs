@@ -108,14 +108,16 @@ impl Credentials {
 /// ```
 #[derive(Clone)]
 pub struct Signer {
-    credentials: Credentials,
-    /// The HMAC state after absorbing the key: cloning it skips the key schedule per request.
+    access_key: String,
+    security_token: Option<Secret>,
+    /// The HMAC state after absorbing the secret key (the only place the key is kept): cloning it
+    /// skips the key schedule per request.
     keyed: Hmac<Sha1>,
 }
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Signer").field("access_key", &self.credentials.access_key).finish_non_exhaustive()
+        f.debug_struct("Signer").field("access_key", &self.access_key).finish_non_exhaustive()
     }
 }
 
@@ -127,21 +129,21 @@ impl Signer {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC accepts keys of every length"),
         };
-        Signer { credentials, keyed }
+        Signer { access_key: credentials.access_key, security_token: credentials.security_token, keyed }
     }
 
     /// The user name requests are signed as.
     pub fn access_key(&self) -> &str {
-        &self.credentials.access_key
+        &self.access_key
     }
 
     /// Adds `AccessKey`, `SecurityToken` (if any) and `Signature` to a request. A signature left
-    /// from an earlier attempt is replaced, so a resent command is signed afresh.
+    /// from an earlier attempt is not signed over (`signed_parts` leaves it out) and is replaced,
+    /// so a resent command is signed afresh.
     pub fn sign(&self, cmd: &mut RemotingCommand) {
         let ext = &mut cmd.ext_fields;
-        ext.remove(SIGNATURE);
-        ext.insert(ACCESS_KEY, self.credentials.access_key.clone());
-        if let Some(token) = &self.credentials.security_token {
+        ext.insert(ACCESS_KEY, self.access_key.clone());
+        if let Some(token) = &self.security_token {
             ext.insert(SECURITY_TOKEN, token.expose().to_string());
         }
         let mut mac = self.keyed.clone();
