@@ -276,7 +276,17 @@ async fn run(args: Args) -> ExitCode {
     };
 
     stats.borrow_mut().started = Instant::now();
-    let outcome = modes::run(producer.clone(), plan.clone(), stats.clone(), stop.clone()).await;
+    // The senders run as a task of their own, not inside this `block_on` future: the runtime
+    // polls that future only once per pass over its ready tasks (then it polls for I/O), so a
+    // send loop here hands the producer one message per pass, and every frame goes out in a
+    // `write` of its own. README "Sending from a loop" has the numbers.
+    let outcome = match actix::spawn(modes::run(producer.clone(), plan.clone(), stats.clone(), stop.clone())).await {
+        Ok(outcome) => outcome,
+        Err(join) => {
+            eprintln!("benchmark: the send loop ended abnormally: {join}");
+            return ExitCode::FAILURE;
+        }
+    };
     stats.borrow_mut().finished = Some(Instant::now());
     reporter.abort();
     let window = window.get();

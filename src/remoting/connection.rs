@@ -1,7 +1,9 @@
 //! One actor per remote address: the socket, the opaque counter and the pending table.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -27,6 +29,9 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 const HIGH_WATER: usize = 1024 * 1024;
 /// One-way sends waiting for the socket resume once the buffer is below this.
 const LOW_WATER: usize = 256 * 1024;
+/// A busy connection holds back less than this many unwritten bytes until its thread has run
+/// the tasks that are ready (see [`Connection::hold_output`]). One TLS record carries 16 KiB.
+const HOLD_BYTES: usize = 16 * 1024;
 
 /// What a connection needs to know besides its address.
 #[derive(Debug, Clone)]
@@ -116,6 +121,21 @@ pub struct Oneway {
 #[rtype(result = "usize")]
 pub struct PendingCount;
 
+/// How the connection's output went out so far: frames encoded and `write` calls that took
+/// bytes (diagnostics: frames per write shows whether pipelined requests share writes).
+#[derive(Message, Debug)]
+#[rtype(result = "WriteCounts")]
+pub struct GetWriteCounts;
+
+/// The answer to [`GetWriteCounts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteCounts {
+    /// Frames encoded into the output.
+    pub frames: u64,
+    /// Socket writes that took at least one byte.
+    pub writes: u64,
+}
+
 /// Close the socket and fail everything pending.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -198,6 +218,11 @@ pub struct Connection {
     out: BytesMut,
     write_waker: Option<Waker>,
     drain_waiters: Vec<oneshot::Sender<()>>,
+    /// Set while the output is held back: fires once the thread has run its ready tasks.
+    held: Option<Arc<Turn>>,
+    /// Frames encoded since the output buffer was last empty.
+    unwritten_frames: u32,
+    counts: WriteCounts,
 }
 
 impl Connection {
@@ -219,6 +244,9 @@ impl Connection {
             out: BytesMut::with_capacity(64 * 1024),
             write_waker: None,
             drain_waiters: Vec::new(),
+            held: None,
+            unwritten_frames: 0,
+            counts: WriteCounts::default(),
         }
     }
 
@@ -263,10 +291,42 @@ impl Connection {
             self.out.truncate(mark);
             return Err(RemotingError::Protocol { addr: self.addr.clone(), source });
         }
+        self.counts.frames += 1;
+        self.unwritten_frames = self.unwritten_frames.saturating_add(1);
         if let Some(w) = self.write_waker.take() {
             w.wake();
         }
         Ok(())
+    }
+
+    /// Whether to keep the output back until the thread has run its ready tasks.
+    ///
+    /// A pipelining caller (a loop awaiting each `SendAsync` under an in-flight budget) hands
+    /// the connection one frame every few task hops. Written at once, each frame costs a
+    /// `write` (and a TLS record) here and a read, a record to open and a decode pass on the
+    /// broker. So while other requests await their replies (the peer is busy with them anyway),
+    /// the connection waits for the runtime's deferred wake-up (the one `tokio::task::yield_now`
+    /// uses: it fires once the scheduler has run the tasks that were ready and turns to I/O)
+    /// and then writes everything they added in one go. It waits for no timer and no network
+    /// event. Written at once: a lone request on an idle connection, frames that arrived
+    /// together (several requests handled in one turn have coalesced already), and output of
+    /// `HOLD_BYTES` or more. Measured (benchmark W3, 1 KiB async, 1,024 in flight): about ten
+    /// frames per `write` instead of one; against the in-process stub, 97-118k msgs/s instead of
+    /// 60-65k at half the client CPU per message; against a 5.3.3 broker over TLS, 37-38k msgs/s
+    /// instead of 27-29k, the broker spending 34 instead of 47 ms of CPU per 1,000 messages.
+    fn hold_output(&mut self, task: &TaskContext<'_>) -> bool {
+        if let Some(turn) = &self.held {
+            if !turn.done.load(Ordering::Acquire) && self.out.len() < HOLD_BYTES {
+                return true;
+            }
+            self.held = None;
+            return false;
+        }
+        if self.unwritten_frames != 1 || self.out.len() >= HOLD_BYTES || self.pending.len() < 2 {
+            return false;
+        }
+        self.held = Some(Turn::after_ready_tasks(task.waker()));
+        true
     }
 
     /// Writes as much of the output buffer as the socket takes.
@@ -277,7 +337,13 @@ impl Connection {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(RemotingError::Io { addr: self.addr.clone(), reason: "socket wrote 0 bytes".into() }))
                 }
-                Poll::Ready(Ok(n)) => self.out.advance(n),
+                Poll::Ready(Ok(n)) => {
+                    self.counts.writes += 1;
+                    self.out.advance(n);
+                    if self.out.is_empty() {
+                        self.unwritten_frames = 0;
+                    }
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(RemotingError::from(e).at(&self.addr))),
                 Poll::Pending => return Poll::Pending,
             }
@@ -407,6 +473,14 @@ impl Handler<PendingCount> for Connection {
     }
 }
 
+impl Handler<GetWriteCounts> for Connection {
+    type Result = MessageResult<GetWriteCounts>;
+
+    fn handle(&mut self, _: GetWriteCounts, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.counts)
+    }
+}
+
 impl Handler<Close> for Connection {
     type Result = ();
 
@@ -442,6 +516,36 @@ impl StreamHandler<Result<RemotingCommand, RemotingError>> for Connection {
     }
 }
 
+/// One pass of the thread's ready tasks, as a flag: `done` is set (and the actor woken) once
+/// the scheduler has run the tasks that were ready and turns to I/O.
+struct Turn {
+    done: AtomicBool,
+    actor: Waker,
+}
+
+impl Turn {
+    fn after_ready_tasks(actor: &Waker) -> Arc<Turn> {
+        let turn = Arc::new(Turn { done: AtomicBool::new(false), actor: actor.clone() });
+        let waker = Waker::from(turn.clone());
+        // `yield_now` hands its waker to the scheduler's deferred list on the first poll; the
+        // future itself can go, the deferred wake-up stays. Outside a runtime it wakes at once.
+        let mut yielded = std::pin::pin!(tokio::task::yield_now());
+        let _ = yielded.as_mut().poll(&mut TaskContext::from_waker(&waker));
+        turn
+    }
+}
+
+impl std::task::Wake for Turn {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.done.store(true, Ordering::Release);
+        self.actor.wake_by_ref();
+    }
+}
+
 /// Drains the connection's output buffer into the socket, inside the actor's context, so the
 /// actor always knows how far behind the socket is.
 struct WriteLoop;
@@ -450,6 +554,10 @@ impl ActorFuture<Connection> for WriteLoop {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, act: &mut Connection, ctx: &mut Context<Connection>, task: &mut TaskContext<'_>) -> Poll<()> {
+        if act.hold_output(task) {
+            // The turn's wake-up polls this loop again (so does every message the actor gets).
+            return Poll::Pending;
+        }
         match act.poll_flush_out(task) {
             Poll::Ready(Err(err)) => {
                 warn!(addr = %act.addr, error = %err, "write failed, closing connection");

@@ -128,3 +128,99 @@ async fn one_way_sends_wait_for_a_stalled_socket() {
     }
     assert!(accepted < 400, "a peer that never reads must hold one-way senders back");
 }
+
+/// Waits until the peer has seen `n` requests, at most `within`.
+async fn peer_sees(peer: &FakePeer, n: usize, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if peer.requests().len() >= n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    peer.requests().len() >= n
+}
+
+#[actix_rt::test]
+async fn a_held_frame_goes_out_with_nothing_else_happening() {
+    use actix_rocketmq::remoting::connection::Request;
+    // Two unanswered requests make the connection busy, so the third frame is held back for a
+    // pass of the ready tasks. Nothing else happens afterwards (no reply, no further request):
+    // the frame must still reach the peer.
+    let peer = FakePeer::start(Behaviour::Silent).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    let mut slots = Vec::new();
+    for _ in 0..2 {
+        slots.push(
+            conn.send(Request {
+                cmd: ping(),
+                timeout: LONG,
+            })
+            .await
+            .unwrap()
+            .unwrap(),
+        );
+    }
+    assert!(peer_sees(&peer, 2, Duration::from_secs(5)).await);
+    slots.push(
+        conn.send(Request {
+            cmd: ping(),
+            timeout: LONG,
+        })
+        .await
+        .unwrap()
+        .unwrap(),
+    );
+    assert!(
+        peer_sees(&peer, 3, Duration::from_secs(5)).await,
+        "held frame never written: {}",
+        peer.requests().len()
+    );
+}
+
+#[actix_rt::test]
+async fn pipelined_requests_share_writes() {
+    use actix_rocketmq::remoting::connection::{GetWriteCounts, Request};
+    let peer = FakePeer::start(Behaviour::Silent).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    // A send loop as applications write it: one request at a time, each awaited until the
+    // connection has taken it, the replies still outstanding. It runs as a task of its own.
+    let c = conn.clone();
+    let slots = actix::spawn(async move {
+        let mut slots = Vec::new();
+        for _ in 0..200 {
+            slots.push(
+                c.send(Request {
+                    cmd: ping(),
+                    timeout: LONG,
+                })
+                .await
+                .unwrap()
+                .unwrap(),
+            );
+        }
+        slots
+    })
+    .await
+    .unwrap();
+    assert!(peer_sees(&peer, 200, Duration::from_secs(10)).await);
+    let counts = conn.send(GetWriteCounts).await.unwrap();
+    assert_eq!(counts.frames, 200);
+    // Frames queued while others are in flight go out together, several to a write.
+    assert!(counts.writes * 4 <= counts.frames, "{counts:?}");
+    drop(slots);
+}
+
+#[actix_rt::test]
+async fn a_lone_request_is_written_at_once() {
+    use actix_rocketmq::remoting::connection::GetWriteCounts;
+    // Request, reply, next request: the connection never has two requests in flight, so no
+    // frame waits for anything and each goes out in its own write.
+    let peer = FakePeer::start(Behaviour::Answer(0)).await;
+    let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
+    for _ in 0..20 {
+        request(&conn, &peer.addr, ping(), LONG).await.unwrap();
+    }
+    let counts = conn.send(GetWriteCounts).await.unwrap();
+    assert_eq!((counts.frames, counts.writes), (20, 20));
+}
