@@ -141,63 +141,37 @@ async fn peer_sees(peer: &FakePeer, n: usize, within: Duration) -> bool {
     peer.requests().len() >= n
 }
 
+/// Hands the connection one ping and returns its reply slot (the reply stays outstanding).
+async fn hand_over(conn: &Addr<Connection>) -> actix_rocketmq::remoting::connection::ReplySlot {
+    use actix_rocketmq::remoting::connection::Request;
+    conn.send(Request { cmd: ping(), timeout: LONG }).await.unwrap().unwrap()
+}
+
 #[actix_rt::test]
 async fn a_held_frame_goes_out_with_nothing_else_happening() {
-    use actix_rocketmq::remoting::connection::Request;
     // Two unanswered requests make the connection busy, so the third frame is held back for a
     // pass of the ready tasks. Nothing else happens afterwards (no reply, no further request):
     // the frame must still reach the peer.
     let peer = FakePeer::start(Behaviour::Silent).await;
     let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
-    let mut slots = Vec::new();
-    for _ in 0..2 {
-        slots.push(
-            conn.send(Request {
-                cmd: ping(),
-                timeout: LONG,
-            })
-            .await
-            .unwrap()
-            .unwrap(),
-        );
-    }
+    let mut slots = vec![hand_over(&conn).await, hand_over(&conn).await];
     assert!(peer_sees(&peer, 2, Duration::from_secs(5)).await);
-    slots.push(
-        conn.send(Request {
-            cmd: ping(),
-            timeout: LONG,
-        })
-        .await
-        .unwrap()
-        .unwrap(),
-    );
-    assert!(
-        peer_sees(&peer, 3, Duration::from_secs(5)).await,
-        "held frame never written: {}",
-        peer.requests().len()
-    );
+    slots.push(hand_over(&conn).await);
+    assert!(peer_sees(&peer, 3, Duration::from_secs(5)).await, "held frame never written: {}", peer.requests().len());
 }
 
 #[actix_rt::test]
 async fn pipelined_requests_share_writes() {
-    use actix_rocketmq::remoting::connection::{GetWriteCounts, Request};
+    use actix_rocketmq::remoting::connection::GetWriteCounts;
     let peer = FakePeer::start(Behaviour::Silent).await;
     let conn = Connection::new(peer.addr.clone(), 1, settings(), None).start();
     // A send loop as applications write it: one request at a time, each awaited until the
     // connection has taken it, the replies still outstanding. It runs as a task of its own.
     let c = conn.clone();
-    let slots = actix::spawn(async move {
+    let mut slots = actix::spawn(async move {
         let mut slots = Vec::new();
         for _ in 0..200 {
-            slots.push(
-                c.send(Request {
-                    cmd: ping(),
-                    timeout: LONG,
-                })
-                .await
-                .unwrap()
-                .unwrap(),
-            );
+            slots.push(hand_over(&c).await);
         }
         slots
     })
@@ -208,7 +182,7 @@ async fn pipelined_requests_share_writes() {
     assert_eq!(counts.frames, 200);
     // Frames queued while others are in flight go out together, several to a write.
     assert!(counts.writes * 4 <= counts.frames, "{counts:?}");
-    drop(slots);
+    slots.clear();
 }
 
 #[actix_rt::test]
