@@ -85,6 +85,9 @@ async fn hundred_thousand_async_sends_all_land() {
         }
     }
     let broker = Admin::connect(&fixture::broker_addr());
+    // The consume queues catch up with the acknowledged sends a moment later (the broker's
+    // dispatcher), so wait for the count, then check it is exact.
+    eventually(Duration::from_secs(5), || async { total_held(&broker, &topic, 4).await >= N as i64 }).await;
     assert_eq!(total_held(&broker, &topic, 4).await, N as i64, "the broker holds exactly the sent messages");
     for r in sample {
         let stored = broker.view(&r.offset_msg_id).await;
