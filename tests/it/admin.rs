@@ -89,6 +89,27 @@ impl Admin {
         reply.ext("offset").and_then(|o| o.parse().ok()).expect("offset in reply")
     }
 
+    /// How many messages queues `0..queues` of `topic` hold (the sum of their max offsets).
+    pub async fn held(&self, topic: &str, queues: i32) -> i64 {
+        let mut total = 0;
+        for q in 0..queues {
+            total += self.max_offset(topic, q).await;
+        }
+        total
+    }
+
+    /// [`held`](Self::held) once the broker has caught up with the sends it acknowledged.
+    ///
+    /// A queue's max offset grows when the broker's dispatcher (`ReputMessageService`) has
+    /// copied the stored message into the consume queue, shortly after the acknowledgement; on
+    /// a loaded machine that lags. So this waits until `expect` shows up (at most 5 s), then
+    /// reads once more a moment later, so a late duplicate would still be counted.
+    pub async fn held_settled(&self, topic: &str, queues: i32, expect: i64) -> i64 {
+        eventually(Duration::from_secs(5), || async { self.held(topic, queues).await >= expect }).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.held(topic, queues).await
+    }
+
     /// Messages the broker's index holds for `uniq_key` in `topic` (QUERY_MESSAGE by UNIQ_KEY).
     pub async fn query_uniq_key(&self, topic: &str, uniq_key: &str) -> Vec<StoredMessage> {
         let mut cmd = RemotingCommand::request(12);

@@ -25,24 +25,7 @@ async fn fresh_topic(prefix: &str) -> String {
 
 /// Messages the broker holds in `topic` (the sum of its queues' max offsets).
 async fn held(topic: &str, expect: i64) -> i64 {
-    // A queue's max offset grows when the broker's dispatcher (ReputMessageService) has copied
-    // the stored message into the consume queue, shortly after the send was acknowledged. On a
-    // loaded machine that can lag the acknowledgement: read until `expect` shows up (at most
-    // 5 s), then once more a moment later so a late duplicate would still be counted.
-    let broker = Admin::connect(&fixture::broker_addr());
-    let read = || async {
-        let mut total = 0;
-        for q in 0..QUEUES {
-            total += broker.max_offset(topic, q).await;
-        }
-        total
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while read().await < expect && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    read().await
+    Admin::connect(&fixture::broker_addr()).held_settled(topic, QUEUES, expect).await
 }
 
 #[actix_rt::test]

@@ -26,14 +26,6 @@ async fn topic_with_queues(queues: i32) -> String {
     topic
 }
 
-async fn total_held(admin: &Admin, topic: &str, queues: i32) -> i64 {
-    let mut sum = 0;
-    for q in 0..queues {
-        sum += admin.max_offset(topic, q).await;
-    }
-    sum
-}
-
 /// Collects async outcomes and reports when `want` have arrived.
 struct Collector {
     want: usize,
@@ -85,10 +77,7 @@ async fn hundred_thousand_async_sends_all_land() {
         }
     }
     let broker = Admin::connect(&fixture::broker_addr());
-    // The consume queues catch up with the acknowledged sends a moment later (the broker's
-    // dispatcher), so wait for the count, then check it is exact.
-    eventually(Duration::from_secs(5), || async { total_held(&broker, &topic, 4).await >= N as i64 }).await;
-    assert_eq!(total_held(&broker, &topic, 4).await, N as i64, "the broker holds exactly the sent messages");
+    assert_eq!(broker.held_settled(&topic, 4, N as i64).await, N as i64, "the broker holds exactly the sent messages");
     for r in sample {
         let stored = broker.view(&r.offset_msg_id).await;
         assert_eq!(stored.body.len(), 1024);
@@ -105,8 +94,8 @@ async fn one_way_sends_are_stored() {
         p.send_oneway(ProducerRecord::new(&topic, format!("ow{i}"))).await.expect("written");
     }
     let broker = Admin::connect(&fixture::broker_addr());
-    let all = eventually(Duration::from_secs(10), || async { total_held(&broker, &topic, 2).await == 100 }).await;
-    assert!(all, "broker holds {} of 100 one-way messages", total_held(&broker, &topic, 2).await);
+    let all = eventually(Duration::from_secs(10), || async { broker.held(&topic, 2).await == 100 }).await;
+    assert!(all, "broker holds {} of 100 one-way messages", broker.held(&topic, 2).await);
     p.shutdown().await;
 }
 
