@@ -244,6 +244,20 @@ pub struct ProducerConfig {
     /// How long `Shutdown` waits for admitted sends to end before ending them with a timeout
     /// (`None`: `send_msg_timeout`).
     pub drain_timeout: Option<Duration>,
+    /// How long a transactional send waits for the application's local transaction
+    /// ([`ExecuteLocalTransaction`](crate::ExecuteLocalTransaction)) before it reports
+    /// `Unknown` and leaves the decision to the broker's check-back.
+    pub local_transaction_timeout: Duration,
+    /// How long a broker's transaction check waits for the application's checker
+    /// ([`CheckLocalTransaction`](crate::CheckLocalTransaction)) before it is answered
+    /// `Unknown` (the broker asks again). Java sends its answer with a 3 s timeout.
+    pub transaction_check_timeout: Duration,
+    /// Message trace (Java `enableMsgTrace`): a Pub record per send and an EndTransaction
+    /// record per transaction, sent in batches to `trace_topic` by an internal producer.
+    pub enable_msg_trace: bool,
+    /// The trace topic (`None`: `RMQ_SYS_TRACE_TOPIC`, which a broker with
+    /// `traceTopicEnable=true` creates).
+    pub trace_topic: Option<String>,
 }
 
 impl ProducerConfig {
@@ -309,6 +323,10 @@ impl Default for ProducerConfig {
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
             namespace: None,
             drain_timeout: None,
+            local_transaction_timeout: Duration::from_secs(30),
+            transaction_check_timeout: Duration::from_secs(3),
+            enable_msg_trace: false,
+            trace_topic: None,
         }
     }
 }

@@ -188,6 +188,9 @@ pub enum ValidationError {
     MixedWait,
     #[error("messages in a batch cannot be delayed")]
     DelayInBatch,
+    /// A transactional message with a delay: brokers cannot delay a half message.
+    #[error("a transactional message cannot be delayed")]
+    DelayInTransaction,
     #[error("retry topics cannot be sent in a batch")]
     RetryTopicInBatch,
     #[error("the encoded batch is {size} bytes, the limit is {max}; split it (producer::batch::split_batch)")]

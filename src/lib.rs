@@ -60,6 +60,9 @@ pub use producer::{
     ProducerStatus, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome, SendResult,
     SendStatus, Shutdown, Start, Subscribe, TrySendMessage,
 };
+pub use producer::{
+    CheckLocalTransaction, ExecuteLocalTransaction, LocalTransactionState, SendHook, SendTransactional, TransactionSendResult,
+};
 pub use protocol::acl::AuthRefusal;
 pub use protocol::compression::CompressionType;
 pub use protocol::route::MessageQueue;

@@ -2,30 +2,37 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix::WeakRecipient;
 use tracing::{debug, info, warn};
 
 use super::heartbeat::{HeartbeatNow, HeartbeatScheduler};
+use super::peer::{AwaitReply, ForgetReply, LocalTransactionState, ReplyWaiters, TransactionCheck};
 use super::poller::NameServerPoller;
 use super::registry::{ClientRegistry, RemoveInstance};
 use super::routes::fetch_route;
 use super::Stop;
 use crate::config::{ClientConfig, DEFAULT_TOPIC};
 use crate::error::{RouteError, SendError, ServiceState, StartError};
-use crate::protocol::codes::request;
-use crate::protocol::header::UnregisterClientRequestHeader;
+use crate::protocol::codes::{request, response};
+use crate::protocol::header::{CheckTransactionStateRequestHeader, UnregisterClientRequestHeader};
+use crate::protocol::reply::decode_reply_push;
+use crate::protocol::stored::decode_stored_message_bytes;
 use crate::protocol::heartbeat::HeartbeatData;
 use crate::protocol::route::{TopicPublishInfo, TopicRouteData};
 use crate::protocol::RemotingCommand;
-use crate::remoting::client::{CloseAll, NameServerInUse, UpdateNameServers};
+use crate::remoting::client::{CloseAll, NameServerInUse, ServePeerRequests, UpdateNameServers};
+use crate::remoting::{PeerRequest, Respond};
 use crate::remoting::http::fetch_namesrv_list;
 use crate::remoting::signing::Signer;
 use crate::remoting::transport::Transport;
 use crate::remoting::{invoke, ConnectionSettings, RemotingClient};
 use crate::protocol::DEFAULT_MAX_FRAME_LEN;
+
+/// How often requests whose reply never came are dropped from the reply table.
+const REPLY_SWEEP: Duration = Duration::from_secs(1);
 
 /// A topic's publish info changed (pushed by the instance to every producer).
 #[derive(Message, Debug, Clone)]
@@ -53,6 +60,16 @@ pub struct RegisterProducer {
     pub group: String,
     pub token: u64,
     pub routes: Recipient<RouteUpdated>,
+    /// Where the brokers' transaction checks for this group go.
+    pub checks: Recipient<TransactionCheck>,
+}
+
+/// One registered producer. Weak, so a producer whose user dropped it can stop (and
+/// unregister itself).
+struct Registered {
+    token: u64,
+    routes: WeakRecipient<RouteUpdated>,
+    checks: WeakRecipient<TransactionCheck>,
 }
 
 /// Start the instance (idempotent): name servers, remoting, periodic tasks.
@@ -134,6 +151,8 @@ pub struct InstanceStatus {
     pub broker_versions: BTreeMap<String, i32>,
     /// The name server requests go to now.
     pub name_server: Option<String>,
+    /// Requests waiting for their replies.
+    pub awaiting_replies: usize,
 }
 
 /// Owns everything a clientId shares between its producers.
@@ -144,9 +163,10 @@ pub struct ClientInstance {
     client_id: String,
     config: ClientConfig,
     state: ServiceState,
-    /// Group -> (registration token, producer). Weak, so a producer whose user dropped it can
-    /// stop (and unregister itself).
-    producers: HashMap<String, (u64, WeakRecipient<RouteUpdated>)>,
+    /// Group (as brokers see it) -> its producer.
+    producers: HashMap<String, Registered>,
+    /// Requests waiting for their replies, by correlation id.
+    replies: ReplyWaiters,
     routes: HashMap<String, TopicRouteData>,
     topics: HashSet<String>,
     brokers: BTreeMap<String, BTreeMap<i64, String>>,
@@ -170,6 +190,8 @@ impl ClientInstance {
             io_threads: config.io_threads,
             transport,
             signer: config.credentials.clone().map(|c| Arc::new(Signer::new(c))),
+            // Set by `started`, once this actor has an address.
+            peer: None,
         };
         // The list was validated by the registry; an endpoint-only config starts empty.
         let namesrv = config.namesrv_list().unwrap_or_default();
@@ -179,6 +201,7 @@ impl ClientInstance {
             config,
             state: ServiceState::CreateJust,
             producers: HashMap::new(),
+            replies: ReplyWaiters::default(),
             routes: HashMap::new(),
             topics: HashSet::from([DEFAULT_TOPIC.to_string()]),
             brokers: BTreeMap::new(),
@@ -208,7 +231,7 @@ impl ClientInstance {
         if changed {
             debug!(client_id = %self.client_id, topic, queues = info.queues.len(), "route updated");
             self.routes.insert(topic.to_string(), route);
-            for listener in self.producers.values().filter_map(|(_, p)| p.upgrade()) {
+            for listener in self.producers.values().filter_map(|p| p.routes.upgrade()) {
                 listener.do_send(RouteUpdated { topic: topic.to_string(), info: info.clone() });
             }
         }
@@ -261,6 +284,96 @@ impl ClientInstance {
 
 impl Actor for ClientInstance {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Before any connection exists: every connection passes peer requests here.
+        self.remoting.do_send(ServePeerRequests(ctx.address().recipient()));
+        ctx.run_interval(REPLY_SWEEP, |act, _| act.replies.sweep(Instant::now()));
+    }
+}
+
+impl ClientInstance {
+    /// CHECK_TRANSACTION_STATE: to the producer of the half message's group; UNKNOWN when
+    /// there is none (the broker asks again), never a guess.
+    fn route_check(&mut self, req: PeerRequest) {
+        let PeerRequest { from, conn, cmd } = req;
+        let header = match cmd.decode_header::<CheckTransactionStateRequestHeader>() {
+            Ok(h) => h,
+            Err(e) => return warn!(broker = %from, error = %e, "unreadable transaction check ignored"),
+        };
+        let message = match decode_stored_message_bytes(&cmd.body) {
+            Ok(m) => m,
+            Err(e) => return warn!(broker = %from, error = %e, "transaction check with an unreadable message ignored"),
+        };
+        let check = TransactionCheck { broker_addr: from, conn, header, message };
+        let Some(group) = check.group().map(str::to_string) else {
+            return warn!(broker = %check.broker_addr, "transaction check without a producer group ignored");
+        };
+        match self.producers.get(&group).and_then(|p| p.checks.upgrade()) {
+            Some(producer) => producer.do_send(check),
+            None => {
+                debug!(group = %group, msg_id = %check.msg_id(), "transaction check for a group with no producer here: UNKNOWN");
+                check.reply(&group, LocalTransactionState::Unknown);
+            }
+        }
+    }
+
+    /// PUSH_REPLY_MESSAGE_TO_CLIENT: to the request waiting for it; always answered, SUCCESS
+    /// unless the push cannot be read.
+    fn take_reply(&mut self, req: PeerRequest) {
+        let PeerRequest { from, conn, cmd } = req;
+        let answer = match decode_reply_push(&cmd) {
+            Ok(reply) => {
+                let id = reply.correlation_id().unwrap_or_default().to_string();
+                if !self.replies.complete(reply) {
+                    debug!(broker = %from, correlation_id = %id, "reply for no waiting request dropped");
+                }
+                RemotingCommand::response(response::SUCCESS, cmd.opaque, None)
+            }
+            Err(e) => {
+                warn!(broker = %from, error = %e, "unreadable reply push");
+                RemotingCommand::response(response::SYSTEM_ERROR, cmd.opaque, Some("process reply message fail".into()))
+            }
+        };
+        if !cmd.is_oneway() {
+            conn.do_send(Respond(answer));
+        }
+    }
+}
+
+impl Handler<PeerRequest> for ClientInstance {
+    type Result = ();
+
+    fn handle(&mut self, req: PeerRequest, _: &mut Context<Self>) {
+        match req.cmd.code {
+            request::CHECK_TRANSACTION_STATE => self.route_check(req),
+            request::PUSH_REPLY_MESSAGE_TO_CLIENT => self.take_reply(req),
+            code => {
+                debug!(broker = %req.from, code, "peer request not served");
+                if !req.cmd.is_oneway() {
+                    let remark = format!(" request type {code} not supported");
+                    let answer = RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED, req.cmd.opaque, Some(remark));
+                    req.conn.do_send(Respond(answer));
+                }
+            }
+        }
+    }
+}
+
+impl Handler<AwaitReply> for ClientInstance {
+    type Result = ();
+
+    fn handle(&mut self, msg: AwaitReply, _: &mut Context<Self>) {
+        self.replies.insert(msg);
+    }
+}
+
+impl Handler<ForgetReply> for ClientInstance {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForgetReply, _: &mut Context<Self>) {
+        self.replies.forget(&msg.0);
+    }
 }
 
 impl Handler<RegisterProducer> for ClientInstance {
@@ -270,9 +383,9 @@ impl Handler<RegisterProducer> for ClientInstance {
         if self.state == ServiceState::ShutdownAlready {
             return Err(StartError::InstanceShutDown(self.client_id.clone()));
         }
-        if let Some((token, producer)) = self.producers.get(&msg.group) {
+        if let Some(known) = self.producers.get(&msg.group) {
             // The same producer again (after a restart) refreshes; a dead one is replaced.
-            if *token != msg.token && producer.upgrade().is_some() {
+            if known.token != msg.token && known.routes.upgrade().is_some() {
                 return Err(StartError::DuplicateGroup { group: msg.group, client_id: self.client_id.clone() });
             }
         }
@@ -281,7 +394,8 @@ impl Handler<RegisterProducer> for ClientInstance {
             let info = Arc::new(TopicPublishInfo::from_route(topic, route));
             msg.routes.do_send(RouteUpdated { topic: topic.clone(), info });
         }
-        self.producers.insert(msg.group, (msg.token, msg.routes.downgrade()));
+        let registered = Registered { token: msg.token, routes: msg.routes.downgrade(), checks: msg.checks.downgrade() };
+        self.producers.insert(msg.group, registered);
         Ok(InstanceHandle { client_id: self.client_id.clone(), remoting: self.remoting.clone() })
     }
 }
@@ -327,7 +441,7 @@ impl Handler<UnregisterProducer> for ClientInstance {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, msg: UnregisterProducer, _: &mut Context<Self>) -> Self::Result {
-        if self.producers.get(&msg.group).map(|(token, _)| *token) != Some(msg.token) {
+        if self.producers.get(&msg.group).map(|p| p.token) != Some(msg.token) {
             return Box::pin(fut::ready(()));
         }
         // Out of the table first, so no later heartbeat names the group again.
@@ -455,6 +569,7 @@ impl Handler<GetStatus> for ClientInstance {
                 brokers: act.brokers.clone(),
                 broker_versions: act.broker_versions.clone(),
                 name_server,
+                awaiting_replies: act.replies.len(),
             }
         }))
     }

@@ -2,12 +2,14 @@
 
 pub mod heartbeat;
 pub mod instance;
+pub mod peer;
 pub mod poller;
 pub mod registry;
 pub mod routes;
 
 pub use heartbeat::{HeartbeatNow, HeartbeatScheduler};
 pub use instance::{ClientInstance, GetStatus, InstanceStatus};
+pub use peer::{LocalTransactionState, TransactionCheck};
 pub use poller::NameServerPoller;
 pub use registry::{ClientRegistry, GetOrCreateInstance, ListInstances};
 

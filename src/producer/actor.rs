@@ -14,6 +14,9 @@ use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use super::budget::InflightBudget;
+use super::hook::Hooks;
+use super::transaction::CheckLocalTransaction;
+use crate::client::peer::TransactionCheck;
 use super::ledger::{Completion, Ledger, Outcome, SendId};
 use super::links::Links;
 use super::membership::{Join, Membership};
@@ -98,6 +101,10 @@ pub struct Producer {
     ticking: bool,
     /// The remoting client whose connection events this producer watches.
     watching: Option<Addr<RemotingClient>>,
+    /// Answers the brokers' transaction checks for this group.
+    pub(super) checker: Option<Recipient<CheckLocalTransaction>>,
+    /// Interceptors on every send.
+    pub(super) hooks: Hooks,
 }
 
 impl Producer {
@@ -121,7 +128,39 @@ impl Producer {
             resume: Vec::new(),
             ticking: false,
             watching: None,
+            checker: None,
+            hooks: Hooks::default(),
         }
+    }
+
+    /// Sets who answers the brokers' transaction checks for this group (see
+    /// [`SendTransactional`]); without one every check is answered `Unknown`. Set it before the
+    /// actor starts; a supervised restart keeps it.
+    ///
+    /// ```no_run
+    /// # use actix::prelude::*;
+    /// # use actix_rocketmq::{CheckLocalTransaction, LocalTransactionState, Producer, ProducerConfig};
+    /// # struct Ledger;
+    /// # impl Actor for Ledger { type Context = Context<Self>; }
+    /// # impl Handler<CheckLocalTransaction> for Ledger {
+    /// #     type Result = MessageResult<CheckLocalTransaction>;
+    /// #     fn handle(&mut self, _: CheckLocalTransaction, _: &mut Context<Self>) -> Self::Result { MessageResult(LocalTransactionState::Unknown) }
+    /// # }
+    /// # fn demo() {
+    /// let checker = Ledger.start().recipient();
+    /// let producer = Producer::new(ProducerConfig::new("tx_group", "127.0.0.1:9876")).with_transaction_checker(checker);
+    /// # }
+    /// ```
+    pub fn with_transaction_checker(mut self, checker: Recipient<CheckLocalTransaction>) -> Self {
+        self.checker = Some(checker);
+        self
+    }
+
+    /// Adds a [`SendHook`](crate::SendHook): it sees every attempt and every transaction
+    /// decision of this producer. Set it before the actor starts.
+    pub fn with_hook(mut self, hook: Arc<dyn crate::SendHook>) -> Self {
+        self.hooks.add(hook);
+        self
     }
 
     /// Creates the actor, starts it and sends [`Start`] (requires a running actix `System`).
@@ -166,6 +205,7 @@ impl Producer {
             group: self.wire_group.clone(),
             token: self.token,
             routes: ctx.address().recipient::<RouteUpdated>(),
+            checks: ctx.address().recipient::<TransactionCheck>(),
         }
     }
 
@@ -198,7 +238,7 @@ impl Producer {
 
     /// Any send: state and validation here; the send machine does the rest and answers through
     /// the ledger. `returned` (the message or batch) comes back inside a failure.
-    fn submit<R: 'static, T: 'static>(
+    pub(super) fn submit<R: 'static, T: 'static>(
         &mut self,
         returned: R,
         prepare: impl FnOnce(&mut Encoder, &R) -> Result<Prepared, SendError>,
@@ -232,7 +272,7 @@ impl Producer {
     }
 
     /// A send that waits for its reply (and for room in the budget), with the sync retries.
-    fn sync_plan(&self, target: Target) -> Plan {
+    pub(super) fn sync_plan(&self, target: Target) -> Plan {
         Plan::request(target, self.config.retry_times_when_send_failed, true)
     }
 

@@ -7,6 +7,7 @@ use actix::prelude::*;
 
 use crate::client::instance::{ClientInstance, InstanceHandle, RegisterProducer, RouteUpdated, StartInstance, UnregisterProducer};
 use crate::client::registry::{ClientRegistry, GetOrCreateInstance};
+use crate::client::peer::TransactionCheck;
 use crate::client::HeartbeatNow;
 use crate::config::ClientConfig;
 use crate::error::StartError;
@@ -58,13 +59,14 @@ pub(super) struct Join {
     pub group: String,
     pub token: u64,
     pub routes: Recipient<RouteUpdated>,
+    pub checks: Recipient<TransactionCheck>,
 }
 
 impl Join {
     /// The Java start flow from the registry on: the instance for the clientId, the group
     /// registered in it, the instance started, a heartbeat at once.
     pub(super) async fn run(self) -> Result<Membership, StartError> {
-        let Join { client, group, token, routes } = self;
+        let Join { client, group, token, routes, checks } = self;
         let registry = ClientRegistry::from_registry();
         // An instance shutting down refuses new groups; the registry forgets it right after,
         // so a short retry gets a fresh instance.
@@ -72,7 +74,7 @@ impl Join {
         let (instance, handle) = loop {
             attempt += 1;
             let instance = registry.send(GetOrCreateInstance { config: client.clone() }).await??;
-            match instance.send(RegisterProducer { group: group.clone(), token, routes: routes.clone() }).await? {
+            match instance.send(RegisterProducer { group: group.clone(), token, routes: routes.clone(), checks: checks.clone() }).await? {
                 Ok(handle) => break (instance, handle),
                 Err(StartError::InstanceShutDown(_)) if attempt < 5 => {
                     tokio::time::sleep(Duration::from_millis(20)).await;

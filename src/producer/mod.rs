@@ -5,6 +5,7 @@ pub mod actor;
 pub mod batch;
 pub mod budget;
 pub mod fault;
+pub mod hook;
 pub mod messages;
 /// Namespaces live below the producer (the config needs them too); re-exported for old paths.
 pub use crate::namespace;
@@ -18,6 +19,7 @@ mod parked;
 mod routing;
 mod send;
 pub mod status;
+pub mod transaction;
 pub mod validate;
 
 pub use actor::Producer;
@@ -30,3 +32,6 @@ pub use status::{
 };
 pub use queue_select::{MessageQueueSelector, SelectByHash, SelectRandom, Target};
 pub use record::{Delay, ProducerRecord, SendResult, SendStatus};
+pub use hook::{AttemptOutcome, EndTransactionInfo, MessageKind, SendAttempt, SendHook};
+pub use transaction::{CheckLocalTransaction, ExecuteLocalTransaction, SendTransactional, TransactionSendResult};
+pub use crate::client::peer::LocalTransactionState;

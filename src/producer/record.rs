@@ -74,6 +74,9 @@ pub struct ProducerRecord {
     flag: i32,
     wait_store_msg_ok: bool,
     delay: Option<Delay>,
+    /// Properties only this crate sets (a reply's routing properties, see
+    /// [`ReplyTo::record`](crate::producer::ReplyTo::record)); never user input.
+    system: Vec<(&'static str, String)>,
 }
 
 impl ProducerRecord {
@@ -88,6 +91,7 @@ impl ProducerRecord {
             flag: 0,
             wait_store_msg_ok: true,
             delay: None,
+            system: Vec::new(),
         }
     }
 
@@ -146,6 +150,22 @@ impl ProducerRecord {
     pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
         self.topic = topic.into();
         self
+    }
+
+    /// Adds a property the user may not set (crate-internal builders only).
+    pub(crate) fn with_system_property(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.system.push((name, value.into()));
+        self
+    }
+
+    /// The properties set with [`ProducerRecord::with_system_property`].
+    pub(crate) fn system_properties(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.system.iter().map(|(n, v)| (*n, v.as_str()))
+    }
+
+    /// Whether this is a reply built by [`ReplyTo::record`](crate::producer::ReplyTo::record).
+    pub fn is_reply(&self) -> bool {
+        self.system.iter().any(|(n, _)| *n == names::MSG_TYPE)
     }
 
     /// The delay, if any.

@@ -16,6 +16,7 @@ pub mod heartbeat;
 pub mod message_id;
 pub mod properties;
 mod reader;
+pub mod reply;
 pub mod route;
 pub mod stored;
 pub mod sys_flag;

@@ -8,7 +8,7 @@ use tracing::{debug, info};
 
 use actix::WeakRecipient;
 
-use super::connection::{self, Close, Connection, ConnectionEvent, ConnectionSettings};
+use super::connection::{self, Close, Connection, ConnectionEvent, ConnectionSettings, PeerRequest};
 use crate::error::RemotingError;
 use crate::protocol::RemotingCommand;
 
@@ -53,6 +53,13 @@ pub struct NameServerInUse;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct WatchConnections(pub WeakRecipient<ConnectionEvent>);
+
+/// Pass the requests peers start on their own (transaction checks, reply pushes) on every
+/// connection opened from now on to `0` (the client instance sends this once, when it starts,
+/// before any connection exists).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ServePeerRequests(pub Recipient<PeerRequest>);
 
 /// Close every connection and stop.
 #[derive(Message, Debug)]
@@ -119,6 +126,14 @@ impl Actor for RemotingClient {
             arbiter.stop();
         }
         Running::Stop
+    }
+}
+
+impl Handler<ServePeerRequests> for RemotingClient {
+    type Result = ();
+
+    fn handle(&mut self, msg: ServePeerRequests, _: &mut Context<Self>) {
+        self.settings.peer = Some(msg.0);
     }
 }
 

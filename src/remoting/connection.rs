@@ -49,6 +49,9 @@ pub struct ConnectionSettings {
     pub transport: Transport,
     /// Signs every request written (clusters with authentication on).
     pub signer: Option<Arc<Signer>>,
+    /// Who serves the requests a peer starts on its own (transaction checks, reply pushes);
+    /// `None`: they are refused as Java refuses unknown codes.
+    pub peer: Option<Recipient<PeerRequest>>,
 }
 
 impl Default for ConnectionSettings {
@@ -61,6 +64,7 @@ impl Default for ConnectionSettings {
             io_threads: 0,
             transport: Transport::plain(),
             signer: None,
+            peer: None,
         }
     }
 }
@@ -135,6 +139,25 @@ pub struct WriteCounts {
     /// Socket writes that took at least one byte.
     pub writes: u64,
 }
+
+/// A request the peer started on its own (a broker's CHECK_TRANSACTION_STATE or
+/// PUSH_REPLY_MESSAGE_TO_CLIENT), passed to [`ConnectionSettings::peer`]. A two-way one
+/// (`!cmd.is_oneway()`) must be answered with [`Respond`] on `conn`, with the same opaque.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct PeerRequest {
+    /// The remote address the request came from.
+    pub from: String,
+    /// The connection it came on (answers and check results go back on it).
+    pub conn: Addr<Connection>,
+    pub cmd: RemotingCommand,
+}
+
+/// Write `0` as the response to a peer's request: marked as a response, its opaque kept, not
+/// signed (brokers do not check responses).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Respond(pub RemotingCommand);
 
 /// Close the socket and fail everything pending.
 #[derive(Message, Debug)]
@@ -368,18 +391,29 @@ impl Connection {
         }
     }
 
-    /// Requests the peer starts on its own (e.g. transaction checks). None is served yet: a
-    /// request that wants an answer gets REQUEST_CODE_NOT_SUPPORTED, as Java does.
-    fn on_peer_request(&mut self, cmd: RemotingCommand) {
+    /// Requests the peer starts on its own (transaction checks, reply pushes) go to whoever
+    /// serves them (the client instance). With nobody to serve them, or once that actor is gone,
+    /// a request that wants an answer gets REQUEST_CODE_NOT_SUPPORTED, as Java answers codes it
+    /// has no processor for (`NettyRemotingAbstract#processRequestCommand`).
+    fn on_peer_request(&mut self, cmd: RemotingCommand, ctx: &mut Context<Self>) {
         debug!(addr = %self.addr, code = cmd.code, "request from peer");
+        // `do_send`, not `try_send`: a busy server's bounded mailbox must not drop a check.
+        if let Some(peer) = self.settings.peer.as_ref().filter(|p| p.connected()) {
+            peer.do_send(PeerRequest { from: self.addr.clone(), conn: ctx.address(), cmd });
+            return;
+        }
         if cmd.is_oneway() {
             return;
         }
-        let mut reply = RemotingCommand::response(
+        let reply = RemotingCommand::response(
             response::REQUEST_CODE_NOT_SUPPORTED,
             cmd.opaque,
             Some(format!(" request type {} not supported", cmd.code)),
         );
+        self.respond(reply);
+    }
+
+    fn respond(&mut self, mut reply: RemotingCommand) {
         reply.mark_response();
         if let Err(e) = self.write(&reply) {
             warn!(addr = %self.addr, error = %e, "cannot answer peer request");
@@ -465,6 +499,14 @@ impl Handler<Oneway> for Connection {
     }
 }
 
+impl Handler<Respond> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, msg: Respond, _ctx: &mut Context<Self>) {
+        self.respond(msg.0);
+    }
+}
+
 impl Handler<PendingCount> for Connection {
     type Result = usize;
 
@@ -499,7 +541,7 @@ impl StreamHandler<Result<RemotingCommand, RemotingError>> for Connection {
                 }
                 None => debug!(addr = %self.addr, opaque = cmd.opaque, "reply for no pending request (timed out?)"),
             },
-            Ok(cmd) => self.on_peer_request(cmd),
+            Ok(cmd) => self.on_peer_request(cmd, ctx),
             Err(e) => {
                 let e = e.at(&self.addr);
                 // A frame we cannot read leaves the stream unsynchronised: close, as Java does.

@@ -10,4 +10,4 @@ pub mod signing;
 pub mod transport;
 
 pub use client::{invoke, invoke_namesrv, RemotingClient};
-pub use connection::{exchange, request, Connection, ConnectionEvent, ConnectionSettings, Unanswered};
+pub use connection::{exchange, request, Connection, ConnectionEvent, ConnectionSettings, PeerRequest, Respond, Unanswered};

@@ -13,6 +13,7 @@ mod retry;
 mod secured;
 mod send;
 mod send_api;
+mod transaction;
 #[test]
 fn fixture_starts_a_broker() {
     use std::net::{TcpStream, ToSocketAddrs};

@@ -34,6 +34,7 @@ use tracing::debug;
 pub(super) use self::judge::{judge, Next, Rules, Verdict};
 pub(super) use self::prepare::{Encoder, Prepared};
 use super::actor::Producer;
+use super::hook::{AttemptOutcome, MessageKind, SendAttempt};
 use super::ledger::{Completion, SendId};
 use super::queue_select::Target;
 use super::record::SendResult;
@@ -42,6 +43,8 @@ use crate::error::{Delivery, RemotingError, SendError, ValidationError};
 use crate::protocol::compression::{compress, CompressionType, COMPRESSED_FLAG};
 use crate::protocol::header::SendMessageRequestHeaderV2;
 use crate::protocol::route::{MessageQueue, TopicPublishInfo};
+use crate::protocol::properties::{find_property, names};
+use crate::protocol::sys_flag::TRANSACTION_PREPARED_TYPE;
 use crate::protocol::RemotingCommand;
 use crate::remoting::client::{CloseConnection, GetConnection};
 use crate::remoting::connection::{exchange, Oneway, Unanswered};
@@ -235,6 +238,7 @@ pub(super) struct AttemptDone {
 pub(super) struct OnewayDone {
     id: SendId,
     result: Result<(), Unanswered>,
+    latency: Duration,
 }
 
 fn squeeze(kind: CompressionType, level: u32, body: &[u8]) -> Option<(Bytes, i32)> {
@@ -481,14 +485,21 @@ impl Producer {
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
         send.stage = Stage::OnWire(hop.clone());
+        if !self.hooks.is_empty() {
+            if let Some(send) = self.ledger.get(id) {
+                self.hooks.before(&self.attempt_view(send, &hop, 0));
+            }
+        }
+        let Some(send) = self.ledger.get(id) else { return };
         let me = ctx.address();
         if send.plan.oneway {
             actix_rt::spawn(async move {
+                let begin = Instant::now();
                 let result = match conn.send(Oneway { cmd }).await {
                     Ok(r) => r,
                     Err(_) => Err(Unanswered { error: RemotingError::ConnectionClosed { addr: hop.addr }, written: false }),
                 };
-                me.do_send(OnewayDone { id, result });
+                me.do_send(OnewayDone { id, result, latency: begin.elapsed() });
             });
             return;
         }
@@ -500,7 +511,57 @@ impl Producer {
         });
     }
 
-    fn on_oneway(&mut self, id: SendId, result: Result<(), Unanswered>) {
+    /// An attempt as the send hooks see it (`cost_ms`: how long ago it started).
+    fn attempt_view<'a>(&'a self, send: &'a Send, hop: &'a Hop, cost_ms: i64) -> SendAttempt<'a> {
+        let msg = &send.msg;
+        let delayed = || [names::DELAY, names::TIMER_DELAY_SEC, names::TIMER_DELAY_MS, names::TIMER_DELIVER_MS]
+            .iter()
+            .any(|n| find_property(&msg.properties, n).is_some());
+        let kind = if msg.sys_flag & TRANSACTION_PREPARED_TYPE != 0 {
+            MessageKind::TransactionHalf
+        } else if delayed() {
+            MessageKind::Delay
+        } else {
+            MessageKind::Normal
+        };
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        SendAttempt {
+            group: &self.wire_group,
+            topic: &msg.topic,
+            msg_id: &msg.msg_id,
+            properties: &msg.properties,
+            body_len: msg.body.len(),
+            broker_name: &hop.mq.broker_name,
+            broker_addr: &hop.addr,
+            queue_id: hop.mq.queue_id,
+            attempt: send.tries.attempts,
+            kind,
+            oneway: send.plan.oneway,
+            batch: msg.batch,
+            started_ms: now_ms - cost_ms,
+            namespace: self.config.namespace.as_deref(),
+        }
+    }
+
+    /// Tells the hooks how an attempt ended.
+    fn after_hooks(&self, id: SendId, hop: &Hop, cost: Duration, outcome: AttemptOutcome<'_>) {
+        if let Some(send) = self.ledger.get(id) {
+            self.hooks.after(&self.attempt_view(send, hop, cost.as_millis() as i64), cost, outcome);
+        }
+    }
+
+    fn on_oneway(&mut self, id: SendId, result: Result<(), Unanswered>, latency: Duration) {
+        if !self.hooks.is_empty() {
+            if let Some(Stage::OnWire(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) {
+                match &result {
+                    Ok(()) => self.after_hooks(id, &hop, latency, AttemptOutcome::Written),
+                    Err(u) => {
+                        let error = SendError::Remoting { attempts: 1, source: u.error.clone(), delivery: delivery(u.written) };
+                        self.after_hooks(id, &hop, latency, AttemptOutcome::Failed(&error));
+                    }
+                }
+            }
+        }
         match result {
             Ok(()) => {
                 self.ledger.end(id, Ok(None));
@@ -527,6 +588,13 @@ impl Producer {
         let reply = reply.map_err(|u| (u.error, delivery(u.written)));
         let verdict = judge(&rules, &send.msg.msg_id, &hop.mq, send.tries.attempts, reply);
         self.record_latency(&hop.mq.broker_name, latency, &verdict);
+        if !self.hooks.is_empty() {
+            let outcome = match &verdict {
+                Verdict::Stored(r) | Verdict::StoredNotOk(r) => AttemptOutcome::Stored(r),
+                Verdict::GoAway(e) | Verdict::Refused { error: e, .. } | Verdict::Lost(e) => AttemptOutcome::Failed(e),
+            };
+            self.after_hooks(id, &hop, latency, outcome);
+        }
         let Some(send) = self.ledger.get_mut(id) else { return };
         let (left, max) = (send.clock.left(), send.plan.max_attempts);
         match verdict {
@@ -650,7 +718,7 @@ impl Handler<AttemptDone> for Producer {
 impl Handler<OnewayDone> for Producer {
     type Result = ();
     fn handle(&mut self, msg: OnewayDone, _: &mut Context<Self>) {
-        self.on_oneway(msg.id, msg.result);
+        self.on_oneway(msg.id, msg.result, msg.latency);
     }
 }
 

@@ -12,6 +12,7 @@ use crate::producer::validate::{check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN}
 use crate::protocol::codes::request;
 use crate::protocol::message_id::UniqIdGenerator;
 use crate::protocol::properties::{encode_properties, names};
+use crate::protocol::reply::REPLY_MESSAGE_TYPE;
 
 /// A message (or batch) ready for the wire.
 #[derive(Debug)]
@@ -82,19 +83,31 @@ impl Encoder {
 
     /// Validates and encodes one message.
     pub(crate) fn single(&mut self, record: &ProducerRecord) -> Result<Prepared, SendError> {
+        self.single_with(record, &[], 0)
+    }
+
+    /// Validates and encodes one message with properties the producer sets itself (names the
+    /// user may not set: a transaction's `TRAN_MSG`/`PGROUP`, a request's `CORRELATION_ID`...)
+    /// and extra `sys_flag` bits. A reply (`MSG_TYPE=reply`) goes as SEND_REPLY_MESSAGE_V2, as
+    /// the Java client sends it (`MQClientAPIImpl#sendMessage`).
+    pub(crate) fn single_with(&mut self, record: &ProducerRecord, system: &[(&'static str, &str)], sys_flag: i32) -> Result<Prepared, SendError> {
         check_record(record, self.max_message_size)?;
         let topic = self.wire_topic(record.topic())?;
         let uniq_key = self.ids.next_id();
         let mut properties = String::with_capacity(96);
-        record.encode_properties(&uniq_key, &self.extra_properties(), &mut properties);
+        let mut extra = self.extra_properties();
+        extra.extend(record.system_properties());
+        extra.extend_from_slice(system);
+        let reply = extra.iter().any(|(n, v)| *n == names::MSG_TYPE && *v == REPLY_MESSAGE_TYPE);
+        record.encode_properties(&uniq_key, &extra, &mut properties);
         if properties.len() > MAX_PROPERTIES_LEN {
             return Err(ValidationError::PropertiesTooLarge { size: properties.len(), max: MAX_PROPERTIES_LEN }.into());
         }
         Ok(Prepared {
-            code: request::SEND_MESSAGE_V2,
+            code: if reply { request::SEND_REPLY_MESSAGE_V2 } else { request::SEND_MESSAGE_V2 },
             topic,
             body: record.body().clone(),
-            sys_flag: 0,
+            sys_flag,
             flag: record.flag(),
             properties,
             msg_id: uniq_key,

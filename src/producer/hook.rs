@@ -1,0 +1,219 @@
+//! Send hooks (Java `SendMessageHook` and `EndTransactionHook`): the application sees every
+//! attempt before it goes on the wire and after its outcome, and every transaction decision.
+//!
+//! Hooks run inside the producer actor, synchronously, on its hot path: keep them short and
+//! never block (hand the data to a channel or an actor, as the trace hook does). With no hook
+//! installed, nothing is built or called.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::record::SendResult;
+use crate::client::peer::{LocalTransactionState, TransactionCheck};
+use crate::error::SendError;
+use crate::namespace::unwrap;
+use crate::protocol::properties::{find_property, names};
+
+/// What kind of message an attempt carries (Java `MessageType`; the ordinal is the trace
+/// format's `msgType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Normal,
+    /// The half message of a transaction.
+    TransactionHalf,
+    /// The decision of a transaction (END_TRANSACTION).
+    TransactionCommit,
+    /// A delay level or a 5.x timer.
+    Delay,
+}
+
+impl MessageKind {
+    /// Java's `MessageType.ordinal()`.
+    pub fn ordinal(self) -> u8 {
+        match self {
+            MessageKind::Normal => 0,
+            MessageKind::TransactionHalf => 1,
+            MessageKind::TransactionCommit => 2,
+            MessageKind::Delay => 3,
+        }
+    }
+}
+
+/// One attempt of a send, as hooks see it. Names are as the brokers see them (namespace
+/// included); [`SendAttempt::topic_without_namespace`] strips it.
+#[derive(Debug, Clone)]
+pub struct SendAttempt<'a> {
+    /// The producer group (namespace-prefixed).
+    pub group: &'a str,
+    pub topic: &'a str,
+    /// The message id (UNIQ_KEY); for a batch, every id joined by `,`.
+    pub msg_id: &'a str,
+    /// The encoded properties (use [`SendAttempt::property`]).
+    pub properties: &'a str,
+    /// Body length as sent (after compression).
+    pub body_len: usize,
+    pub broker_name: &'a str,
+    pub broker_addr: &'a str,
+    pub queue_id: i32,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub kind: MessageKind,
+    pub oneway: bool,
+    pub batch: bool,
+    /// Wall-clock time the attempt started, ms since the epoch.
+    pub started_ms: i64,
+    pub namespace: Option<&'a str>,
+}
+
+impl SendAttempt<'_> {
+    /// A property of the message.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        find_property(self.properties, name)
+    }
+    /// The tag, if any.
+    pub fn tags(&self) -> Option<&str> {
+        self.property(names::TAGS)
+    }
+    /// The keys, space-separated as on the wire.
+    pub fn keys(&self) -> Option<&str> {
+        self.property(names::KEYS)
+    }
+    /// The topic as the user named it.
+    pub fn topic_without_namespace(&self) -> String {
+        unwrap(self.namespace, self.topic)
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy)]
+pub enum AttemptOutcome<'a> {
+    /// The broker stored it (`status` may still be a flush/replication timeout).
+    Stored(&'a SendResult),
+    /// A one-way request was handed to the connection.
+    Written,
+    /// The attempt failed (the send may still be retried; the hook sees each attempt).
+    Failed(&'a SendError),
+}
+
+/// A transaction's decision, as hooks see it (Java `EndTransactionContext`).
+#[derive(Debug, Clone)]
+pub struct EndTransactionInfo<'a> {
+    pub group: &'a str,
+    pub topic: &'a str,
+    pub msg_id: &'a str,
+    pub transaction_id: &'a str,
+    pub tags: Option<&'a str>,
+    pub keys: Option<&'a str>,
+    pub broker_addr: &'a str,
+    pub state: LocalTransactionState,
+    /// Answering a broker's check (true) or right after the local transaction (false).
+    pub from_check: bool,
+}
+
+/// An interceptor on every send of a producer. Every method has a default that does nothing.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+/// use actix_rocketmq::producer::{AttemptOutcome, SendAttempt, SendHook};
+///
+/// /// Counts failed attempts per producer.
+/// #[derive(Default)]
+/// struct Failures(AtomicU64);
+/// impl SendHook for Failures {
+///     fn after_send(&self, _: &SendAttempt<'_>, _cost: std::time::Duration, outcome: AttemptOutcome<'_>) {
+///         if let AttemptOutcome::Failed(_) = outcome {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+/// let hook = Arc::new(Failures::default());
+/// let producer = actix_rocketmq::Producer::new(actix_rocketmq::ProducerConfig::new("g", "127.0.0.1:9876"))
+///     .with_hook(hook.clone());
+/// ```
+pub trait SendHook: Send + Sync + 'static {
+    /// Right before an attempt is handed to the broker's connection.
+    fn before_send(&self, attempt: &SendAttempt<'_>) {
+        let _ = attempt;
+    }
+    /// When an attempt ended, `cost` after it started.
+    fn after_send(&self, attempt: &SendAttempt<'_>, cost: Duration, outcome: AttemptOutcome<'_>) {
+        let _ = (attempt, cost, outcome);
+    }
+    /// When a transaction's decision is sent (after the local transaction or a check).
+    fn end_transaction(&self, end: &EndTransactionInfo<'_>) {
+        let _ = end;
+    }
+}
+
+/// The hooks of one producer (cheap to clone; empty by default).
+#[derive(Clone, Default)]
+pub(crate) struct Hooks(Arc<Vec<Arc<dyn SendHook>>>);
+
+impl Hooks {
+    pub(crate) fn add(&mut self, hook: Arc<dyn SendHook>) {
+        let mut all: Vec<_> = self.0.iter().cloned().collect();
+        all.push(hook);
+        self.0 = Arc::new(all);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn before(&self, attempt: &SendAttempt<'_>) {
+        for h in self.0.iter() {
+            h.before_send(attempt);
+        }
+    }
+
+    pub(crate) fn after(&self, attempt: &SendAttempt<'_>, cost: Duration, outcome: AttemptOutcome<'_>) {
+        for h in self.0.iter() {
+            h.after_send(attempt, cost, outcome);
+        }
+    }
+
+    fn end(&self, info: &EndTransactionInfo<'_>) {
+        for h in self.0.iter() {
+            h.end_transaction(info);
+        }
+    }
+
+    /// The decision sent right after the local transaction.
+    pub(crate) fn end_transaction(&self, group: &str, send: &SendResult, tags: Option<&str>, keys: Option<&str>, broker_addr: &str, state: LocalTransactionState) {
+        if self.is_empty() {
+            return;
+        }
+        self.end(&EndTransactionInfo {
+            group,
+            topic: &send.message_queue.topic,
+            msg_id: &send.msg_id,
+            transaction_id: send.transaction_id.as_deref().unwrap_or(&send.msg_id),
+            tags,
+            keys,
+            broker_addr,
+            state,
+            from_check: false,
+        });
+    }
+
+    /// The decision answering a broker's check.
+    pub(crate) fn end_transaction_checked(&self, group: &str, check: &TransactionCheck, state: LocalTransactionState) {
+        if self.is_empty() {
+            return;
+        }
+        let msg_id = check.msg_id();
+        let message = &check.message;
+        self.end(&EndTransactionInfo {
+            group,
+            topic: message.property(names::REAL_TOPIC).unwrap_or(&message.topic),
+            msg_id: &msg_id,
+            transaction_id: check.header.transaction_id.as_deref().unwrap_or(&msg_id),
+            tags: message.property(names::TAGS),
+            keys: message.property(names::KEYS),
+            broker_addr: &check.broker_addr,
+            state,
+            from_check: true,
+        });
+    }
+}
