@@ -61,7 +61,8 @@ pub use producer::{
     SendStatus, Shutdown, Start, Subscribe, TrySendMessage,
 };
 pub use producer::{
-    CheckLocalTransaction, ExecuteLocalTransaction, LocalTransactionState, SendHook, SendTransactional, TransactionSendResult,
+    CheckLocalTransaction, ExecuteLocalTransaction, LocalTransactionState, ReplyMessage, ReplyTo, Request, RequestError, RequestFailure,
+    SendHook, SendTransactional, TransactionSendResult,
 };
 pub use protocol::acl::AuthRefusal;
 pub use protocol::compression::CompressionType;

@@ -11,6 +11,7 @@ pub mod messages;
 pub use crate::namespace;
 pub mod queue_select;
 pub mod record;
+pub mod request;
 pub mod selector;
 mod ledger;
 mod links;
@@ -33,5 +34,7 @@ pub use status::{
 pub use queue_select::{MessageQueueSelector, SelectByHash, SelectRandom, Target};
 pub use record::{Delay, ProducerRecord, SendResult, SendStatus};
 pub use hook::{AttemptOutcome, EndTransactionInfo, MessageKind, SendAttempt, SendHook};
+pub use request::{ReplyTo, Request, RequestError, RequestFailure};
+pub use crate::protocol::reply::ReplyMessage;
 pub use transaction::{CheckLocalTransaction, ExecuteLocalTransaction, SendTransactional, TransactionSendResult};
 pub use crate::client::peer::LocalTransactionState;

@@ -110,6 +110,35 @@ impl Admin {
         self.held(topic, queues).await
     }
 
+    /// Pulls up to 32 messages of one queue from `offset` (PULL_MESSAGE, as consumer group
+    /// `group`, subscription `*` in the request): the messages and the next offset. Nothing
+    /// new: an empty list and the same offset.
+    pub async fn pull(&self, group: &str, topic: &str, queue_id: i32, offset: i64) -> (Vec<StoredMessage>, i64) {
+        let mut cmd = RemotingCommand::request(request::PULL_MESSAGE);
+        for (k, v) in [
+            ("consumerGroup", group.to_string()),
+            ("topic", topic.to_string()),
+            ("queueId", queue_id.to_string()),
+            ("queueOffset", offset.to_string()),
+            ("maxMsgNums", "32".to_string()),
+            // FLAG_SUBSCRIPTION: the subscription travels in this request (no heartbeat needed).
+            ("sysFlag", "4".to_string()),
+            ("commitOffset", "0".to_string()),
+            ("suspendTimeoutMillis", "0".to_string()),
+            ("subscription", "*".to_string()),
+            ("subVersion", "0".to_string()),
+            ("expressionType", "TAG".to_string()),
+        ] {
+            cmd.ext_fields.insert(k.to_string(), v);
+        }
+        let reply = self.call(cmd).await;
+        let next = reply.ext("nextBeginOffset").and_then(|o| o.parse().ok()).unwrap_or(offset);
+        if reply.code != response::SUCCESS {
+            return (Vec::new(), next);
+        }
+        (split_messages(&reply.body), next)
+    }
+
     /// Messages the broker's index holds for `uniq_key` in `topic` (QUERY_MESSAGE by UNIQ_KEY).
     pub async fn query_uniq_key(&self, topic: &str, uniq_key: &str) -> Vec<StoredMessage> {
         let mut cmd = RemotingCommand::request(12);
@@ -127,17 +156,7 @@ impl Admin {
         if reply.code != response::SUCCESS {
             return Vec::new();
         }
-        let mut out = Vec::new();
-        let mut rest = &reply.body[..];
-        while rest.len() >= 4 {
-            let size = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            if size == 0 || size > rest.len() {
-                break;
-            }
-            out.push(decode_stored_message(&rest[..size]).expect("stored message decodes"));
-            rest = &rest[size..];
-        }
-        out
+        split_messages(&reply.body)
     }
 
     /// Creates (or updates) a topic on this broker (UPDATE_AND_CREATE_TOPIC, code 17).
@@ -170,6 +189,21 @@ impl Admin {
             other => panic!("route query answered {other}: {:?}", reply.remark),
         }
     }
+}
+
+/// The stored messages a query or pull answer holds, one after the other.
+fn split_messages(body: &[u8]) -> Vec<StoredMessage> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while rest.len() >= 4 {
+        let size = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if size == 0 || size > rest.len() {
+            break;
+        }
+        out.push(decode_stored_message(&rest[..size]).expect("stored message decodes"));
+        rest = &rest[size..];
+    }
+    out
 }
 
 /// Polls `check` every 100 ms until it is true or `limit` passes; returns the last value.

@@ -12,6 +12,7 @@ mod lifecycle;
 mod retry;
 mod secured;
 mod send;
+mod request_reply;
 mod send_api;
 mod transaction;
 #[test]
