@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use super::budget::InflightBudget;
 use super::hook::Hooks;
+use super::trace::Tracing;
 use super::transaction::CheckLocalTransaction;
 use crate::client::peer::TransactionCheck;
 use super::ledger::{Completion, Ledger, Outcome, SendId};
@@ -105,12 +106,20 @@ pub struct Producer {
     pub(super) checker: Option<Recipient<CheckLocalTransaction>>,
     /// Interceptors on every send.
     pub(super) hooks: Hooks,
+    /// Message trace (`enable_msg_trace`).
+    pub(super) tracing: Option<Tracing>,
 }
 
 impl Producer {
     /// A producer in `CREATE_JUST`; start the actor, then send [`Start`].
     pub fn new(config: ProducerConfig) -> Self {
         let budget = InflightBudget::new(config.max_inflight_messages, config.max_inflight_bytes);
+        let mut hooks = Hooks::default();
+        let tracing = config.enable_msg_trace.then(|| {
+            let (hook, tracing) = Tracing::new(&config);
+            hooks.add(hook);
+            tracing
+        });
         Producer {
             wire_group: config.wire_group(),
             encoder: Encoder::new(&config),
@@ -129,7 +138,8 @@ impl Producer {
             ticking: false,
             watching: None,
             checker: None,
-            hooks: Hooks::default(),
+            hooks,
+            tracing,
         }
     }
 
@@ -312,7 +322,12 @@ impl Producer {
         self.links.clear();
         let leave = self.membership.take().map(Membership::leave);
         let group = self.wire_group.clone();
+        // Traces of the sends that just ended go out before the group leaves.
+        let traces = self.tracing.as_mut().map(Tracing::close);
         actix_rt::spawn(async move {
+            if let Some(traces) = traces {
+                traces.await;
+            }
             if let Some(leave) = leave {
                 leave.await;
             }
@@ -441,6 +456,9 @@ impl Handler<Start> for Producer {
             Ok(membership) => {
                 info!(group = %act.wire_group, client_id = %membership.handle.client_id, "producer started");
                 act.joined(membership, ctx);
+                if let Some(tracing) = &mut act.tracing {
+                    tracing.start(&act.config);
+                }
                 Ok(())
             }
             Err(e) => {

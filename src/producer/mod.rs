@@ -20,6 +20,7 @@ mod parked;
 mod routing;
 mod send;
 pub mod status;
+pub mod trace;
 pub mod transaction;
 pub mod validate;
 

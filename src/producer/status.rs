@@ -46,6 +46,8 @@ pub struct ProducerStatus {
     pub sends_by_stage: BTreeMap<&'static str, usize>,
     /// The broker connections the producer uses, with their requests awaiting a reply.
     pub connections: Vec<ConnectionStatus>,
+    /// Message trace counters (`None` when `enable_msg_trace` is off).
+    pub trace: Option<super::trace::TraceStats>,
 }
 
 /// The queues of one topic.
@@ -204,6 +206,7 @@ impl Handler<GetProducerStatus> for Producer {
             waiting_sends: budget.waiting(),
             sends_by_stage: self.ledger.stages(),
             connections: Vec::new(),
+            trace: self.tracing.as_ref().map(|t| t.stats()),
         };
         let conns: Vec<_> = self.links.all().map(|(a, c)| (a.clone(), c.clone())).collect();
         Box::pin(async move {

@@ -20,6 +20,7 @@ pub mod reply;
 pub mod route;
 pub mod stored;
 pub mod sys_flag;
+pub mod trace;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtocolError;

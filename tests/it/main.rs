@@ -14,6 +14,7 @@ mod secured;
 mod send;
 mod request_reply;
 mod send_api;
+mod trace;
 mod transaction;
 #[test]
 fn fixture_starts_a_broker() {
