@@ -9,6 +9,7 @@ mod fault_broker;
 mod faults;
 mod fixture;
 mod lifecycle;
+mod peer_requests;
 mod retry;
 mod secured;
 mod send;

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use crate::common::unique;
 use crate::fake::{Behaviour, FakePeer, Responder};
 
-fn route_for(topic: &str) -> Option<Bytes> {
+pub fn route_for(topic: &str) -> Option<Bytes> {
     let ports: Vec<&str> = topic.strip_prefix("t_")?.split('_').collect();
     let names = ["a", "b"];
     let brokers: Vec<(&str, String)> = ports.iter().zip(names).map(|(p, n)| (n, format!("127.0.0.1:{p}"))).collect();
@@ -39,7 +39,7 @@ fn route_for(topic: &str) -> Option<Bytes> {
     )))
 }
 
-fn name_server(cmd: &RemotingCommand) -> Option<RemotingCommand> {
+pub fn name_server(cmd: &RemotingCommand) -> Option<RemotingCommand> {
     if cmd.code != request::GET_ROUTEINFO_BY_TOPIC {
         return Some(RemotingCommand::response(response::SUCCESS, 0, None));
     }
@@ -49,7 +49,7 @@ fn name_server(cmd: &RemotingCommand) -> Option<RemotingCommand> {
     })
 }
 
-fn stored(code: i32) -> RemotingCommand {
+pub fn stored(code: i32) -> RemotingCommand {
     let mut reply = RemotingCommand::response(code, 0, None);
     for (k, v) in [("msgId", "7F00000100002A9F0000000000000001"), ("queueId", "0"), ("queueOffset", "5"), ("MSG_REGION", "DefaultRegion")] {
         reply.ext_fields.insert(k, v);
