@@ -86,6 +86,12 @@ impl TransactionCheck {
         self.message.property(names::PGROUP)
     }
 
+    /// The topic the half message is for (`REAL_TOPIC`; the body's topic on brokers that
+    /// restore it before asking).
+    pub fn real_topic(&self) -> &str {
+        self.message.property(names::REAL_TOPIC).unwrap_or(&self.message.topic)
+    }
+
     /// The message id the application knows (UNIQ_KEY), else the header's.
     pub fn msg_id(&self) -> String {
         self.message
@@ -99,6 +105,11 @@ impl TransactionCheck {
     /// carrying the check's own offsets, which are those of the copy the broker re-appended
     /// before asking (`TransactionalMessageServiceImpl#putBackHalfMsgQueue`), not those of the
     /// original send (Java `DefaultMQProducerImpl#checkTransactionState`).
+    ///
+    /// Unlike Java, it names the message's real topic, not the half topic the check names: a
+    /// 5.x broker with ACL 2.0 authorizes END_TRANSACTION as Pub on the header's topic, and a
+    /// user allowed to publish to the real topic is refused on `RMQ_SYS_TRANS_HALF_TOPIC`
+    /// (seen on 5.3.3; the broker finds the half message by its offsets, not by the topic).
     pub fn answer(&self, group: &str, state: LocalTransactionState) -> RemotingCommand {
         let header = EndTransactionRequestHeader {
             producer_group: group.to_string(),
@@ -108,7 +119,7 @@ impl TransactionCheck {
             from_transaction_check: true,
             msg_id: self.msg_id(),
             transaction_id: self.header.transaction_id.clone(),
-            topic: self.header.topic.clone(),
+            topic: Some(self.real_topic().to_string()),
             broker_name: self.header.broker_name.clone(),
         };
         RemotingCommand::request(request::END_TRANSACTION).with_header(&header)
@@ -232,7 +243,7 @@ mod tests {
                 assert_eq!((h.tran_state_table_offset, h.commit_log_offset), (13, 6945));
                 assert!(h.from_transaction_check);
                 assert_eq!(h.msg_id, "U1");
-                assert_eq!(h.topic.as_deref(), Some("RMQ_SYS_TRANS_HALF_TOPIC"));
+                assert_eq!(h.topic.as_deref(), Some("T"), "the real topic, not the half topic");
                 assert_eq!(cmd.ext("commitOrRollback"), Some(code));
             }
         });

@@ -95,7 +95,8 @@ pub enum AttemptOutcome<'a> {
     Failed(&'a SendError),
 }
 
-/// A transaction's decision, as hooks see it (Java `EndTransactionContext`).
+/// A transaction's decision, as hooks see it (Java `EndTransactionContext`). Group and topic
+/// are named as the user names them (without namespace).
 #[derive(Debug, Clone)]
 pub struct EndTransactionInfo<'a> {
     pub group: &'a str,
@@ -198,15 +199,16 @@ impl Hooks {
     }
 
     /// The decision answering a broker's check.
-    pub(crate) fn end_transaction_checked(&self, group: &str, check: &TransactionCheck, state: LocalTransactionState) {
+    pub(crate) fn end_transaction_checked(&self, group: &str, namespace: Option<&str>, check: &TransactionCheck, state: LocalTransactionState) {
         if self.is_empty() {
             return;
         }
         let msg_id = check.msg_id();
         let message = &check.message;
+        let topic = unwrap(namespace, check.real_topic());
         self.end(&EndTransactionInfo {
             group,
-            topic: message.property(names::REAL_TOPIC).unwrap_or(&message.topic),
+            topic: &topic,
             msg_id: &msg_id,
             transaction_id: check.header.transaction_id.as_deref().unwrap_or(&msg_id),
             tags: message.property(names::TAGS),

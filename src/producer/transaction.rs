@@ -285,7 +285,7 @@ impl Handler<EndTransaction> for Producer {
         let target = self.end_transaction_target(&msg.send);
         let cmd = self.end_transaction_command(&msg.send, msg.state, msg.remark);
         let (Some(addr), Some(cmd)) = (target, cmd) else { return Box::pin(async { false }) };
-        self.hooks.end_transaction(&self.wire_group, &msg.send, msg.tags.as_deref(), msg.keys.as_deref(), &addr, msg.state);
+        self.hooks.end_transaction(&self.config.group, &msg.send, msg.tags.as_deref(), msg.keys.as_deref(), &addr, msg.state);
         let cached = self.links.get(&addr);
         let remoting = self.remoting();
         Box::pin(async move {
@@ -322,11 +322,12 @@ impl Handler<TransactionCheck> for Producer {
             return check.reply(&group, LocalTransactionState::Unknown);
         };
         let hooks = self.hooks.clone();
+        let (plain_group, namespace) = (self.config.group.clone(), self.config.namespace.clone());
         let wait = self.config.transaction_check_timeout;
         let ask = CheckLocalTransaction {
             msg_id: check.msg_id(),
             transaction_id: check.header.transaction_id.clone(),
-            topic: check.message.property(names::REAL_TOPIC).unwrap_or(&check.message.topic).to_string(),
+            topic: check.real_topic().to_string(),
             check_times: check.message.property(names::TRANSACTION_CHECK_TIMES).and_then(|t| t.parse().ok()).unwrap_or(1),
             message: check.message.clone(),
         };
@@ -342,7 +343,7 @@ impl Handler<TransactionCheck> for Producer {
                     LocalTransactionState::Unknown
                 }
             };
-            hooks.end_transaction_checked(&group, &check, state);
+            hooks.end_transaction_checked(&plain_group, namespace.as_deref(), &check, state);
             check.reply(&group, state);
         });
     }

@@ -15,7 +15,8 @@ use actix_rocketmq::remoting::transport::Transport;
 use actix_rocketmq::remoting::ConnectionSettings;
 use actix_rocketmq::{
     AuthRefusal, Credentials, Delivery, Producer, ProducerConfig, ProducerExt, ProducerRecord, RemotingError, RouteError,
-    SendAsync, SendError, SendErrorKind, SendMessage, SendOutcome, TlsConfig, TlsFailure,
+    LocalTransactionState, SendAsync, SendError, SendErrorKind, SendMessage, SendOutcome, SendTransactional, TlsConfig,
+    TlsFailure,
 };
 
 use crate::admin::{eventually, Admin};
@@ -265,4 +266,47 @@ async fn the_checked_server_name_is_the_address_host_unless_set() {
         }
         other => panic!("want a certificate name error, got {other:?}"),
     }
+}
+
+/// Commits the first local transaction it runs and answers every check with COMMIT; leaves
+/// transactions whose body starts with `later` undecided.
+struct TxApp;
+impl actix::Actor for TxApp {
+    type Context = actix::Context<Self>;
+}
+impl actix::Handler<actix_rocketmq::ExecuteLocalTransaction> for TxApp {
+    type Result = actix::MessageResult<actix_rocketmq::ExecuteLocalTransaction>;
+    fn handle(&mut self, tx: actix_rocketmq::ExecuteLocalTransaction, _: &mut actix::Context<Self>) -> Self::Result {
+        let later = tx.record.body().starts_with(b"later");
+        actix::MessageResult(if later { LocalTransactionState::Unknown } else { LocalTransactionState::Commit })
+    }
+}
+impl actix::Handler<actix_rocketmq::CheckLocalTransaction> for TxApp {
+    type Result = actix::MessageResult<actix_rocketmq::CheckLocalTransaction>;
+    fn handle(&mut self, _: actix_rocketmq::CheckLocalTransaction, _: &mut actix::Context<Self>) -> Self::Result {
+        actix::MessageResult(LocalTransactionState::Commit)
+    }
+}
+
+/// Over TLS with signed requests, END_TRANSACTION and the answers to the broker's checks are
+/// signed too (the broker drops an unsigned one-way END_TRANSACTION without a word).
+#[actix_rt::test]
+async fn transactions_commit_on_a_secured_cluster_directly_and_through_a_check() {
+    use actix::Actor;
+    let admin = admin();
+    let app = TxApp.start();
+    let p = Producer::new(config(Some(alice()), Some(tls()))).with_transaction_checker(app.clone().recipient()).start();
+    p.send(actix_rocketmq::Start).await.expect("mailbox").expect("producer starts");
+    for body in [format!("now {}", unique("tx")), format!("later {}", unique("tx"))] {
+        let record = ProducerRecord::new(TOPIC, body.clone());
+        let r = p.send(SendTransactional::new(record, app.clone().recipient())).await.expect("mailbox").expect("half message stored");
+        let committed = eventually(Duration::from_secs(15), || async {
+            admin.query_uniq_key(TOPIC, &r.send.msg_id).await.iter().any(|m| {
+                m.topic == TOPIC && m.body.as_ref() == body.as_bytes() && m.sys_flag & 0xC == 0x8
+            })
+        })
+        .await;
+        assert!(committed, "{body} ({:?}) committed in {TOPIC}", r.local_state);
+    }
+    p.shutdown().await;
 }
