@@ -73,10 +73,11 @@ fn plain(namespace: Option<&str>, name: &str) -> String {
 impl SendHook for TraceHook {
     /// A Pub record for an attempt the broker stored and that it allows to be traced: the Java
     /// hook writes none when the answer lacks a region or says `TRACE_ON=false`
-    /// (`SendMessageTraceHookImpl#sendMessageAfter`), nor for failed attempts.
+    /// (`SendMessageTraceHookImpl#sendMessageAfter`), nor for failed attempts. A batch gets one
+    /// record, as in Java: its ids joined by `,`, no tags or keys, the batch body's length.
     fn after_send(&self, a: &SendAttempt<'_>, cost: Duration, outcome: AttemptOutcome<'_>) {
         let AttemptOutcome::Stored(result) = outcome else { return };
-        if result.region_id.is_empty() || !result.trace_on || a.topic == self.trace_topic || a.batch {
+        if result.region_id.is_empty() || !result.trace_on || a.topic == self.trace_topic {
             return;
         }
         self.push(TraceRecord::Pub(PubRecord {

@@ -140,3 +140,22 @@ async fn replies_to_a_restarted_requester_reach_only_the_request_they_answer() {
     assert_eq!(awaiting_replies(&second).await, 0, "the late reply left nothing behind");
     second.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn a_reply_after_the_timeout_is_dropped_and_the_next_request_gets_its_own() {
+    let topic = unique("rpc_late");
+    Admin::connect(&fixture::broker_addr()).create_topic(&topic, QUEUES).await;
+    let requester = Producer::spawn(requester_config(&unique("inst"))).await.expect("requester starts");
+    let late = requester.send(Request::new(ProducerRecord::new(&topic, "late"), Duration::from_millis(800))).await.expect("mailbox");
+    assert!(matches!(late, Err(ref f) if matches!(f.error, RequestError::NoReply { .. })));
+
+    // The responder answers the timed-out request first; its reply reaches this requester and
+    // finds nobody waiting.
+    let responder = respond(&topic).await;
+    let answered = eventually(Duration::from_secs(10), || async { responder.answered.load(Ordering::Relaxed) == 1 }).await;
+    assert!(answered, "the late request was answered");
+    let reply = requester.send(Request::new(ProducerRecord::new(&topic, "on time"), Duration::from_secs(10))).await.expect("mailbox");
+    assert_eq!(&reply.expect("reply").body[..], b"re:on time");
+    assert_eq!(awaiting_replies(&requester).await, 0);
+    requester.shutdown().await;
+}

@@ -68,6 +68,8 @@ async fn every_traced_send_has_one_pub_record_with_its_facts() {
         let record = ProducerRecord::new(&topic, format!("traced body {i}")).with_tags("TagA").with_keys([format!("order-{i}"), "shared".into()]);
         sent.push((i, p.send_message(record).await.expect("send")));
     }
+    // A batch gets one record, as Java writes it: every id joined by `,`.
+    let batch = p.send_batch((0..3).map(|i| ProducerRecord::new(&topic, format!("batched {i}"))).collect()).await.expect("batch");
     // Every trace goes out before the shutdown ends.
     p.send(actix_rocketmq::Shutdown).await.expect("mailbox");
 
@@ -91,6 +93,9 @@ async fn every_traced_send_has_one_pub_record_with_its_facts() {
         assert_eq!(f[13], "true");
         assert!(f[1].parse::<i64>().expect("timestamp") > 1_600_000_000_000);
     }
+    let records = records_for(&broker, &batch.msg_id, "Pub").await;
+    assert_eq!(records.iter().filter(|f| f[0] == "Pub").count(), 1, "one Pub record for the batch {}: {records:?}", batch.msg_id);
+    assert_eq!(records[0][12], batch.offset_msg_id);
     // The trace message is also found by the traced message's own keys.
     let by_key = broker.query_uniq_key(TRACE_TOPIC, "order-7").await;
     assert!(by_key.iter().any(|m| m.property("KEYS").is_some_and(|k| k.split(' ').any(|k| k == sent[7].1.msg_id))));
