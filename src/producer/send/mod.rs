@@ -485,14 +485,14 @@ impl Producer {
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
         send.stage = Stage::OnWire(hop.clone());
+        let (oneway, left) = (send.plan.oneway, send.clock.left());
         if !self.hooks.is_empty() {
             if let Some(send) = self.ledger.get(id) {
                 self.hooks.before(&self.attempt_view(send, &hop, 0));
             }
         }
-        let Some(send) = self.ledger.get(id) else { return };
         let me = ctx.address();
-        if send.plan.oneway {
+        if oneway {
             actix_rt::spawn(async move {
                 let begin = Instant::now();
                 let result = match conn.send(Oneway { cmd }).await {
@@ -503,7 +503,6 @@ impl Producer {
             });
             return;
         }
-        let left = send.clock.left();
         actix_rt::spawn(async move {
             let begin = Instant::now();
             let reply = exchange(&conn, &hop.addr, cmd, left).await;
