@@ -67,7 +67,8 @@ pub struct Shutdown;
 #[rtype(result = "FlushReport")]
 pub struct Flush;
 
-/// How the sends a [`Flush`] waited for ended.
+/// How the sends a [`Flush`] waited for ended: those still in flight when it was taken (a send
+/// that had already ended is not counted again).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FlushReport {
     pub succeeded: u64,
