@@ -219,3 +219,26 @@ async fn a_delayed_transactional_message_is_refused_with_the_message_back() {
     assert_eq!(failure.returned, record);
     p.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn a_supervised_restart_between_half_message_and_check_keeps_the_checker() {
+    let topic = unique("txsup");
+    let broker = Admin::connect(&fixture::broker_addr());
+    let app = App::start(LocalTransactionState::Commit);
+    let cfg = config(&unique("txg"));
+    let checker = app.clone().recipient();
+    let p = actix::Supervisor::start(move |_| Producer::new(cfg).with_transaction_checker(checker));
+    p.send(Start).await.expect("mailbox").expect("producer starts");
+    // Undecided by its executor (the body is neither commit nor rollback)...
+    let r = p
+        .send(SendTransactional::new(ProducerRecord::new(&topic, "restart then check"), app.clone().recipient()))
+        .await
+        .expect("mailbox")
+        .expect("half message stored");
+    assert_eq!(r.local_state, LocalTransactionState::Unknown);
+    // ...then the producer restarts; the broker's check reaches it again, and its checker commits.
+    p.send(actix_rocketmq::Restart).await.expect("mailbox");
+    let stored = committed(&broker, &topic, &r.send.msg_id, Duration::from_secs(15)).await.expect("committed after the restart");
+    assert_committed(&stored, b"restart then check");
+    p.shutdown().await;
+}
