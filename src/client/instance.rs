@@ -24,6 +24,7 @@ use crate::protocol::heartbeat::HeartbeatData;
 use crate::protocol::route::{TopicPublishInfo, TopicRouteData};
 use crate::protocol::RemotingCommand;
 use crate::remoting::client::{CloseAll, NameServerInUse, ServePeerRequests, UpdateNameServers};
+use crate::remoting::connection::not_supported;
 use crate::remoting::{PeerRequest, Respond};
 use crate::remoting::http::fetch_namesrv_list;
 use crate::remoting::signing::Signer;
@@ -351,9 +352,7 @@ impl Handler<PeerRequest> for ClientInstance {
             code => {
                 debug!(broker = %req.from, code, "peer request not served");
                 if !req.cmd.is_oneway() {
-                    let remark = format!(" request type {code} not supported");
-                    let answer = RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED, req.cmd.opaque, Some(remark));
-                    req.conn.do_send(Respond(answer));
+                    req.conn.do_send(Respond(not_supported(&req.cmd)));
                 }
             }
         }

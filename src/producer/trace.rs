@@ -66,10 +66,6 @@ impl TraceHook {
     }
 }
 
-fn plain(namespace: Option<&str>, name: &str) -> String {
-    unwrap(namespace, name)
-}
-
 impl SendHook for TraceHook {
     /// A Pub record for an attempt the broker stored and that it allows to be traced: the Java
     /// hook writes none when the answer lacks a region or says `TRACE_ON=false`
@@ -83,7 +79,7 @@ impl SendHook for TraceHook {
         self.push(TraceRecord::Pub(PubRecord {
             timestamp: a.started_ms,
             region_id: result.region_id.clone(),
-            group: plain(a.namespace, a.group),
+            group: unwrap(a.namespace, a.group),
             topic: a.topic_without_namespace(),
             msg_id: a.msg_id.to_string(),
             tags: a.tags().map(str::to_string),

@@ -200,39 +200,39 @@ struct EndTransaction {
 }
 
 impl Producer {
-    /// Where END_TRANSACTION goes: the master of the broker that stored the half message (from
-    /// the topic's publish info), else the store address its offsetMsgId carries.
-    fn end_transaction_target(&self, send: &SendResult) -> Option<String> {
-        let mq = &send.message_queue;
-        let wire_topic = crate::namespace::wrap(self.config.namespace.as_deref(), &mq.topic);
-        self.routing
-            .publish_info(&wire_topic)
-            .and_then(|info| info.masters.get(&mq.broker_name).cloned())
-            .or_else(|| decode_offset_msg_id(&send.offset_msg_id).ok().map(|id| id.store_host.to_string()))
-    }
-
-    fn end_transaction_command(&self, send: &SendResult, state: LocalTransactionState, remark: Option<String>) -> Option<RemotingCommand> {
-        let commit_log_offset = match decode_offset_msg_id(&send.offset_msg_id) {
-            Ok(id) => id.commit_log_offset,
+    /// The END_TRANSACTION for a half message this producer stored, and where it goes: the
+    /// master of the broker that stored it (from the topic's publish info), else the store
+    /// address its offsetMsgId carries. `None` when that id is unreadable (the check-back
+    /// decides then).
+    fn end_transaction(&self, send: &SendResult, state: LocalTransactionState, remark: Option<String>) -> Option<(String, RemotingCommand)> {
+        let id = match decode_offset_msg_id(&send.offset_msg_id) {
+            Ok(id) => id,
             Err(e) => {
                 warn!(msg_id = %send.msg_id, error = %e, "half message's offsetMsgId unreadable; leaving the decision to the check-back");
                 return None;
             }
         };
+        let mq = &send.message_queue;
+        let wire_topic = crate::namespace::wrap(self.config.namespace.as_deref(), &mq.topic);
+        let addr = self
+            .routing
+            .publish_info(&wire_topic)
+            .and_then(|info| info.masters.get(&mq.broker_name).cloned())
+            .unwrap_or_else(|| id.store_host.to_string());
         let header = EndTransactionRequestHeader {
             producer_group: self.wire_group.clone(),
             tran_state_table_offset: send.queue_offset,
-            commit_log_offset,
+            commit_log_offset: id.commit_log_offset,
             commit_or_rollback: state.wire_code(),
             from_transaction_check: false,
             msg_id: send.msg_id.clone(),
             transaction_id: send.transaction_id.clone(),
-            topic: Some(crate::namespace::wrap(self.config.namespace.as_deref(), &send.message_queue.topic)),
-            broker_name: Some(send.message_queue.broker_name.clone()),
+            topic: Some(wire_topic),
+            broker_name: Some(mq.broker_name.clone()),
         };
         let mut cmd = RemotingCommand::request(request::END_TRANSACTION).with_header(&header);
         cmd.remark = remark;
-        Some(cmd)
+        Some((addr, cmd))
     }
 }
 
@@ -282,9 +282,7 @@ impl Handler<EndTransaction> for Producer {
     type Result = ResponseFuture<bool>;
 
     fn handle(&mut self, msg: EndTransaction, _: &mut Context<Self>) -> Self::Result {
-        let target = self.end_transaction_target(&msg.send);
-        let cmd = self.end_transaction_command(&msg.send, msg.state, msg.remark);
-        let (Some(addr), Some(cmd)) = (target, cmd) else { return Box::pin(async { false }) };
+        let Some((addr, cmd)) = self.end_transaction(&msg.send, msg.state, msg.remark) else { return Box::pin(async { false }) };
         self.hooks.end_transaction(&self.config.group, &msg.send, msg.tags.as_deref(), msg.keys.as_deref(), &addr, msg.state);
         let cached = self.links.get(&addr);
         let remoting = self.remoting();

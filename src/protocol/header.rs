@@ -72,7 +72,7 @@ fn req_num<T: FromStr>(
     parse(key, ext.get(key).ok_or(ProtocolError::MissingField(key))?)
 }
 
-fn opt_num<T: FromStr>(
+pub(crate) fn opt_num<T: FromStr>(
     ext: &ExtFields,
     key: &'static str,
 ) -> Result<Option<T>, ProtocolError> {

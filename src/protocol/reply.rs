@@ -11,6 +11,7 @@
 use bytes::Bytes;
 
 use super::compression::{decompress, CompressionType};
+use super::header::opt_num;
 use super::properties::{decode_properties, names};
 use super::stored::MAX_DECOMPRESSED_BODY;
 use super::sys_flag::COMPRESSED_FLAG;
@@ -80,11 +81,9 @@ impl ReplyMessage {
     }
 }
 
+/// An optional numeric ext field, 0 when absent (a bad value is an error naming the field).
 fn num<T: std::str::FromStr + Default>(cmd: &RemotingCommand, key: &'static str) -> Result<T, ProtocolError> {
-    match cmd.ext(key) {
-        None => Ok(T::default()),
-        Some(v) => v.parse().map_err(|_| ProtocolError::BadField { field: key, value: v.to_string() }),
-    }
+    Ok(opt_num(&cmd.ext_fields, key)?.unwrap_or_default())
 }
 
 /// Reads a PUSH_REPLY_MESSAGE_TO_CLIENT request. The body is inflated (bounded by

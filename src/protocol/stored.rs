@@ -109,6 +109,34 @@ pub fn decode_stored_message(buf: &[u8]) -> Result<StoredMessage, ProtocolError>
     decode(buf, None)
 }
 
+/// Decodes the messages a QUERY_MESSAGE or PULL_MESSAGE answer holds, one after the other, each
+/// delimited by its leading total size (which must cover at least the size field itself and stay
+/// within `buf`).
+///
+/// ```
+/// use actix_rocketmq::protocol::stored::{decode_stored_messages, encode_stored_message, StoredMessage};
+/// # let msg = StoredMessage { queue_id: 0, flag: 0, queue_offset: 0, commit_log_offset: 0, sys_flag: 0,
+/// #     born_timestamp: 0, born_host: "127.0.0.1:1".parse().unwrap(), store_timestamp: 0,
+/// #     store_host: "127.0.0.1:2".parse().unwrap(), reconsume_times: 0, prepared_transaction_offset: 0,
+/// #     body: bytes::Bytes::from_static(b"hi"), topic: "T".into(), properties: vec![] };
+/// let mut buf = bytes::BytesMut::new();
+/// encode_stored_message(&msg, &mut buf).unwrap();
+/// encode_stored_message(&msg, &mut buf).unwrap();
+/// assert_eq!(decode_stored_messages(&buf).unwrap().len(), 2);
+/// assert!(decode_stored_messages(&buf[..buf.len() - 1]).is_err());
+/// ```
+pub fn decode_stored_messages(buf: &[u8]) -> Result<Vec<StoredMessage>, ProtocolError> {
+    let mut out = Vec::new();
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let size = Reader::new(rest).i32("total size")?;
+        let len = usize::try_from(size).ok().filter(|n| *n >= 4 && *n <= rest.len()).ok_or_else(|| bad(format!("message size {size}")))?;
+        out.push(decode_stored_message(&rest[..len])?);
+        rest = &rest[len..];
+    }
+    Ok(out)
+}
+
 /// Like [`decode_stored_message`], but an uncompressed body shares `buf` instead of being copied.
 pub fn decode_stored_message_bytes(buf: &Bytes) -> Result<StoredMessage, ProtocolError> {
     decode(buf, Some(buf))

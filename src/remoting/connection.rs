@@ -153,6 +153,13 @@ pub struct PeerRequest {
     pub cmd: RemotingCommand,
 }
 
+/// The answer to a peer request nobody serves: REQUEST_CODE_NOT_SUPPORTED, as Java answers codes
+/// it has no processor for (`NettyRemotingAbstract#processRequestCommand`).
+pub fn not_supported(request: &RemotingCommand) -> RemotingCommand {
+    let remark = format!(" request type {} not supported", request.code);
+    RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED, request.opaque, Some(remark))
+}
+
 /// Write `0` as the response to a peer's request: marked as a response, its opaque kept, not
 /// signed (brokers do not check responses).
 #[derive(Message, Debug)]
@@ -393,8 +400,7 @@ impl Connection {
 
     /// Requests the peer starts on its own (transaction checks, reply pushes) go to whoever
     /// serves them (the client instance). With nobody to serve them, or once that actor is gone,
-    /// a request that wants an answer gets REQUEST_CODE_NOT_SUPPORTED, as Java answers codes it
-    /// has no processor for (`NettyRemotingAbstract#processRequestCommand`).
+    /// a request that wants an answer gets [`not_supported`].
     fn on_peer_request(&mut self, cmd: RemotingCommand, ctx: &mut Context<Self>) {
         debug!(addr = %self.addr, code = cmd.code, "request from peer");
         // `do_send`, not `try_send`: a busy server's bounded mailbox must not drop a check.
@@ -402,15 +408,9 @@ impl Connection {
             peer.do_send(PeerRequest { from: self.addr.clone(), conn: ctx.address(), cmd });
             return;
         }
-        if cmd.is_oneway() {
-            return;
+        if !cmd.is_oneway() {
+            self.respond(not_supported(&cmd));
         }
-        let reply = RemotingCommand::response(
-            response::REQUEST_CODE_NOT_SUPPORTED,
-            cmd.opaque,
-            Some(format!(" request type {} not supported", cmd.code)),
-        );
-        self.respond(reply);
     }
 
     fn respond(&mut self, mut reply: RemotingCommand) {

@@ -8,7 +8,7 @@ use actix_rocketmq::protocol::header::{GetProducerConnectionListRequestHeader, G
 use actix_rocketmq::protocol::heartbeat::ProducerConnection;
 use actix_rocketmq::protocol::message_id::decode_offset_msg_id;
 use actix_rocketmq::protocol::route::{parse_route, TopicRouteData};
-use actix_rocketmq::protocol::stored::{decode_stored_message, StoredMessage};
+use actix_rocketmq::protocol::stored::{decode_stored_message, decode_stored_messages, StoredMessage};
 use actix_rocketmq::protocol::{RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LEN};
 use actix_rocketmq::remoting::{request as remote_request, Connection, ConnectionSettings};
 
@@ -136,7 +136,7 @@ impl Admin {
         if reply.code != response::SUCCESS {
             return (Vec::new(), next);
         }
-        (split_messages(&reply.body), next)
+        (decode_stored_messages(&reply.body).expect("pulled messages decode"), next)
     }
 
     /// Messages the broker's index holds for `uniq_key` in `topic` (QUERY_MESSAGE by UNIQ_KEY).
@@ -156,7 +156,7 @@ impl Admin {
         if reply.code != response::SUCCESS {
             return Vec::new();
         }
-        split_messages(&reply.body)
+        decode_stored_messages(&reply.body).expect("queried messages decode")
     }
 
     /// Creates (or updates) a topic on this broker (UPDATE_AND_CREATE_TOPIC, code 17).
@@ -189,21 +189,6 @@ impl Admin {
             other => panic!("route query answered {other}: {:?}", reply.remark),
         }
     }
-}
-
-/// The stored messages a query or pull answer holds, one after the other.
-fn split_messages(body: &[u8]) -> Vec<StoredMessage> {
-    let mut out = Vec::new();
-    let mut rest = body;
-    while rest.len() >= 4 {
-        let size = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        if size == 0 || size > rest.len() {
-            break;
-        }
-        out.push(decode_stored_message(&rest[..size]).expect("stored message decodes"));
-        rest = &rest[size..];
-    }
-    out
 }
 
 /// Polls `check` every 100 ms until it is true or `limit` passes; returns the last value.

@@ -550,26 +550,20 @@ impl Producer {
     }
 
     fn on_oneway(&mut self, id: SendId, result: Result<(), Unanswered>, latency: Duration) {
+        let outcome = result.map_err(|Unanswered { error, written }| {
+            let attempts = self.ledger.get(id).map_or(1, |s| s.tries.attempts);
+            SendError::Remoting { attempts, source: error, delivery: delivery(written) }
+        });
         if !self.hooks.is_empty() {
             if let Some(Stage::OnWire(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) {
-                match &result {
-                    Ok(()) => self.after_hooks(id, &hop, latency, AttemptOutcome::Written),
-                    Err(u) => {
-                        let error = SendError::Remoting { attempts: 1, source: u.error.clone(), delivery: delivery(u.written) };
-                        self.after_hooks(id, &hop, latency, AttemptOutcome::Failed(&error));
-                    }
-                }
+                let seen = match &outcome {
+                    Ok(()) => AttemptOutcome::Written,
+                    Err(error) => AttemptOutcome::Failed(error),
+                };
+                self.after_hooks(id, &hop, latency, seen);
             }
         }
-        match result {
-            Ok(()) => {
-                self.ledger.end(id, Ok(None));
-            }
-            Err(Unanswered { error, written }) => {
-                let attempts = self.ledger.get(id).map_or(1, |s| s.tries.attempts);
-                self.ledger.end(id, Err(SendError::Remoting { attempts, source: error, delivery: delivery(written) }));
-            }
-        }
+        self.ledger.end(id, outcome.map(|()| None));
     }
 
     /// Judges a reply and moves on: the end, a GO_AWAY resend, or a retry.
