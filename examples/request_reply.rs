@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use actix_rocketmq::producer::{ReplyTo, Request};
 use actix_rocketmq::protocol::codes::{request, response};
-use actix_rocketmq::protocol::stored::decode_stored_message;
+use actix_rocketmq::protocol::stored::decode_stored_messages;
 use actix_rocketmq::protocol::RemotingCommand;
 use actix_rocketmq::remoting::{request as call, Connection};
 use actix_rocketmq::{Producer, ProducerConfig, ProducerExt, ProducerRecord};
@@ -59,15 +59,14 @@ async fn responder(namesrv: String, broker: String) -> Result<(), Box<dyn std::e
             let (answers, next) = pull(&conn, &broker, q as i32, *offset).await;
             *offset = next;
             for answer in answers {
-                let mut rest = &answer.body[..];
-                while rest.len() >= 4 {
-                    let size = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]).max(0) as usize;
-                    let Some(one) = rest.get(..size).filter(|_| size > 0) else { break };
-                    rest = &rest[size..];
-                    let Ok(req) = decode_stored_message(one) else { continue };
+                for req in decode_stored_messages(&answer.body).unwrap_or_default() {
                     let Ok(to) = ReplyTo::from_stored(&req) else { continue };
                     let body = String::from_utf8_lossy(&req.body).to_uppercase();
-                    replies.send_message(to.record(body)).await?;
+                    // A requester that is gone (e.g. a request left from an earlier run) is
+                    // refused by the broker: skip it and go on answering.
+                    if let Err(e) = replies.send_message(to.record(body)).await {
+                        eprintln!("reply to {} not delivered: {e}", to.correlation_id());
+                    }
                 }
             }
         }
