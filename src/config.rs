@@ -4,12 +4,22 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::ConfigError;
 use crate::protocol::codes::response;
 use crate::protocol::compression::CompressionType;
 use crate::protocol::SerializeType;
 use crate::remoting::signing::Credentials;
 use crate::remoting::transport::TlsConfig;
+
+mod builder;
+mod load;
+mod text;
+
+pub use builder::ProducerConfigBuilder;
+pub use load::ENV_PREFIX;
+pub use text::{parse_duration, parse_size};
 
 /// The Java client's default instance name; replaced by a per-process value (see
 /// [`ClientConfig::effective_instance_name`]).
@@ -33,28 +43,38 @@ pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 100 * 1024 * 1024;
 /// assert_eq!(cfg.namesrv_addr.as_deref(), Some("127.0.0.1:9876"));
 /// assert_eq!(cfg.poll_name_server_interval.as_secs(), 30);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClientConfig {
     /// Name servers, `host:port;host:port`. Default: the `NAMESRV_ADDR` environment variable.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namesrv_addr: Option<String>,
     /// HTTP endpoint answering with a name server list (`http://host:port/path`); used when
     /// `namesrv_addr` is empty, polled every `namesrv_endpoint_interval`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namesrv_endpoint: Option<String>,
     /// Address put into the clientId and message ids. Default: the first non-loopback IPv4.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<IpAddr>,
     /// `DEFAULT` becomes a per-process value, so producers of one process share an instance.
     pub instance_name: String,
     /// A unit name gives a separate client instance (e.g. to reach a second cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
     /// Route refresh period (Java `pollNameServerInterval`).
+    #[serde(with = "text::duration")]
     pub poll_name_server_interval: Duration,
     /// Heartbeat and offline-broker clean-up period (Java `heartbeatBrokerInterval`).
+    #[serde(with = "text::duration")]
     pub heartbeat_broker_interval: Duration,
     /// Address endpoint refresh period.
+    #[serde(with = "text::duration")]
     pub namesrv_endpoint_interval: Duration,
     /// Timeout of name server and heartbeat requests.
+    #[serde(with = "text::duration")]
     pub request_timeout: Duration,
     /// TCP connect timeout (Java `connectTimeoutMillis`).
+    #[serde(with = "text::duration")]
     pub connect_timeout: Duration,
     /// Extra arbiter threads for broker and name server connections (0: they share the client
     /// instance's arbiter). Default from `ACTIX_ROCKETMQ_IO_THREADS`, else 0.
@@ -64,8 +84,10 @@ pub struct ClientConfig {
     pub serialize_type: SerializeType,
     /// ACL credentials: when set, every request of the instance is signed (Java
     /// `AclClientRPCHook`). `Debug` never shows the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
     /// TLS for every name server and broker connection (Java `useTLS`); `None`: plain TCP.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
 }
 
@@ -205,23 +227,27 @@ pub fn parse_namesrv_list(list: &str) -> Result<Vec<String>, ConfigError> {
 /// assert_eq!(cfg.retry_times_when_send_failed, 2);
 /// assert!(cfg.validate().is_ok());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProducerConfig {
     /// Producer group: `[%|a-zA-Z0-9_-]`, at most 120 characters.
     pub group: String,
     /// Settings of the client instance this producer joins.
     pub client: ClientConfig,
     /// Total budget of one send, all retries included.
+    #[serde(with = "text::duration")]
     pub send_msg_timeout: Duration,
     /// Extra attempts of a sync send (so `1 + n` attempts at most).
     pub retry_times_when_send_failed: u32,
     /// Extra attempts of an async send.
     pub retry_times_when_send_async_failed: u32,
     /// Bodies of at least this many bytes are compressed.
+    #[serde(with = "text::size")]
     pub compress_msg_body_over_howmuch: usize,
     /// zlib level (0-9).
     pub compress_level: u32,
     /// Largest body accepted, checked before compression.
+    #[serde(with = "text::size")]
     pub max_message_size: usize,
     /// Template topic used to auto-create unknown topics.
     pub create_topic_key: String,
@@ -238,26 +264,40 @@ pub struct ProducerConfig {
     /// Most messages in flight before sends wait for room (back-pressure).
     pub max_inflight_messages: usize,
     /// Most body bytes in flight before sends wait for room.
+    #[serde(with = "text::size")]
     pub max_inflight_bytes: usize,
     /// Namespace: topics and the group go on the wire as `namespace%name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// How long `Shutdown` waits for admitted sends to end before ending them with a timeout
     /// (`None`: `send_msg_timeout`).
+    #[serde(with = "text::opt_duration", skip_serializing_if = "Option::is_none")]
     pub drain_timeout: Option<Duration>,
     /// How long a transactional send waits for the application's local transaction
     /// ([`ExecuteLocalTransaction`](crate::ExecuteLocalTransaction)) before it reports
     /// `Unknown` and leaves the decision to the broker's check-back.
+    #[serde(with = "text::duration")]
     pub local_transaction_timeout: Duration,
     /// How long a broker's transaction check waits for the application's checker
     /// ([`CheckLocalTransaction`](crate::CheckLocalTransaction)) before it is answered
     /// `Unknown` (the broker asks again). Java sends its answer with a 3 s timeout.
+    #[serde(with = "text::duration")]
     pub transaction_check_timeout: Duration,
     /// Message trace (Java `enableMsgTrace`): a Pub record per send and an EndTransaction
     /// record per transaction, sent in batches to `trace_topic` by an internal producer.
     pub enable_msg_trace: bool,
     /// The trace topic (`None`: `RMQ_SYS_TRACE_TOPIC`, which a broker with
     /// `traceTopicEnable=true` creates).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_topic: Option<String>,
+    /// Topics this producer is configured to send to. [`ProducerConfig::validate`] checks each
+    /// against the topic rules, so a bad name in a configuration file fails `Start` (a typed
+    /// [`ConfigError::BadTopic`]) instead of every send; the producer also looks their routes
+    /// up as it starts, so the first sends do not wait for the name server.
+    pub topics: Vec<String>,
+    /// Record metrics through the [`metrics`] facade (see [`crate::producer::metrics`]). With
+    /// no recorder installed the calls go nowhere; `false` skips them altogether.
+    pub enable_metrics: bool,
 }
 
 impl ProducerConfig {
@@ -287,6 +327,11 @@ impl ProducerConfig {
         }
         if self.max_message_size == 0 {
             return Err(ConfigError::Invalid { name: "max_message_size", reason: "must be > 0".into() });
+        }
+        for topic in &self.topics {
+            crate::producer::validate::check_topic(topic)
+                .and_then(|()| crate::producer::validate::check_topic(&crate::namespace::wrap(self.namespace.as_deref(), topic)))
+                .map_err(|source| ConfigError::BadTopic { topic: topic.clone(), source })?;
         }
         Ok(())
     }
@@ -327,6 +372,8 @@ impl Default for ProducerConfig {
             transaction_check_timeout: Duration::from_secs(3),
             enable_msg_trace: false,
             trace_topic: None,
+            topics: Vec::new(),
+            enable_metrics: true,
         }
     }
 }

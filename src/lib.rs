@@ -48,7 +48,8 @@ pub mod producer;
 pub mod protocol;
 pub mod remoting;
 
-pub use config::{ClientConfig, ProducerConfig};
+pub use config::{ClientConfig, ProducerConfig, ProducerConfigBuilder};
+pub use protocol::SerializeType;
 pub use remoting::signing::Credentials;
 pub use remoting::transport::{ClientCertificate, TlsConfig, TlsTrust};
 pub use error::{

@@ -7,6 +7,7 @@ use actix::prelude::*;
 use super::instance::ClientInstance;
 use crate::config::ClientConfig;
 use crate::error::ConfigError;
+use crate::protocol::SerializeType;
 use crate::remoting::signing::Credentials;
 use crate::remoting::transport::TlsConfig;
 use crate::remoting::transport::Transport;
@@ -49,9 +50,46 @@ pub struct ClientRegistry {
 
 struct Registered {
     instance: Addr<ClientInstance>,
-    /// The security settings the instance runs with: its connections are shared, so a producer
-    /// asking for other credentials or TLS settings cannot join it.
-    security: (Option<Credentials>, Option<TlsConfig>),
+    /// The instance-wide settings it runs with (see [`Shared`]).
+    shared: Shared,
+}
+
+/// Settings that belong to a client instance, not to a producer: its connections, name server
+/// polling and heartbeats are shared, so a producer asking for other values cannot join it.
+/// Java silently keeps the first producer's values; we refuse instead, naming the setting.
+#[derive(PartialEq)]
+struct Shared {
+    serialize_type: SerializeType,
+    name_servers: (Option<String>, Option<String>),
+    credentials: Option<Credentials>,
+    tls: Option<TlsConfig>,
+}
+
+impl Shared {
+    fn of(config: &ClientConfig) -> Self {
+        let list = config.namesrv_list().ok().map(|l| l.join(";")).filter(|l| !l.is_empty());
+        Shared {
+            serialize_type: config.serialize_type,
+            name_servers: (list, config.endpoint_in_use().map(str::to_string)),
+            credentials: config.credentials.clone(),
+            tls: config.tls.clone(),
+        }
+    }
+
+    /// The first setting that differs.
+    fn conflict(&self, other: &Shared) -> Option<&'static str> {
+        if self.serialize_type != other.serialize_type {
+            Some("serialize_type")
+        } else if self.name_servers != other.name_servers {
+            Some("namesrv_addr/namesrv_endpoint")
+        } else if self.credentials != other.credentials {
+            Some("credentials")
+        } else if self.tls != other.tls {
+            Some("tls")
+        } else {
+            None
+        }
+    }
 }
 
 impl Actor for ClientRegistry {
@@ -67,24 +105,18 @@ impl Handler<GetOrCreateInstance> for ClientRegistry {
     fn handle(&mut self, msg: GetOrCreateInstance, ctx: &mut Context<Self>) -> Self::Result {
         msg.config.validate()?;
         let client_id = msg.config.client_id();
-        let security = (msg.config.credentials.clone(), msg.config.tls.clone());
+        let shared = Shared::of(&msg.config);
         if let Some(existing) = self.instances.get(&client_id) {
             if existing.instance.connected() {
-                if existing.security != security {
-                    return Err(ConfigError::Invalid {
-                        name: "credentials/tls",
-                        reason: format!(
-                            "client instance {client_id} already runs with other credentials or TLS settings; \
-                             give this producer another instance_name"
-                        ),
-                    });
+                if let Some(setting) = existing.shared.conflict(&shared) {
+                    return Err(ConfigError::InstanceConflict { client_id, setting });
                 }
                 return Ok(existing.instance.clone());
             }
         }
         let transport = Transport::new(msg.config.tls.as_ref())?;
         let instance = ClientInstance::new(client_id.clone(), msg.config, transport, ctx.address()).start();
-        self.instances.insert(client_id, Registered { instance: instance.clone(), security });
+        self.instances.insert(client_id, Registered { instance: instance.clone(), shared });
         Ok(instance)
     }
 }

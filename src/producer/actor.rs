@@ -459,6 +459,12 @@ impl Handler<Start> for Producer {
                 if let Some(tracing) = &mut act.tracing {
                     tracing.start(&act.config);
                 }
+                // Warm the routes of the configured topics, so the first sends need no lookup.
+                // A failure here is not fatal: a send looks the route up again (and may create it).
+                for topic in act.config.topics.clone() {
+                    let wire = crate::namespace::wrap(act.config.namespace.as_deref(), &topic);
+                    act.fetch_route(wire, act.config.client.request_timeout, ctx);
+                }
                 Ok(())
             }
             Err(e) => {

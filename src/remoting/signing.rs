@@ -44,6 +44,12 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(Secret)
+    }
+}
+
 impl From<&str> for Secret {
     fn from(s: &str) -> Self {
         Secret::new(s)
@@ -67,13 +73,20 @@ impl From<String> for Secret {
 /// let shown = format!("{c:?}");
 /// assert!(shown.contains("alice") && !shown.contains("alice-secret") && !shown.contains("sts-token"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// In a configuration file: `credentials = { access_key = "alice", secret_key = "..." }`.
+/// Serializing leaves the secret and the token out, so a configuration written back (e.g. for a
+/// status page) never shows them; reading such a file again fails with "missing field".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// The user name (`AccessKey` on the wire).
     pub access_key: String,
     /// The password / secret key: the HMAC key, never sent.
+    #[serde(skip_serializing)]
     pub secret_key: Secret,
     /// Sent as `SecurityToken` when set (temporary credentials).
+    #[serde(default, skip_serializing)]
     pub security_token: Option<Secret>,
 }
 

@@ -31,7 +31,11 @@ use tokio_rustls::TlsConnector;
 use crate::error::{ConfigError, RemotingError, TlsFailure};
 
 /// Which certificates a TLS client accepts from the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// In a configuration file: `trust = "system_roots"`, `trust = { ca_file = "/etc/ca.pem" }` or
+/// `trust = "danger_accept_any_certificate"`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TlsTrust {
     /// The operating system's trust store.
     SystemRoots,
@@ -44,7 +48,8 @@ pub enum TlsTrust {
 }
 
 /// A client certificate for brokers that ask for one (mutual TLS).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClientCertificate {
     /// PEM certificate chain, leaf first.
     pub cert_chain: PathBuf,
@@ -62,14 +67,17 @@ pub struct ClientCertificate {
 ///         .with_client_certificate("/etc/rocketmq/client.pem", "/etc/rocketmq/client.key"),
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// How the server's certificate is checked.
     pub trust: TlsTrust,
     /// Presented when the server asks for a client certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_certificate: Option<ClientCertificate>,
     /// The name the server's certificate must carry. Default: the host of each address (an IP
     /// address is checked against the certificate's IP subject alternative names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bad_input;
+mod config_file;
 mod common;
 mod drain;
 mod fake;

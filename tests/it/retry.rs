@@ -470,7 +470,7 @@ async fn every_request_of_an_instance_with_credentials_is_signed() {
 }
 
 #[actix_rt::test]
-async fn one_client_instance_has_one_set_of_credentials() {
+async fn one_client_instance_has_one_set_of_shared_settings() {
     use actix_rocketmq::{ConfigError, Credentials, StartError};
     let c = Cluster::one(good()).await;
     let instance = unique("shared");
@@ -487,7 +487,18 @@ async fn one_client_instance_has_one_set_of_credentials() {
     other.group = unique("fake");
     other.client.credentials = Some(Credentials::new("bob", "b"));
     let err = Producer::spawn(other).await.unwrap_err();
-    assert!(matches!(err, StartError::Config(ConfigError::Invalid { name: "credentials/tls", .. })), "{err:?}");
+    assert!(matches!(err, StartError::Config(ConfigError::InstanceConflict { setting: "credentials", .. })), "{err:?}");
+    // Nor with another header serialization or other name servers: never silently ignored.
+    let mut json = first.clone();
+    json.group = unique("fake");
+    json.client.serialize_type = actix_rocketmq::SerializeType::Json;
+    let err = Producer::spawn(json).await.unwrap_err();
+    assert!(matches!(err, StartError::Config(ConfigError::InstanceConflict { setting: "serialize_type", .. })), "{err:?}");
+    let mut elsewhere = first.clone();
+    elsewhere.group = unique("fake");
+    elsewhere.client.namesrv_addr = Some(format!("{};127.0.0.1:1", first.client.namesrv_addr.as_deref().unwrap_or_default()));
+    let err = Producer::spawn(elsewhere).await.unwrap_err();
+    assert!(matches!(err, StartError::Config(ConfigError::InstanceConflict { setting: "namesrv_addr/namesrv_endpoint", .. })), "{err:?}");
     p.shutdown().await;
     q.shutdown().await;
 }

@@ -378,7 +378,7 @@ impl Producer {
         self.connect(id, Hop { mq, addr }, ctx)
     }
 
-    fn fetch_route(&mut self, topic: String, left: Duration, ctx: &mut Context<Self>) {
+    pub(in crate::producer) fn fetch_route(&mut self, topic: String, left: Duration, ctx: &mut Context<Self>) {
         let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else { return };
         let msg = FetchPublishInfo {
             topic: topic.clone(),
