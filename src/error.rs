@@ -73,11 +73,11 @@ impl std::fmt::Display for ServiceState {
 
 /// A configuration value that cannot work.
 ///
-/// Found without any network work: by [`ProducerConfig::validate`](crate::ProducerConfig::validate)
-/// and [`ClientConfig::validate`](crate::ClientConfig::validate), and by a
-/// [`Start`](crate::Start), which reports it as [`StartError::Config`] and leaves the producer
-/// `START_FAILED`. Never worth a retry: the same settings fail the same way. Fix the setting and
-/// build a new producer.
+/// Found without any network work: when a configuration is loaded, by
+/// [`ProducerConfig::validate`](crate::ProducerConfig::validate) and
+/// [`ClientConfig::validate`](crate::ClientConfig::validate), and by a [`Start`](crate::Start),
+/// which reports it as [`StartError::Config`] and leaves the producer `START_FAILED`. Never worth
+/// a retry: the same settings fail the same way. Fix the setting and build a new producer.
 ///
 /// ```
 /// use actix_rocketmq::{ConfigError, ProducerConfig};
@@ -153,20 +153,40 @@ pub enum ConfigError {
     /// the wrong type or form (`key` is the dotted path, e.g. `client.request_timeout`, plus the
     /// environment variable when the value came from one). Fix the configuration; never retry.
     #[error("setting {key}: {reason}")]
-    Key { key: String, reason: String },
+    Key {
+        /// The dotted path of the key (and the environment variable it came from, if any).
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A configuration file could not be read or is not valid TOML. Never retry.
     #[error("configuration file {path}: {reason}")]
-    File { path: String, reason: String },
+    File {
+        /// The file (`(text)` for configuration given as a string).
+        path: String,
+        /// Why it could not be read or parsed.
+        reason: String,
+    },
     /// A topic listed in [`ProducerConfig::topics`](crate::ProducerConfig::topics) breaks the
     /// topic rules: found at start instead of failing every send. Never retry.
     #[error("configured topic {topic:?}: {source}")]
-    BadTopic { topic: String, source: ValidationError },
+    BadTopic {
+        /// The topic as listed.
+        topic: String,
+        /// The rule it breaks.
+        source: ValidationError,
+    },
     /// Another producer already runs the shared client instance `client_id` with a different
     /// value of an instance-wide `setting` (the header serialization, the name servers,
     /// credentials or TLS): this producer's value would be silently ignored, so it is refused.
     /// Give it another `instance_name`, or the same value. Never retry.
     #[error("client instance {client_id} already runs with another {setting}; use the same value or another instance_name")]
-    InstanceConflict { client_id: String, setting: &'static str },
+    InstanceConflict {
+        /// The shared client instance.
+        client_id: String,
+        /// The instance-wide setting that differs.
+        setting: &'static str,
+    },
 }
 
 /// Why a TLS handshake failed (inside [`RemotingError::Tls`]).

@@ -71,7 +71,9 @@ pub struct Flush;
 /// that had already ended is not counted again).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FlushReport {
+    /// Sends that ended with a result (one-way sends: handed to the connection).
     pub succeeded: u64,
+    /// Sends that ended with an error.
     pub failed: u64,
 }
 
@@ -155,6 +157,7 @@ impl<T> From<SendFailure<T>> for SendError {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<SendResult, SendFailure>")]
 pub struct SendMessage {
+    /// The message.
     pub record: ProducerRecord,
     /// Total budget for this send, retries included; `None` uses `send_msg_timeout`.
     pub timeout: Option<Duration>,
@@ -194,16 +197,60 @@ impl SendMessage {
 
 /// Like [`SendMessage`], but never waits for room: a full in-flight budget answers
 /// [`SendError::Full`] at once, with the message handed back.
+///
+/// ```no_run
+/// use actix_rocketmq::{Producer, ProducerRecord, SendError, SendMessage, TrySendMessage};
+/// # async fn demo(producer: actix::Addr<Producer>) -> Result<(), Box<dyn std::error::Error>> {
+/// let sample = ProducerRecord::new("metrics", "cpu=0.93");
+/// match producer.send(TrySendMessage(SendMessage::new(sample))).await? {
+///     Ok(result) => println!("stored as {}", result.msg_id),
+///     // Too many sends in flight: skip this sample rather than wait (nothing was sent).
+///     Err(failure) if matches!(failure.error, SendError::Full { .. }) => drop(failure.returned),
+///     Err(failure) => return Err(failure.into()),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<SendResult, SendFailure>")]
 pub struct TrySendMessage(pub SendMessage);
 
 /// The result of a [`SendAsync`], delivered to its callback.
+///
+/// Every accepted `SendAsync` gets exactly one, success or failure (a send refused at once, e.g.
+/// by validation or a producer that is not running, too).
+///
+/// ```
+/// use actix::prelude::*;
+/// use actix_rocketmq::{ProducerRecord, SendOutcome};
+///
+/// /// Counts stored messages; keeps the failed ones that are safe to send again.
+/// #[derive(Default)]
+/// struct Outcomes {
+///     stored: u64,
+///     to_resend: Vec<ProducerRecord>,
+/// }
+/// impl Actor for Outcomes {
+///     type Context = Context<Self>;
+/// }
+/// impl Handler<SendOutcome> for Outcomes {
+///     type Result = ();
+///     fn handle(&mut self, outcome: SendOutcome, _: &mut Context<Self>) {
+///         match outcome.result {
+///             Ok(_) => self.stored += 1,
+///             Err(failure) if failure.error.is_retryable() && !failure.error.may_have_been_stored() => {
+///                 self.to_resend.push(failure.returned)
+///             }
+///             Err(failure) => eprintln!("send {} failed: {}", outcome.context, failure.error),
+///         }
+///     }
+/// }
+/// ```
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct SendOutcome {
     /// The caller's correlation value, as given to [`SendAsync::with_context`].
     pub context: u64,
+    /// The broker's answer, or the error with the message handed back.
     pub result: Result<SendResult, SendFailure>,
 }
 
@@ -211,11 +258,48 @@ pub struct SendOutcome {
 /// send is admitted by the in-flight budget; the outcome goes to `callback`. Retries follow
 /// `retry_times_when_send_async_failed`, each attempt with a fresh opaque, all within the one
 /// timeout.
+///
+/// ```no_run
+/// use actix::prelude::*;
+/// use actix_rocketmq::{Flush, Producer, ProducerConfig, ProducerExt, ProducerRecord, SendAsync, SendOutcome};
+///
+/// /// Hears how each send ended.
+/// struct Outcomes;
+/// impl Actor for Outcomes {
+///     type Context = Context<Self>;
+/// }
+/// impl Handler<SendOutcome> for Outcomes {
+///     type Result = ();
+///     fn handle(&mut self, outcome: SendOutcome, _: &mut Context<Self>) {
+///         match outcome.result {
+///             Ok(result) => println!("order {} stored as {}", outcome.context, result.msg_id),
+///             Err(failure) => eprintln!("order {} failed: {}", outcome.context, failure.error),
+///         }
+///     }
+/// }
+///
+/// #[actix::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let producer = Producer::spawn(ProducerConfig::new("orders_producer", "127.0.0.1:9876")).await?;
+///     let outcomes = Outcomes.start().recipient();
+///     for order in 0..100u64 {
+///         let record = ProducerRecord::new("orders", format!("order {order}"));
+///         // Resolves once the in-flight budget admitted the send, not once it is stored.
+///         producer.send(SendAsync::new(record, outcomes.clone()).with_context(order)).await?;
+///     }
+///     producer.send(Flush).await?; // every outcome has gone to `Outcomes`
+///     producer.shutdown().await;
+///     Ok(())
+/// }
+/// ```
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SendAsync {
+    /// The message, its timeout and its target, as for a [`SendMessage`].
     pub send: SendMessage,
+    /// Gets the [`SendOutcome`].
     pub callback: Recipient<SendOutcome>,
+    /// Echoed in the [`SendOutcome`] (0 unless set with [`SendAsync::with_context`]).
     pub context: u64,
 }
 
@@ -238,10 +322,20 @@ impl SendAsync {
 /// Nothing tells a one-way sender about a refusal: a broker with authentication on drops a
 /// one-way request whose credentials or permissions it refuses without a word, so `Ok(())` here
 /// does not mean stored. Check a new user's permissions with a sync send first.
+///
+/// ```no_run
+/// use actix_rocketmq::{Producer, ProducerRecord, SendOneway};
+/// # async fn demo(producer: actix::Addr<Producer>) -> Result<(), Box<dyn std::error::Error>> {
+/// // Fire and forget: `Ok` means handed to the broker's connection, not stored.
+/// producer.send(SendOneway::new(ProducerRecord::new("clicks", "page=/home"))).await??;
+/// # Ok(()) }
+/// ```
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<(), SendFailure>")]
 pub struct SendOneway {
+    /// The message.
     pub record: ProducerRecord,
+    /// Where it goes (round robin by default); one attempt either way.
     pub target: Target,
 }
 
@@ -255,11 +349,31 @@ impl SendOneway {
 /// Send several messages of one topic as one SEND_BATCH_MESSAGE. Each message keeps its own
 /// properties and gets its own `UNIQ_KEY`; the result lists every id. Too large a batch is
 /// refused; split it with [`crate::producer::batch::split_batch`].
+///
+/// ```no_run
+/// use actix_rocketmq::producer::batch::split_batch;
+/// use actix_rocketmq::{Producer, ProducerRecord, SendBatch};
+/// # async fn demo(producer: actix::Addr<Producer>) -> Result<(), Box<dyn std::error::Error>> {
+/// let orders: Vec<ProducerRecord> =
+///     (0..32).map(|i| ProducerRecord::new("orders", format!("order {i}")).with_key(format!("order-{i}"))).collect();
+/// let result = producer.send(SendBatch::new(orders)).await??;
+/// assert_eq!(result.msg_ids().len(), 32); // one id per message, in order
+///
+/// // More than one request may carry: split it into parts of at most 1 MiB first.
+/// let many: Vec<ProducerRecord> = (0..10_000).map(|_| ProducerRecord::new("orders", vec![b'x'; 1024])).collect();
+/// for part in split_batch(many, 1024 * 1024)? {
+///     producer.send(SendBatch::new(part)).await??;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<SendResult, SendFailure<Vec<ProducerRecord>>>")]
 pub struct SendBatch {
+    /// The messages: one topic, no delays, one `WAIT` value.
     pub records: Vec<ProducerRecord>,
+    /// Total budget for this send, retries included; `None` uses `send_msg_timeout`.
     pub timeout: Option<Duration>,
+    /// Where it goes (round robin by default).
     pub target: Target,
 }
 

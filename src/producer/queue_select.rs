@@ -7,7 +7,28 @@ use crate::protocol::route::MessageQueue;
 
 /// Picks the queue of a message from the topic's writable queues and a user argument (Java
 /// `MessageQueueSelector`). Returning `None`, or an index out of range, fails the send with a
-/// typed error.
+/// typed error ([`SendError::NoQueueSelected`](crate::SendError::NoQueueSelected)).
+///
+/// ```
+/// use std::sync::Arc;
+/// use actix_rocketmq::producer::MessageQueueSelector;
+/// use actix_rocketmq::{MessageQueue, ProducerRecord, SendMessage};
+///
+/// /// `arg` names the queue id.
+/// struct ByQueueId;
+/// impl MessageQueueSelector for ByQueueId {
+///     fn select(&self, queues: &[MessageQueue], arg: &str) -> Option<usize> {
+///         let id: i32 = arg.parse().ok()?;
+///         queues.iter().position(|q| q.queue_id == id)
+///     }
+/// }
+///
+/// let queues: Vec<MessageQueue> =
+///     (0..4).map(|i| MessageQueue { topic: "orders".into(), broker_name: "broker-a".into(), queue_id: i }).collect();
+/// assert_eq!(ByQueueId.select(&queues, "2"), Some(2));
+/// assert_eq!(ByQueueId.select(&queues, "two"), None); // the send would fail with NoQueueSelected
+/// let send = SendMessage::new(ProducerRecord::new("orders", "x")).ordered_by(Arc::new(ByQueueId), "2");
+/// ```
 pub trait MessageQueueSelector: Send + Sync {
     /// Index into `queues` given `arg`. (Java also passes the message; the argument is what
     /// every real selector uses, and leaving the message out keeps it owned by the send.)
@@ -58,7 +79,12 @@ pub enum Target {
     /// Exactly this queue (topic must match the record's); one attempt.
     Queue(MessageQueue),
     /// The queue a selector picks from `arg`; one attempt.
-    Selected { selector: Arc<dyn MessageQueueSelector>, arg: String },
+    Selected {
+        /// Picks the queue.
+        selector: Arc<dyn MessageQueueSelector>,
+        /// What it picks by (an order id, a user id, ...).
+        arg: String,
+    },
 }
 
 impl fmt::Debug for Target {

@@ -45,8 +45,11 @@ use crate::protocol::ProtocolError;
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<ReplyMessage, RequestFailure>")]
 pub struct Request {
+    /// The request message.
     pub record: ProducerRecord,
+    /// Budget of the send and the wait for the reply together; also the request's `TTL`.
     pub timeout: Duration,
+    /// Where it goes (round robin by default).
     pub target: Target,
 }
 
@@ -64,6 +67,22 @@ impl Request {
 }
 
 /// Why a [`Request`] got no reply.
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_rocketmq::producer::RequestError;
+///
+/// fn may_ask_again(e: &RequestError) -> bool {
+///     match e {
+///         // Not sent, or maybe stored: the same rules as for any send.
+///         RequestError::Send(e) => e.is_retryable() && !e.may_have_been_stored(),
+///         // The request was stored and may still be served: asking again may do the work twice.
+///         RequestError::NoReply { .. } => false,
+///     }
+/// }
+/// let late = RequestError::NoReply { correlation_id: "9f1c".into(), after: Duration::from_secs(3) };
+/// assert!(!may_ask_again(&late));
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RequestError {
     /// The request itself could not be sent (its `delivery` says whether the broker may hold it).
@@ -72,13 +91,20 @@ pub enum RequestError {
     /// The request was stored, but no reply came within the timeout (Java's
     /// `RequestTimeoutException`, code 10006). A reply arriving later is dropped.
     #[error("no reply to request {correlation_id} within {after:?}")]
-    NoReply { correlation_id: String, after: Duration },
+    NoReply {
+        /// The request's `CORRELATION_ID`.
+        correlation_id: String,
+        /// The request's timeout.
+        after: Duration,
+    },
 }
 
 /// A failed [`Request`], with the message handed back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestFailure {
+    /// Why it failed.
     pub error: RequestError,
+    /// The request message as the caller gave it.
     pub returned: ProducerRecord,
 }
 

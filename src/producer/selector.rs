@@ -2,6 +2,12 @@
 
 use crate::protocol::route::MessageQueue;
 
+/// Java's round robin step: pre-increment, keep the value positive, modulo the queue count.
+pub(super) fn next_index(counter: &mut u32, len: usize) -> usize {
+    *counter = counter.wrapping_add(1);
+    (*counter & 0x7FFF_FFFF) as usize % len
+}
+
 /// Java's `sendWhichQueue` without the thread-local: one counter per producer, random start.
 ///
 /// ```
@@ -13,12 +19,6 @@ use crate::protocol::route::MessageQueue;
 /// // A retry never goes back to the broker that just failed, while another one exists.
 /// assert_ne!(sel.select(&qs, Some(&first)).unwrap().broker_name, first);
 /// ```
-/// Java's round robin step: pre-increment, keep the value positive, modulo the queue count.
-pub(super) fn next_index(counter: &mut u32, len: usize) -> usize {
-    *counter = counter.wrapping_add(1);
-    (*counter & 0x7FFF_FFFF) as usize % len
-}
-
 #[derive(Debug, Clone)]
 pub struct QueueSelector {
     counter: u32,

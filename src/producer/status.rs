@@ -24,10 +24,14 @@ use crate::remoting::connection::{ConnectionEvent, PendingCount};
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProducerStatus {
+    /// Where the producer is in its life; only `RUNNING` takes sends.
     pub state: ServiceState,
     /// `Shutdown` was asked and sends admitted before it are still finishing.
     pub draining: bool,
+    /// The producer group, as configured (without namespace).
     pub group: String,
+    /// The client id of the client instance it joined (`None` before it joined one, and after
+    /// it left).
     pub client_id: Option<String>,
     /// How often the actor was restarted by its supervisor.
     pub restarts: u32,
@@ -39,6 +43,7 @@ pub struct ProducerStatus {
     pub isolated_brokers: Vec<Isolation>,
     /// Sends admitted by the budget and not yet ended.
     pub inflight_messages: usize,
+    /// Body bytes those sends hold in the budget.
     pub inflight_bytes: usize,
     /// Sends waiting for room in the budget.
     pub waiting_sends: usize,
@@ -62,6 +67,7 @@ pub struct TopicRoute {
 /// A broker avoided by the latency fault table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Isolation {
+    /// The broker's name.
     pub broker: String,
     /// Wall-clock end of the isolation, ms since the epoch.
     pub until_unix_ms: u64,
@@ -70,12 +76,29 @@ pub struct Isolation {
 /// One broker connection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConnectionStatus {
+    /// The broker's address, `host:port`.
     pub addr: String,
     /// Requests written and awaiting a reply (`None`: the connection did not answer in time).
     pub pending_requests: Option<usize>,
 }
 
-/// Ask a producer for its [`ProducerStatus`].
+/// Ask a producer for its [`ProducerStatus`]. It answers in any state, without asking a broker
+/// (only its own connections, for their pending requests).
+///
+/// ```
+/// use actix::prelude::*;
+/// use actix_rocketmq::{GetProducerStatus, Producer, ProducerConfig, ServiceState};
+///
+/// #[actix::main]
+/// async fn main() {
+///     // Not started: no broker needed to ask.
+///     let producer = Producer::new(ProducerConfig::new("orders_producer", "127.0.0.1:9876")).start();
+///     let status = producer.send(GetProducerStatus).await.unwrap();
+///     assert_eq!(status.state, ServiceState::CreateJust);
+///     assert_eq!((status.inflight_messages, status.waiting_sends), (0, 0));
+///     println!("{}", serde_json::to_string(&status).unwrap());
+/// }
+/// ```
 #[derive(Message, Debug)]
 #[rtype(result = "ProducerStatus")]
 pub struct GetProducerStatus;
@@ -102,17 +125,41 @@ pub struct GetInstanceStatus;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ProducerEvent {
     /// A connection of the producer's client instance opened (broker or name server).
-    ConnectionOpened { addr: String },
+    ConnectionOpened {
+        /// The remote address, `host:port`.
+        addr: String,
+    },
     /// A connection closed, or failed to open; `reason` is the error its requests got.
-    ConnectionClosed { addr: String, reason: String },
+    ConnectionClosed {
+        /// The remote address, `host:port`.
+        addr: String,
+        /// The [`RemotingError`](crate::RemotingError) its requests got, as text.
+        reason: String,
+    },
     /// A topic's queues or brokers changed (also on the first route of a topic).
-    RouteChanged { topic: String, queues: Vec<(String, i32)> },
+    RouteChanged {
+        /// The topic, as brokers see it (namespace included).
+        topic: String,
+        /// `(broker name, queue id)` of every queue sends may go to, in round-robin order.
+        queues: Vec<(String, i32)>,
+    },
     /// The latency fault table isolated a broker (only with `send_latency_fault_enable`).
-    BrokerIsolated { broker: String, for_ms: u64 },
+    BrokerIsolated {
+        /// The broker's name.
+        broker: String,
+        /// How long it is avoided, in milliseconds.
+        for_ms: u64,
+    },
     /// An isolated broker's isolation ended.
-    BrokerRecovered { broker: String },
+    BrokerRecovered {
+        /// The broker's name.
+        broker: String,
+    },
     /// The actor was restarted by its supervisor and joined its instance again.
-    Restarted { restarts: u32 },
+    Restarted {
+        /// How many restarts so far, this one included.
+        restarts: u32,
+    },
 }
 
 /// Subscribe `0` to the producer's [`ProducerEvent`]s (kept across restarts; dropped once the

@@ -101,6 +101,7 @@ pub struct ExecuteLocalTransaction {
 pub struct CheckLocalTransaction {
     /// The message id (UNIQ_KEY) the executor saw.
     pub msg_id: String,
+    /// The broker's transaction id, when the check carries one.
     pub transaction_id: Option<String>,
     /// The real topic (namespace included, as the broker holds it).
     pub topic: String,
@@ -146,8 +147,11 @@ pub struct CheckLocalTransaction {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<TransactionSendResult, SendFailure>")]
 pub struct SendTransactional {
+    /// The message (no delay: a half message cannot be delayed).
     pub record: ProducerRecord,
+    /// Runs the local transaction once the half message is stored.
     pub executor: Recipient<ExecuteLocalTransaction>,
+    /// Passed to the executor ([`SendTransactional::with_arg`]).
     pub arg: Option<String>,
     /// Budget of the half message's send, retries included (`None`: `send_msg_timeout`).
     pub timeout: Option<Duration>,
@@ -178,6 +182,7 @@ pub struct TransactionSendResult {
     /// The half message's send result (`msg_id` is the UNIQ_KEY; `offset_msg_id` and
     /// `queue_offset` point at the half message in the broker's half queue).
     pub send: SendResult,
+    /// The transaction id: the broker's, or the message id when it gave none.
     pub transaction_id: String,
     /// The executor's answer (`Unknown` if it did not answer in time; `Rollback` without
     /// asking when the half message was stored but not SEND_OK).
