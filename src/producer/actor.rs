@@ -18,6 +18,8 @@ use super::hook::Hooks;
 use super::trace::Tracing;
 use super::transaction::CheckLocalTransaction;
 use crate::client::peer::TransactionCheck;
+use super::hook::SendSummary;
+use super::metrics::ProducerMetrics;
 use super::ledger::{Completion, Ledger, Outcome, SendId};
 use super::links::Links;
 use super::membership::{Join, Membership};
@@ -69,13 +71,18 @@ impl Closing {
 /// `Connection` with no other actor in between.
 ///
 /// ```no_run
-/// use actix_rocketmq::{Producer, ProducerConfig, ProducerExt, ProducerRecord};
+/// use actix_rocketmq::{Producer, ProducerConfig, ProducerExt, ProducerRecord, SendMessage};
 /// #[actix::main]
 /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
 ///     let producer = Producer::spawn(ProducerConfig::new("orders_producer", "127.0.0.1:9876")).await?;
 ///     let result = producer.send_message(ProducerRecord::new("orders", "created")).await?;
 ///     println!("stored as {} in {}", result.msg_id, result.message_queue);
-///     producer.shutdown().await;
+///     // The plain actix way: a failure hands the message back.
+///     match producer.send(SendMessage::new(ProducerRecord::new("orders", "paid"))).await? {
+///         Ok(result) => println!("stored at offset {}", result.queue_offset),
+///         Err(failure) => eprintln!("{} (message for {} kept)", failure.error, failure.returned.topic()),
+///     }
+///     producer.shutdown().await; // drains the sends in flight, then unregisters the group
 ///     Ok(())
 /// }
 /// ```
@@ -108,6 +115,8 @@ pub struct Producer {
     pub(super) hooks: Hooks,
     /// Message trace (`enable_msg_trace`).
     pub(super) tracing: Option<Tracing>,
+    /// The metrics hook (also in `hooks`), for the gauges sampled by `tick`.
+    metrics: Option<Arc<ProducerMetrics>>,
 }
 
 impl Producer {
@@ -120,6 +129,13 @@ impl Producer {
             hooks.add(hook);
             tracing
         });
+        let metrics = config.enable_metrics.then(|| {
+            let metrics = Arc::new(ProducerMetrics::new(&config.group));
+            hooks.add(metrics.clone());
+            metrics
+        });
+        let mut ledger = Ledger::new(budget);
+        ledger.observe(hooks.clone(), config.namespace.clone());
         Producer {
             wire_group: config.wire_group(),
             encoder: Encoder::new(&config),
@@ -127,7 +143,7 @@ impl Producer {
             state: ServiceState::CreateJust,
             token: TOKENS.fetch_add(1, Ordering::Relaxed),
             membership: None,
-            ledger: Ledger::new(budget),
+            ledger,
             routing: Routing::new(),
             links: Links::default(),
             events: Events::default(),
@@ -140,12 +156,13 @@ impl Producer {
             checker: None,
             hooks,
             tracing,
+            metrics,
         }
     }
 
     /// Sets who answers the brokers' transaction checks for this group (see
-    /// [`SendTransactional`]); without one every check is answered `Unknown`. Set it before the
-    /// actor starts; a supervised restart keeps it.
+    /// [`SendTransactional`](crate::SendTransactional)); without one every check is answered
+    /// `Unknown`. Set it before the actor starts; a supervised restart keeps it.
     ///
     /// ```no_run
     /// # use actix::prelude::*;
@@ -170,6 +187,7 @@ impl Producer {
     /// decision of this producer. Set it before the actor starts.
     pub fn with_hook(mut self, hook: Arc<dyn crate::SendHook>) -> Self {
         self.hooks.add(hook);
+        self.ledger.observe(self.hooks.clone(), self.config.namespace.clone());
         self
     }
 
@@ -248,7 +266,7 @@ impl Producer {
 
     /// Any send: state and validation here; the send machine does the rest and answers through
     /// the ledger. `returned` (the message or batch) comes back inside a failure.
-    pub(super) fn submit<R: 'static, T: 'static>(
+    pub(super) fn submit<R: SendsTo + 'static, T: 'static>(
         &mut self,
         returned: R,
         prepare: impl FnOnce(&mut Encoder, &R) -> Result<Prepared, SendError>,
@@ -257,7 +275,7 @@ impl Producer {
         finish: fn(Option<SendResult>) -> Result<T, SendError>,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<T, SendFailure<R>>> {
-        let send = match self.admit_new(|enc| prepare(enc, &returned), plan, timeout) {
+        let send = match self.admit_new(returned.topic(), |enc| prepare(enc, &returned), plan, timeout) {
             Ok(send) => send,
             Err(error) => return Box::pin(async move { Err(SendFailure { error, returned }) }),
         };
@@ -266,19 +284,44 @@ impl Producer {
         Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned }) })
     }
 
-    /// The state check and preparation every new send goes through.
+    /// The state check and preparation every new send goes through. A send refused here never
+    /// reaches the ledger, so the hooks hear of it here (with no attempts).
     fn admit_new(
         &mut self,
+        topic: &str,
         prepare: impl FnOnce(&mut Encoder) -> Result<Prepared, SendError>,
         plan: Plan,
         timeout: Option<Duration>,
     ) -> Result<Send, SendError> {
-        if self.state != ServiceState::Running {
-            return Err(SendError::NotRunning(self.state));
-        }
-        let msg = prepare(&mut self.encoder)?;
+        let prepared = if self.state != ServiceState::Running {
+            Err(SendError::NotRunning(self.state))
+        } else {
+            prepare(&mut self.encoder)
+        };
+        let msg = match prepared {
+            Ok(msg) => msg,
+            Err(error) => {
+                if !self.hooks.is_empty() {
+                    let topic = crate::namespace::wrap(self.config.namespace.as_deref(), topic);
+                    self.hooks.ended(&SendSummary {
+                        topic: &topic,
+                        msg_id: "",
+                        messages: 0,
+                        body_len: 0,
+                        attempts: 0,
+                        elapsed: Duration::ZERO,
+                        oneway: plan.oneway,
+                        broker: None,
+                        outcome: Err(&error),
+                        namespace: self.config.namespace.as_deref(),
+                    });
+                }
+                return Err(error);
+            }
+        };
         let clock = Clock::new(timeout.unwrap_or(self.config.send_msg_timeout));
-        Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission })
+        let span = super::send::send_span(&self.config.group, &msg);
+        Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span })
     }
 
     /// A send that waits for its reply (and for room in the budget), with the sync retries.
@@ -349,6 +392,27 @@ impl Producer {
         for broker in self.routing.recovered(now) {
             self.events.emit(ProducerEvent::BrokerRecovered { broker });
         }
+        if let Some(metrics) = &self.metrics {
+            let budget = self.ledger.budget_ref();
+            metrics.set_inflight(budget.messages(), budget.bytes());
+        }
+    }
+}
+
+/// What a send hands back inside a failure: a record or a batch, and the topic it was for.
+pub(super) trait SendsTo {
+    fn topic(&self) -> &str;
+}
+
+impl SendsTo for ProducerRecord {
+    fn topic(&self) -> &str {
+        ProducerRecord::topic(self)
+    }
+}
+
+impl SendsTo for Vec<ProducerRecord> {
+    fn topic(&self) -> &str {
+        self.first().map_or("", ProducerRecord::topic)
     }
 }
 
@@ -577,7 +641,7 @@ impl Handler<SendAsync> for Producer {
         let SendAsync { send, callback, context } = msg;
         let SendMessage { record, timeout, target } = send;
         let plan = self.async_plan(target);
-        let send = match self.admit_new(|enc| enc.single(&record), plan, timeout) {
+        let send = match self.admit_new(record.topic(), |enc| enc.single(&record), plan, timeout) {
             Ok(send) => send,
             Err(error) => {
                 callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });

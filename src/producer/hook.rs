@@ -18,6 +18,7 @@ use crate::protocol::properties::{find_property, names};
 /// format's `msgType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
+    /// A plain message, or a batch.
     Normal,
     /// The half message of a transaction.
     TransactionHalf,
@@ -45,6 +46,7 @@ impl MessageKind {
 pub struct SendAttempt<'a> {
     /// The producer group (namespace-prefixed).
     pub group: &'a str,
+    /// The topic (namespace-prefixed).
     pub topic: &'a str,
     /// The message id (UNIQ_KEY); for a batch, every id joined by `,`.
     pub msg_id: &'a str,
@@ -52,16 +54,23 @@ pub struct SendAttempt<'a> {
     pub properties: &'a str,
     /// Body length as sent (after compression).
     pub body_len: usize,
+    /// The broker the attempt goes to.
     pub broker_name: &'a str,
+    /// Its master's address, `host:port`.
     pub broker_addr: &'a str,
+    /// The queue on that broker.
     pub queue_id: i32,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// What kind of message it carries.
     pub kind: MessageKind,
+    /// Written one-way: no reply comes, so its outcome is at best [`AttemptOutcome::Written`].
     pub oneway: bool,
+    /// A batch (SEND_BATCH_MESSAGE): `msg_id` lists every message's id.
     pub batch: bool,
     /// Wall-clock time the attempt started, ms since the epoch.
     pub started_ms: i64,
+    /// The producer's namespace, if it has one.
     pub namespace: Option<&'a str>,
 }
 
@@ -99,16 +108,60 @@ pub enum AttemptOutcome<'a> {
 /// are named as the user names them (without namespace).
 #[derive(Debug, Clone)]
 pub struct EndTransactionInfo<'a> {
+    /// The producer group.
     pub group: &'a str,
+    /// The message's topic.
     pub topic: &'a str,
+    /// The message id (UNIQ_KEY).
     pub msg_id: &'a str,
+    /// The broker's transaction id (the message id when the broker gave none).
     pub transaction_id: &'a str,
+    /// The message's tag, if any.
     pub tags: Option<&'a str>,
+    /// The message's keys, space-separated as on the wire.
     pub keys: Option<&'a str>,
+    /// The broker the decision goes to, `host:port`.
     pub broker_addr: &'a str,
+    /// The decision.
     pub state: LocalTransactionState,
     /// Answering a broker's check (true) or right after the local transaction (false).
     pub from_check: bool,
+}
+
+/// How one send ended, as hooks see it: once per send (a batch is one send), after its last
+/// attempt, whatever ended it (a result, an error, a timeout, a drain deadline, the producer
+/// going away). This is what metrics count.
+#[derive(Debug, Clone)]
+pub struct SendSummary<'a> {
+    /// The topic as the brokers see it (namespace included); see
+    /// [`SendSummary::topic_without_namespace`].
+    pub topic: &'a str,
+    /// The message id (UNIQ_KEY); for a batch, every id joined by `,`.
+    pub msg_id: &'a str,
+    /// Messages carried: 1, or the size of a batch.
+    pub messages: usize,
+    /// Body bytes as sent (after compression; a batch's whole body).
+    pub body_len: usize,
+    /// Attempts written to a broker (0 when the send ended before any, e.g. refused input or a
+    /// full in-flight budget).
+    pub attempts: u32,
+    /// From the producer accepting the send to its end.
+    pub elapsed: Duration,
+    /// A one-way send (`Ok(None)` below is a write, not a broker's answer).
+    pub oneway: bool,
+    /// The broker that took the last attempt, if one did.
+    pub broker: Option<&'a str>,
+    /// The result (`None` for a one-way write) or the error the caller gets.
+    pub outcome: Result<Option<&'a SendResult>, &'a SendError>,
+    /// The producer's namespace.
+    pub namespace: Option<&'a str>,
+}
+
+impl SendSummary<'_> {
+    /// The topic as the user named it.
+    pub fn topic_without_namespace(&self) -> String {
+        unwrap(self.namespace, self.topic)
+    }
 }
 
 /// An interceptor on every send of a producer. Every method has a default that does nothing.
@@ -145,6 +198,14 @@ pub trait SendHook: Send + Sync + 'static {
     fn end_transaction(&self, end: &EndTransactionInfo<'_>) {
         let _ = end;
     }
+    /// When a send ended (once per send, after all its attempts).
+    fn send_ended(&self, summary: &SendSummary<'_>) {
+        let _ = summary;
+    }
+    /// When latency fault tolerance isolates a broker (`send_latency_fault_enable`) for `for_`.
+    fn broker_isolated(&self, broker: &str, for_: Duration) {
+        let _ = (broker, for_);
+    }
 }
 
 /// The hooks of one producer (cheap to clone; empty by default).
@@ -171,6 +232,18 @@ impl Hooks {
     pub(crate) fn after(&self, attempt: &SendAttempt<'_>, cost: Duration, outcome: AttemptOutcome<'_>) {
         for h in self.0.iter() {
             h.after_send(attempt, cost, outcome);
+        }
+    }
+
+    pub(crate) fn ended(&self, summary: &SendSummary<'_>) {
+        for h in self.0.iter() {
+            h.send_ended(summary);
+        }
+    }
+
+    pub(crate) fn isolated(&self, broker: &str, for_: Duration) {
+        for h in self.0.iter() {
+            h.broker_isolated(broker, for_);
         }
     }
 

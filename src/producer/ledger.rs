@@ -14,7 +14,8 @@ use tokio::sync::oneshot;
 use super::budget::InflightBudget;
 use super::messages::{FlushReport, SendFailure, SendOutcome};
 use super::record::{ProducerRecord, SendResult};
-use super::send::Send;
+use super::hook::{Hooks, SendSummary};
+use super::send::{Send, Stage};
 use crate::error::SendError;
 
 /// Identifies one accepted send; ids grow, so "accepted before" is "smaller id".
@@ -63,6 +64,9 @@ struct FlushWaiter {
 
 /// See the module documentation.
 pub(super) struct Ledger {
+    /// Told how each send ended (see [`Ledger::report`]).
+    hooks: Hooks,
+    namespace: Option<String>,
     budget: InflightBudget,
     live: BTreeMap<SendId, Entry>,
     next_id: SendId,
@@ -72,7 +76,21 @@ pub(super) struct Ledger {
 
 impl Ledger {
     pub(super) fn new(budget: InflightBudget) -> Self {
-        Ledger { budget, live: BTreeMap::new(), next_id: 0, flushes: Vec::new(), on_empty: Vec::new() }
+        Ledger {
+            hooks: Hooks::default(),
+            namespace: None,
+            budget,
+            live: BTreeMap::new(),
+            next_id: 0,
+            flushes: Vec::new(),
+            on_empty: Vec::new(),
+        }
+    }
+
+    /// Who hears how sends end: the producer's hooks, and its namespace for their topic names.
+    pub(super) fn observe(&mut self, hooks: Hooks, namespace: Option<String>) {
+        self.hooks = hooks;
+        self.namespace = namespace;
     }
 
     /// Records an accepted send; from here on only [`Ledger::end`] answers it.
@@ -140,6 +158,7 @@ impl Ledger {
     /// reply arriving after a drain deadline ended the send) finds nothing and does nothing.
     pub(super) fn end(&mut self, id: SendId, outcome: Outcome) -> bool {
         let Some(mut entry) = self.live.remove(&id) else { return false };
+        self.report(&entry.send, &outcome);
         if entry.admitted {
             self.budget.release(entry.send.msg.body.len());
         }
@@ -157,6 +176,54 @@ impl Ledger {
         entry.completion.deliver(outcome);
         self.settle_waiters();
         true
+    }
+
+    /// Closes the send's span with its attempts and outcome, and tells the hooks. Here, because
+    /// every send ends through [`Ledger::end`] exactly once, whatever ended it.
+    fn report(&self, send: &Send, outcome: &Outcome) {
+        let span = &send.span;
+        if !span.is_disabled() {
+            span.record("attempts", send.tries.attempts);
+            match outcome {
+                Ok(Some(r)) => {
+                    span.record("outcome", "stored");
+                    // The queue of the attempt that stored it (a retry may have moved it).
+                    span.record("broker", r.message_queue.broker_name.as_str());
+                    span.record("queue", r.message_queue.queue_id);
+                }
+                Ok(None) => {
+                    span.record("outcome", "written");
+                }
+                Err(e) => {
+                    span.record("outcome", "failed");
+                    span.record("error", tracing::field::display(e));
+                }
+            }
+        }
+        if self.hooks.is_empty() {
+            return;
+        }
+        let broker = match (outcome, &send.stage) {
+            (Ok(Some(r)), _) => Some(r.message_queue.broker_name.as_str()),
+            (_, Stage::OnWire(hop) | Stage::Connection(hop)) => Some(hop.mq.broker_name.as_str()),
+            _ => send.tries.last_broker.as_deref(),
+        };
+        let msg = &send.msg;
+        self.hooks.ended(&SendSummary {
+            topic: &msg.topic,
+            msg_id: &msg.msg_id,
+            messages: if msg.batch { msg.msg_id.matches(',').count() + 1 } else { 1 },
+            body_len: msg.body.len(),
+            attempts: send.tries.attempts,
+            elapsed: send.clock.started.elapsed(),
+            oneway: send.plan.oneway,
+            broker,
+            outcome: match outcome {
+                Ok(r) => Ok(r.as_ref()),
+                Err(e) => Err(e),
+            },
+            namespace: self.namespace.as_deref(),
+        });
     }
 
     fn settle_waiters(&mut self) {

@@ -7,6 +7,7 @@ pub mod budget;
 pub mod fault;
 pub mod hook;
 pub mod messages;
+pub mod metrics;
 /// Namespaces live below the producer (the config needs them too); re-exported for old paths.
 pub use crate::namespace;
 pub mod queue_select;
@@ -34,7 +35,7 @@ pub use status::{
 };
 pub use queue_select::{MessageQueueSelector, SelectByHash, SelectRandom, Target};
 pub use record::{Delay, ProducerRecord, SendResult, SendStatus};
-pub use hook::{AttemptOutcome, EndTransactionInfo, MessageKind, SendAttempt, SendHook};
+pub use hook::{AttemptOutcome, EndTransactionInfo, MessageKind, SendAttempt, SendHook, SendSummary};
 pub use request::{ReplyTo, Request, RequestError, RequestFailure};
 pub use crate::protocol::reply::ReplyMessage;
 pub use transaction::{CheckLocalTransaction, ExecuteLocalTransaction, SendTransactional, TransactionSendResult};

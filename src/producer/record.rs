@@ -77,6 +77,27 @@ pub struct ProducerRecord {
     /// Properties only this crate sets (a reply's routing properties, see
     /// [`ReplyTo::record`](crate::producer::ReplyTo::record)); never user input.
     system: Vec<(&'static str, String)>,
+    /// The span current where the record was made: the parent of the send's span.
+    parent: CallerSpan,
+}
+
+/// The caller's `tracing` span, carried along so a send's span joins the caller's trace (the
+/// send runs later, in the producer actor, outside the caller's context). Not part of what a
+/// record *is*: two records differing only here are equal. Boxed, and only when there is a
+/// span: a record made outside any span (or with no subscriber) stays as small as before.
+#[derive(Clone, Debug)]
+struct CallerSpan(Option<Box<tracing::Span>>);
+
+impl CallerSpan {
+    fn of(span: tracing::Span) -> Self {
+        CallerSpan((!span.is_none()).then(|| Box::new(span)))
+    }
+}
+
+impl PartialEq for CallerSpan {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ProducerRecord {
@@ -92,7 +113,26 @@ impl ProducerRecord {
             wait_store_msg_ok: true,
             delay: None,
             system: Vec::new(),
+            parent: CallerSpan::of(tracing::Span::current()),
         }
+    }
+
+    /// Makes `span` the parent of this send's `rocketmq.send` span, instead of the span that
+    /// was current when the record was made.
+    ///
+    /// ```
+    /// use actix_rocketmq::ProducerRecord;
+    /// let request = tracing::info_span!("http_request", path = "/orders");
+    /// let rec = ProducerRecord::new("orders", "o-1").with_parent_span(request);
+    /// ```
+    pub fn with_parent_span(mut self, span: tracing::Span) -> Self {
+        self.parent = CallerSpan::of(span);
+        self
+    }
+
+    /// The parent of this send's span.
+    pub(crate) fn parent_span(&self) -> Option<&tracing::Span> {
+        self.parent.0.as_deref()
     }
 
     /// Sets the tag (RocketMQ has one tag per message).
@@ -254,15 +294,61 @@ impl fmt::Display for SendStatus {
 ///
 /// `msg_id` is the client id (`UNIQ_KEY`) users search by; `offset_msg_id` encodes the broker's
 /// store address and commit-log offset.
+///
+/// A result means a broker stored the message; `status` says whether it also flushed or
+/// replicated it as it is set up to wait for.
+///
+/// ```no_run
+/// use actix_rocketmq::{Producer, ProducerExt, ProducerRecord, SendStatus};
+/// # async fn demo(producer: actix::Addr<Producer>) -> Result<(), actix_rocketmq::SendError> {
+/// let result = producer.send_message(ProducerRecord::new("orders", "order 42 paid")).await?;
+/// println!("{} in {} at offset {}", result.msg_id, result.message_queue, result.queue_offset);
+/// if result.status != SendStatus::SendOk {
+///     // Stored, but the broker's synchronous flush or replication did not finish in time.
+///     eprintln!("stored, but {}", result.status);
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// A batch's result names every message:
+///
+/// ```
+/// use actix_rocketmq::{MessageQueue, SendResult, SendStatus};
+/// let result = SendResult {
+///     status: SendStatus::SendOk,
+///     msg_id: "AC1100020001,AC1100020002".into(),
+///     offset_msg_id: "7F00000100002A9F0000000000000001,7F00000100002A9F0000000000000002".into(),
+///     message_queue: MessageQueue { topic: "orders".into(), broker_name: "broker-a".into(), queue_id: 3 },
+///     queue_offset: 17,
+///     transaction_id: None,
+///     region_id: "DefaultRegion".into(),
+///     trace_on: true,
+/// };
+/// assert_eq!(result.msg_ids(), ["AC1100020001", "AC1100020002"]);
+/// assert_eq!(result.offset_msg_ids().len(), 2);
+/// assert!(result.to_string().starts_with("SendResult [sendStatus=SEND_OK, msgId=AC1100020001,AC1100020002,"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendResult {
+    /// How the broker stored it: anything but `SendOk` means stored, but not flushed or
+    /// replicated in time (with `retry_another_broker_when_not_store_ok`, only after another
+    /// broker did no better).
     pub status: SendStatus,
+    /// The client message id (`UNIQ_KEY`) the producer gave the message; for a batch every id,
+    /// joined by `,`.
     pub msg_id: String,
+    /// The broker's message id: its store address and the commit-log offset; for a batch every
+    /// id, joined by `,`.
     pub offset_msg_id: String,
+    /// The queue that stored it (its topic without namespace).
     pub message_queue: MessageQueue,
+    /// The message's offset in that queue (a batch: the first message's).
     pub queue_offset: i64,
+    /// The broker's transaction id, when it sent one (transactional half messages).
     pub transaction_id: Option<String>,
+    /// The broker's region (`MSG_REGION`); `DefaultRegion` when it sent none.
     pub region_id: String,
+    /// Whether the broker has message trace on (`TRACE_ON`).
     pub trace_on: bool,
 }
 

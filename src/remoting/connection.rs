@@ -253,6 +253,8 @@ pub struct Connection {
     /// Frames encoded since the output buffer was last empty.
     unwritten_frames: u32,
     counts: WriteCounts,
+    /// Counted in the open-connections gauge (from the connect to the stop).
+    counted: bool,
 }
 
 impl Connection {
@@ -277,6 +279,7 @@ impl Connection {
             held: None,
             unwritten_frames: 0,
             counts: WriteCounts::default(),
+            counted: false,
         }
     }
 
@@ -437,6 +440,8 @@ impl Actor for Connection {
                 ctx.spawn(WriteLoop);
                 ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep());
                 debug!(addr = %act.addr, "connected");
+                act.counted = true;
+                crate::producer::metrics::connection_opened(true);
                 if let Some(owner) = &act.owner {
                     owner.do_send(ConnectionEvent::Opened { addr: act.addr.clone(), id: act.id });
                 }
@@ -461,6 +466,15 @@ impl Actor for Connection {
             owner.do_send(ConnectionEvent::Closed { addr: self.addr.clone(), id: self.id, reason: err });
         }
         Running::Stop
+    }
+}
+
+impl Drop for Connection {
+    /// Here rather than in `stopping`: an actor dropped with its arbiter never runs `stopping`.
+    fn drop(&mut self) {
+        if self.counted {
+            crate::producer::metrics::connection_opened(false);
+        }
     }
 }
 

@@ -149,6 +149,27 @@ pub(crate) struct Send {
     pub clock: Clock,
     pub tries: Tries,
     pub stage: Stage,
+    /// `rocketmq.send`, open from acceptance to the end (see [`send_span`]).
+    pub span: tracing::Span,
+}
+
+/// The span of one send, a child of the caller's span (carried by the record): topic and
+/// message id at once, broker and queue per attempt, attempts and outcome at the end. With no
+/// subscriber interested it is a disabled span and nothing is recorded.
+pub(crate) fn send_span(group: &str, msg: &Prepared) -> tracing::Span {
+    let parent = msg.parent.as_ref().and_then(tracing::Span::id);
+    tracing::info_span!(
+        parent: parent,
+        "rocketmq.send",
+        group = %group,
+        topic = %msg.topic,
+        msg_id = %msg.msg_id,
+        broker = tracing::field::Empty,
+        queue = tracing::field::Empty,
+        attempts = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        error = tracing::field::Empty,
+    )
 }
 
 impl Send {
@@ -485,6 +506,10 @@ impl Producer {
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
         send.stage = Stage::OnWire(hop.clone());
+        if !send.span.is_disabled() {
+            send.span.record("broker", hop.mq.broker_name.as_str());
+            send.span.record("queue", hop.mq.queue_id);
+        }
         let (oneway, left) = (send.plan.oneway, send.clock.left());
         if !self.hooks.is_empty() {
             if let Some(send) = self.ledger.get(id) {
@@ -660,6 +685,7 @@ impl Producer {
         };
         if let Some(until) = self.routing.record(broker, latency, isolation, reachable) {
             self.events.broker_isolated(broker, until);
+            self.hooks.isolated(broker, until.saturating_duration_since(Instant::now()));
         }
     }
 
@@ -732,6 +758,7 @@ pub(crate) mod tests {
             clock: Clock::new(Duration::from_secs(3)),
             tries: Tries::default(),
             stage: Stage::Admission,
+            span: tracing::Span::none(),
         }
     }
 

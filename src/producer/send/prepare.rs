@@ -29,6 +29,8 @@ pub(crate) struct Prepared {
     pub batch: bool,
     /// Still to be compressed.
     pub compress: bool,
+    /// The caller's span, parent of the send's span (`None`: the current span, if any).
+    pub parent: Option<tracing::Span>,
 }
 
 #[cfg(test)]
@@ -44,6 +46,7 @@ impl Prepared {
             msg_id: "ID".into(),
             batch: false,
             compress: false,
+            parent: None,
         }
     }
 }
@@ -113,6 +116,7 @@ impl Encoder {
             msg_id: uniq_key,
             batch: false,
             compress: record.body().len() >= self.compress_over,
+            parent: record.parent_span().cloned(),
         })
     }
 
@@ -142,6 +146,7 @@ impl Encoder {
             batch: true,
             // Java never compresses batches; brokers store inner messages uncompressed.
             compress: false,
+            parent: first.parent_span().cloned(),
         })
     }
 }
