@@ -40,6 +40,8 @@
 //!
 //! [actix]: https://docs.rs/actix
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod config;
 pub mod error;

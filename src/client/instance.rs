@@ -39,14 +39,18 @@ const REPLY_SWEEP: Duration = Duration::from_secs(1);
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct RouteUpdated {
+    /// The topic as brokers see it (namespace included).
     pub topic: String,
+    /// Its queues and their masters.
     pub info: Arc<TopicPublishInfo>,
 }
 
 /// What a registered producer gets back: the instance's shared pieces.
 #[derive(Debug, Clone)]
 pub struct InstanceHandle {
+    /// The instance's clientId (`ip@instance[@unit]`).
     pub client_id: String,
+    /// The instance's connections, shared by its producers.
     pub remoting: Addr<RemotingClient>,
 }
 
@@ -58,8 +62,11 @@ pub struct InstanceHandle {
 #[derive(Message)]
 #[rtype(result = "Result<InstanceHandle, StartError>")]
 pub struct RegisterProducer {
+    /// The group as brokers see it (namespace included).
     pub group: String,
+    /// The registering producer's identity across its restarts.
     pub token: u64,
+    /// Where route changes of the topics this producer uses go.
     pub routes: Recipient<RouteUpdated>,
     /// Where the brokers' transaction checks for this group go.
     pub checks: Recipient<TransactionCheck>,
@@ -83,7 +90,9 @@ pub struct StartInstance;
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct UnregisterProducer {
+    /// The group as brokers see it.
     pub group: String,
+    /// The token it registered with.
     pub token: u64,
 }
 
@@ -91,9 +100,14 @@ pub struct UnregisterProducer {
 #[derive(Message, Debug)]
 #[rtype(result = "Result<Arc<TopicPublishInfo>, SendError>")]
 pub struct FetchPublishInfo {
+    /// The topic as brokers see it.
     pub topic: String,
+    /// The template topic (`TBW102`) whose route stands in for a topic the name server does
+    /// not know, so the broker auto-creates it on the first send.
     pub create_topic_key: String,
+    /// Queue count asked for an auto-created topic.
     pub default_queue_nums: i32,
+    /// Bound on the name server lookup.
     pub timeout: Duration,
 }
 
@@ -106,7 +120,9 @@ pub struct TopicsInUse;
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct RouteFetched {
+    /// The topic as brokers see it.
     pub topic: String,
+    /// The name server's answer.
     pub route: TopicRouteData,
 }
 
@@ -118,8 +134,11 @@ pub struct PrepareHeartbeat;
 /// What the heartbeat scheduler sends, and where.
 #[derive(Debug, Clone)]
 pub struct HeartbeatPlan {
+    /// The HEART_BEAT body: clientId and producer groups.
     pub data: HeartbeatData,
+    /// Addresses of every master the routes name.
     pub masters: Vec<String>,
+    /// The connections to send it on.
     pub remoting: Addr<RemotingClient>,
 }
 
@@ -127,7 +146,9 @@ pub struct HeartbeatPlan {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct BrokerVersionSeen {
+    /// The broker's address.
     pub addr: String,
+    /// The `version` field of its heartbeat answer (RocketMQ's `MQVersion` ordinal).
     pub version: i32,
 }
 
@@ -140,7 +161,9 @@ pub struct GetStatus;
 /// [`GetInstanceStatus`](crate::producer::GetInstanceStatus).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InstanceStatus {
+    /// The instance's clientId.
     pub client_id: String,
+    /// Its lifecycle state.
     pub state: ServiceState,
     /// Producer groups registered (as brokers see them).
     pub groups: Vec<String>,

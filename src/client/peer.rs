@@ -73,7 +73,9 @@ impl fmt::Display for LocalTransactionState {
 pub struct TransactionCheck {
     /// The broker's address.
     pub broker_addr: String,
+    /// The connection the check came on; the answer goes back on it.
     pub conn: Addr<Connection>,
+    /// The check's header: the offsets and ids the answer must echo.
     pub header: CheckTransactionStateRequestHeader,
     /// The half message as the broker holds it (its re-appended copy: real topic and queue,
     /// `TRANSACTION_CHECK_TIMES`).
@@ -136,8 +138,11 @@ impl TransactionCheck {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct AwaitReply {
+    /// The request's `CORRELATION_ID` property.
     pub correlation_id: String,
+    /// When the waiter is dropped if no reply came.
     pub deadline: Instant,
+    /// Where the reply goes.
     pub tx: oneshot::Sender<ReplyMessage>,
 }
 

@@ -16,6 +16,7 @@ use crate::remoting::transport::Transport;
 #[derive(Message, Debug)]
 #[rtype(result = "Result<Addr<ClientInstance>, ConfigError>")]
 pub struct GetOrCreateInstance {
+    /// The settings of the instance (its clientId is the registry key).
     pub config: ClientConfig,
 }
 
@@ -23,7 +24,9 @@ pub struct GetOrCreateInstance {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct RemoveInstance {
+    /// The registry key.
     pub client_id: String,
+    /// The instance that shut down (a newer one under the same key is kept).
     pub instance: Addr<ClientInstance>,
 }
 

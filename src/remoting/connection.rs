@@ -75,9 +75,21 @@ impl Default for ConnectionSettings {
 #[rtype(result = "()")]
 pub enum ConnectionEvent {
     /// The socket is up.
-    Opened { addr: String, id: u64 },
-    /// The connection ended (or never opened); `reason` is what failed its pending requests.
-    Closed { addr: String, id: u64, reason: RemotingError },
+    Opened {
+        /// The peer's address.
+        addr: String,
+        /// The connection's id (a reconnect to the same address gets a new one).
+        id: u64,
+    },
+    /// The connection ended (or never opened).
+    Closed {
+        /// The peer's address.
+        addr: String,
+        /// The connection's id.
+        id: u64,
+        /// What failed its pending requests.
+        reason: RemotingError,
+    },
 }
 
 /// A request that got no answer, and whether it had been written into the connection's output
@@ -85,7 +97,9 @@ pub enum ConnectionEvent {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{error}{}", if *.written { " (after the request was written)" } else { "" })]
 pub struct Unanswered {
+    /// Why no answer came.
     pub error: RemotingError,
+    /// Whether the request had been written (the peer may have acted on it).
     pub written: bool,
 }
 
@@ -109,7 +123,9 @@ pub type ReplySlot = oneshot::Receiver<Result<RemotingCommand, RemotingError>>;
 #[derive(Message, Debug)]
 #[rtype(result = "Result<ReplySlot, RemotingError>")]
 pub struct Request {
+    /// The request; its opaque is assigned by the connection.
     pub cmd: RemotingCommand,
+    /// How long the reply slot is kept before it resolves with a timeout.
     pub timeout: Duration,
 }
 
@@ -117,6 +133,7 @@ pub struct Request {
 #[derive(Message, Debug)]
 #[rtype(result = "Result<(), Unanswered>")]
 pub struct Oneway {
+    /// The request; the connection sets its one-way flag and opaque.
     pub cmd: RemotingCommand,
 }
 
@@ -150,6 +167,7 @@ pub struct PeerRequest {
     pub from: String,
     /// The connection it came on (answers and check results go back on it).
     pub conn: Addr<Connection>,
+    /// The request itself.
     pub cmd: RemotingCommand,
 }
 
