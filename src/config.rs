@@ -122,8 +122,9 @@ impl ClientConfig {
     /// The instance name after the `DEFAULT` substitution.
     ///
     /// Java 5.x turns `DEFAULT` into `pid#nanoTime` per producer, which gives every producer its
-    /// own connections; we keep one value per process so that producers share an instance, as
-    /// DESIGN.md asks, while still differing between processes that reuse a pid.
+    /// own connections; we keep one value per process so that producers share an instance
+    /// (ARCHITECTURE.md, Start flow, step 3), while still differing between processes that reuse
+    /// a pid.
     pub fn effective_instance_name(&self) -> String {
         if self.instance_name == DEFAULT_INSTANCE_NAME {
             process_instance_name().to_string()

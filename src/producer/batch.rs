@@ -7,7 +7,8 @@ use super::validate::check_record;
 use crate::error::ValidationError;
 use crate::protocol::batch::encode_batch_message;
 
-/// Fixed bytes of one inner message besides body and properties (REMOTING.md section 5).
+/// Fixed bytes of one inner message besides body and properties (Java
+/// `MessageDecoder.encodeMessage`; docs/PROTOCOL.md, Batches).
 const INNER_OVERHEAD: usize = 4 + 4 + 4 + 4 + 4 + 2;
 /// Room for `UNIQ_KEY` (IPv6 ids are 56 hex characters) in a size estimate.
 const UNIQ_KEY_ALLOWANCE: usize = "UNIQ_KEY".len() + 56 + 2;

@@ -1,5 +1,6 @@
 //! Latency fault tolerance and latency-mode queue choice, as in the Java client 5.1.4+
-//! (`MQFaultStrategy`, `LatencyFaultToleranceImpl`; REMOTING.md 12). Pure: the caller passes
+//! (`MQFaultStrategy.selectOneMessageQueue` / `updateFaultItem`, `LatencyFaultToleranceImpl`,
+//! `TopicPublishInfo`; docs/PROTOCOL.md, Fault tolerance). Pure: the caller passes
 //! `now`, so the behaviour is deterministic under test.
 
 use std::collections::HashMap;
@@ -68,6 +69,7 @@ pub struct LatencyFaultTable {
 }
 
 impl LatencyFaultTable {
+    /// An empty table: every broker available and reachable.
     pub fn new() -> Self {
         Self::default()
     }
@@ -146,6 +148,7 @@ impl LatencyFaultTable {
         self.items.len()
     }
 
+    /// `true` when no broker has an entry.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

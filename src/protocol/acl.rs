@@ -1,4 +1,5 @@
-//! ACL 2.0 request signing (what is signed, and how the broker says no), without I/O or keys.
+//! ACL 2.0 request signing (what is signed, and how the broker says no), without I/O or keys
+//! (docs/PROTOCOL.md, ACL signing).
 //!
 //! A 5.x broker with authentication on checks every request (Apache RocketMQ
 //! `DefaultAuthenticationContextBuilder` and `DefaultAuthenticationHandler` in the `auth` module):
@@ -65,10 +66,16 @@ pub enum AuthRefusal {
     BadSignature,
     /// The broker has no such user.
     #[error("the broker does not know user {user:?}")]
-    UnknownUser { user: String },
+    UnknownUser {
+        /// The user name the broker did not find.
+        user: String,
+    },
     /// The user exists but is disabled.
     #[error("user {user:?} is disabled")]
-    DisabledUser { user: String },
+    DisabledUser {
+        /// The disabled user's name.
+        user: String,
+    },
     /// Authenticated, but no policy allows this user this action on this resource (or one denies it).
     #[error("the user has no permission for this request")]
     NoPermission,

@@ -1,4 +1,6 @@
-//! The body of SEND_BATCH_MESSAGE (320): inner messages concatenated (REMOTING.md 5).
+//! The body of SEND_BATCH_MESSAGE (320): inner messages concatenated (Java
+//! `MessageDecoder.encodeMessage` / `encodeMessages`, as `MessageBatch.encode` uses them;
+//! docs/PROTOCOL.md, Batches).
 
 use bytes::{BufMut, BytesMut};
 

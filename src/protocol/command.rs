@@ -1,4 +1,5 @@
-//! The remoting command: one request or response, independent of its wire serialization.
+//! The remoting command: one request or response, independent of its wire serialization
+//! (Java `RemotingCommand`; docs/PROTOCOL.md, sections Headers and "Flags and opaque").
 
 use super::ExtFields;
 
@@ -8,9 +9,10 @@ use super::codes::VERSION_5_3_3;
 use super::header::CommandHeader;
 use super::ProtocolError;
 
-/// Flag bit 0: set on responses.
+/// Flag bit 0: set on responses (Java `RemotingCommand.markResponseType`).
 const RESPONSE_FLAG: i32 = 0x1;
-/// Flag bit 1: set on one-way requests (the peer sends no reply, not even an error).
+/// Flag bit 1: set on one-way requests (the peer sends no reply, not even an error; Java
+/// `RemotingCommand.markOnewayRPC`).
 const ONEWAY_FLAG: i32 = 0x2;
 
 /// The sender's implementation language (`LanguageCode.java`).
@@ -26,17 +28,29 @@ const ONEWAY_FLAG: i32 = 0x2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum LanguageCode {
+    /// `LanguageCode.JAVA`: the Java client, and every Java broker and name server.
     Java = 0,
+    /// `LanguageCode.CPP`: the C++ client.
     Cpp = 1,
+    /// `LanguageCode.DOTNET`: the .NET client.
     Dotnet = 2,
+    /// `LanguageCode.PYTHON`: the Python client.
     Python = 3,
+    /// `LanguageCode.DELPHI`: Delphi.
     Delphi = 4,
+    /// `LanguageCode.ERLANG`: Erlang.
     Erlang = 5,
+    /// `LanguageCode.RUBY`: Ruby.
     Ruby = 6,
+    /// `LanguageCode.OTHER`: any other language; also what unknown codes decode to here.
     Other = 7,
+    /// `LanguageCode.HTTP`: HTTP clients.
     Http = 8,
+    /// `LanguageCode.GO`: the Go client (rocketmq-client-go).
     Go = 9,
+    /// `LanguageCode.PHP`: PHP.
     Php = 10,
+    /// `LanguageCode.OMS`: the OpenMessaging (OMS) API.
     Oms = 11,
     /// Known to Java peers from 4.9.4 on.
     Rust = 12,
@@ -190,6 +204,7 @@ impl SerializeType {
 pub struct RemotingCommand {
     /// Request code, or response code on responses.
     pub code: i32,
+    /// The sender's language (`language`): [`LanguageCode::Rust`] on everything this client sends.
     pub language: LanguageCode,
     /// The sender's `MQVersion` ordinal.
     pub version: i32,
@@ -201,6 +216,7 @@ pub struct RemotingCommand {
     pub remark: Option<String>,
     /// The "custom header": every typed header travels as this string map.
     pub ext_fields: ExtFields,
+    /// Everything after the header; empty when the frame has no body.
     pub body: Bytes,
 }
 

@@ -1,4 +1,5 @@
-//! Body compression (REMOTING.md 4.4), byte-compatible with Java's `Compressor`s:
+//! Body compression (docs/PROTOCOL.md, sysFlag and compression), byte-compatible with Java's
+//! `Compressor`s (`CompressionType`, `DefaultMQProducerImpl.tryToCompressMessage`):
 //! zlib (RFC 1950, what `Deflater` writes), a standard zstd frame (zstd-jni's
 //! `ZstdOutputStream`) and the LZ4 *frame* format (lz4-java's `LZ4FrameOutputStream`).
 

@@ -16,7 +16,12 @@
 pub enum ProtocolError {
     /// A frame (4-byte length prefix included) is larger than the allowed maximum.
     #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
-    FrameTooLarge { len: usize, max: usize },
+    FrameTooLarge {
+        /// The frame's size in bytes, length prefix included.
+        len: usize,
+        /// The limit that applied.
+        max: usize,
+    },
     /// The frame length field is negative or too small to hold the header marker.
     #[error("invalid frame length field {0}")]
     BadFrameLength(i32),
@@ -37,17 +42,30 @@ pub enum ProtocolError {
     MissingField(&'static str),
     /// A custom-header field (or other named value) has a value that cannot be used.
     #[error("bad value {value:?} for field `{field}`")]
-    BadField { field: &'static str, value: String },
+    BadField {
+        /// The field's name (the ext-field key where there is one).
+        field: &'static str,
+        /// The offending value, as received.
+        value: String,
+    },
     /// A value is longer than its length field (or the wire format) allows.
     #[error("{what} is {len} bytes long, the limit is {max}")]
     TooLong {
+        /// What was too long (e.g. `"ext field key"`, `"batch message properties"`).
         what: &'static str,
+        /// Its length in bytes.
         len: usize,
+        /// The largest length allowed.
         max: usize,
     },
     /// A message property name or value cannot be encoded.
     #[error("bad message property {name:?}: {reason}")]
-    BadProperty { name: String, reason: &'static str },
+    BadProperty {
+        /// The property's name.
+        name: String,
+        /// Why it cannot be encoded (empty, or contains a 0x01/0x02 separator).
+        reason: &'static str,
+    },
     /// The topic route body could not be parsed.
     #[error("bad topic route data: {0}")]
     Route(String),

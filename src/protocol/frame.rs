@@ -1,5 +1,6 @@
 //! Framing: `i32 length | i32 header marker | header | body`, with a JSON or binary header
-//! (REMOTING.md 1.1–1.4).
+//! (Java `RemotingCommand.encode` / `decode`, `RemotingCommand.markProtocolType`,
+//! `RocketMQSerializable`, `NettyDecoder`; docs/PROTOCOL.md, Frames and Headers).
 
 use super::ExtFields;
 use std::fmt;

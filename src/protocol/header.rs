@@ -87,7 +87,8 @@ fn opt_bool(ext: &ExtFields, key: &str) -> Option<bool> {
 // ---- SEND_MESSAGE ----------------------------------------------------------------------
 
 /// Header of SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320) and SEND_REPLY_MESSAGE_V2 (325),
-/// with the one-letter keys `a`…`n` (REMOTING.md 3.2).
+/// with the one-letter keys `a`…`n` (Java `SendMessageRequestHeaderV2`, which the broker maps
+/// back to the long names of `SendMessageRequestHeader`; docs/PROTOCOL.md, Send header).
 ///
 /// ```
 /// use actix_rocketmq::protocol::codes::request;
@@ -117,33 +118,35 @@ fn opt_bool(ext: &ExtFields, key: &str) -> Option<bool> {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendMessageRequestHeaderV2 {
-    /// `a`
+    /// `a` (`producerGroup`): the producer group, namespace-prefixed when a namespace is set.
     pub producer_group: String,
-    /// `b`
+    /// `b` (`topic`): the target topic, namespace-prefixed when a namespace is set.
     pub topic: String,
-    /// `c`: template topic for auto-creation, normally `TBW102`.
+    /// `c` (`defaultTopic`): template topic for auto-creation, normally `TBW102`.
     pub default_topic: String,
-    /// `d`: queue count of an auto-created topic, normally 4.
+    /// `d` (`defaultTopicQueueNums`): queue count of an auto-created topic, normally 4.
     pub default_topic_queue_nums: i32,
-    /// `e`: a negative value lets the broker pick a queue.
+    /// `e` (`queueId`): the target queue; a negative value lets the broker pick a queue.
     pub queue_id: i32,
-    /// `f`: `MessageSysFlag` bits.
+    /// `f` (`sysFlag`): [`sys_flag`](super::sys_flag) bits (compression, transaction type).
     pub sys_flag: i32,
-    /// `g`: client wall clock, ms since the epoch.
+    /// `g` (`bornTimestamp`): client wall clock, ms since the epoch.
     pub born_timestamp: i64,
-    /// `h`: the user's `Message.flag`.
+    /// `h` (`flag`): the user's `Message.flag`, opaque to the broker.
     pub flag: i32,
-    /// `i`: encoded properties; left out when empty.
+    /// `i` (`properties`): the encoded message properties (for a batch: the envelope's); left out
+    /// when empty.
     pub properties: String,
-    /// `j`
+    /// `j` (`reconsumeTimes`): redeliveries so far; 0 for a producer's own messages.
     pub reconsume_times: i32,
-    /// `k`
+    /// `k` (`unitMode`): legacy unit mode; `false`.
     pub unit_mode: bool,
-    /// `l`: only for `%RETRY%` topics.
+    /// `l` (`maxReconsumeTimes`): only for `%RETRY%` topics; left out when `None`.
     pub max_reconsume_times: Option<i32>,
-    /// `m`: `true` only for SEND_BATCH_MESSAGE.
+    /// `m` (`batch`): `true` only for SEND_BATCH_MESSAGE.
     pub batch: bool,
-    /// `n`: target broker name (5.x / 4.9.8).
+    /// `n` (`brokerName`, `bname` in the long form): target broker name (5.x / 4.9.8; the 5.x
+    /// proxy requires it).
     pub broker_name: Option<String>,
 }
 
@@ -190,7 +193,8 @@ impl CommandHeader for SendMessageRequestHeaderV2 {
     }
 }
 
-/// Header of a SEND_MESSAGE reply (REMOTING.md 3.3).
+/// Header of a SEND_MESSAGE reply (Java `SendMessageResponseHeader`, read by
+/// `MQClientAPIImpl.processSendResponse`; docs/PROTOCOL.md, Send reply).
 ///
 /// ```
 /// use actix_rocketmq::protocol::ExtFields;
@@ -212,14 +216,16 @@ impl CommandHeader for SendMessageRequestHeaderV2 {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendMessageResponseHeader {
-    /// The offsetMsgId (store host + commit-log offset); `,`-joined for batches.
+    /// `msgId`: the offsetMsgId (store host + commit-log offset); `,`-joined for batches.
     pub msg_id: String,
+    /// `queueId`: the queue the message (or batch) was written to.
     pub queue_id: i32,
-    /// Offset of the (first) message in its queue.
+    /// `queueOffset`: offset of the (first) message in its queue; for a half message, in the
+    /// half queue.
     pub queue_offset: i64,
-    /// The stored message's UNIQ_KEY.
+    /// `transactionId`: the stored message's UNIQ_KEY.
     pub transaction_id: Option<String>,
-    /// 5.1+, inner-batch topics only.
+    /// `batchUniqId` (5.1+, inner-batch topics only): the batch's own UNIQ_KEY.
     pub batch_uniq_id: Option<String>,
     /// Ext field `MSG_REGION`.
     pub region_id: Option<String>,
@@ -266,8 +272,10 @@ impl CommandHeader for SendMessageResponseHeader {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetRouteInfoRequestHeader {
+    /// `topic`: the topic whose route is asked for (namespace-prefixed when a namespace is set).
     pub topic: String,
-    /// Asks ≥ 4.9.4 name servers for standard JSON (quoted map keys). Left out when false.
+    /// `acceptStandardJsonOnly`: asks ≥ 4.9.4 name servers for standard JSON (quoted map keys).
+    /// Left out when false.
     pub accept_standard_json_only: bool,
 }
 
@@ -309,7 +317,9 @@ impl CommandHeader for GetRouteInfoRequestHeader {
 pub struct UnregisterClientRequestHeader {
     /// Key `clientID` (capital ID).
     pub client_id: String,
+    /// `producerGroup`: the producer group leaving; left out when `None`.
     pub producer_group: Option<String>,
+    /// `consumerGroup`: the consumer group leaving; `None` for a producer (left out).
     pub consumer_group: Option<String>,
 }
 
@@ -342,6 +352,7 @@ impl CommandHeader for UnregisterClientRequestHeader {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewMessageRequestHeader {
+    /// `offset`: the message's commit-log offset (from its offsetMsgId).
     pub offset: i64,
 }
 
@@ -369,6 +380,7 @@ impl CommandHeader for ViewMessageRequestHeader {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetProducerConnectionListRequestHeader {
+    /// `producerGroup`: the group whose registered connections are listed.
     pub producer_group: String,
 }
 
@@ -390,12 +402,17 @@ impl CommandHeader for GetProducerConnectionListRequestHeader {
 pub mod transaction_type {
     /// Unknown: the broker ignores it and checks back later.
     pub const NOT_TYPE: i32 = 0;
+    /// The half-message type: not a valid decision (a broker takes no action on it).
     pub const PREPARED_TYPE: i32 = 0x4;
+    /// Commit: the broker writes the message to its real topic.
     pub const COMMIT_TYPE: i32 = 0x8;
+    /// Roll back: the broker drops the half message.
     pub const ROLLBACK_TYPE: i32 = 0xC;
 }
 
-/// Header of END_TRANSACTION (37), always sent one-way (REMOTING.md 10.2).
+/// Header of END_TRANSACTION (37), always sent one-way (Java `EndTransactionRequestHeader`, sent
+/// by `DefaultMQProducerImpl.endTransaction` and, after a check, `checkTransactionState`;
+/// docs/PROTOCOL.md, Transactions).
 ///
 /// ```
 /// use actix_rocketmq::protocol::header::{transaction_type, EndTransactionRequestHeader};
@@ -419,18 +436,21 @@ pub mod transaction_type {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndTransactionRequestHeader {
+    /// `producerGroup`: must equal the half message's `PGROUP`, or the broker refuses.
     pub producer_group: String,
-    /// Send response `queueOffset`, or the check header's value.
+    /// `tranStateTableOffset`: send response `queueOffset`, or the check header's value.
     pub tran_state_table_offset: i64,
-    /// From the send response's offsetMsgId, or the check header's value.
+    /// `commitLogOffset`: from the send response's offsetMsgId, or the check header's value.
     pub commit_log_offset: i64,
-    /// See [`transaction_type`]: 8 commit, 12 rollback, 0 unknown.
+    /// `commitOrRollback`: see [`transaction_type`]: 8 commit, 12 rollback, 0 unknown.
     pub commit_or_rollback: i32,
+    /// `fromTransactionCheck`: `true` when this answers a CHECK_TRANSACTION_STATE.
     pub from_transaction_check: bool,
-    /// The client message id (UNIQ_KEY).
+    /// `msgId`: the client message id (UNIQ_KEY).
     pub msg_id: String,
+    /// `transactionId`: the send response's `transactionId`, or the check header's value.
     pub transaction_id: Option<String>,
-    /// 5.x.
+    /// `topic` (5.x): the message's topic (the broker authorizes the request against it).
     pub topic: Option<String>,
     /// Key `bname` (5.x, 4.9.8).
     pub broker_name: Option<String>,
@@ -464,7 +484,9 @@ impl CommandHeader for EndTransactionRequestHeader {
     }
 }
 
-/// Header of CHECK_TRANSACTION_STATE (39), sent one-way by the broker (REMOTING.md 10.3).
+/// Header of CHECK_TRANSACTION_STATE (39), sent one-way by the broker (Java
+/// `CheckTransactionStateRequestHeader`, handled by
+/// `ClientRemotingProcessor.checkTransactionState`; docs/PROTOCOL.md, Transactions).
 ///
 /// ```
 /// use actix_rocketmq::protocol::header::CheckTransactionStateRequestHeader;
@@ -480,14 +502,19 @@ impl CommandHeader for EndTransactionRequestHeader {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckTransactionStateRequestHeader {
-    /// Offset in the half-message queue.
+    /// `tranStateTableOffset`: offset in the half-message queue (of the copy the broker
+    /// re-appended before asking).
     pub tran_state_table_offset: i64,
+    /// `commitLogOffset`: commit-log offset of that copy; an answer must echo it.
     pub commit_log_offset: i64,
-    /// UNIQ_KEY of the half message.
+    /// `msgId`: UNIQ_KEY of the half message.
     pub msg_id: Option<String>,
+    /// `transactionId`: the transaction id (the same UNIQ_KEY).
     pub transaction_id: Option<String>,
+    /// `offsetMsgId`: the broker-side id of the half message copy.
     pub offset_msg_id: Option<String>,
-    /// 5.x (the half topic, in the code reviewed).
+    /// `topic` (5.x): the half topic `RMQ_SYS_TRANS_HALF_TOPIC` (set before the real topic is put
+    /// back).
     pub topic: Option<String>,
     /// Key `bname` (5.x).
     pub broker_name: Option<String>,

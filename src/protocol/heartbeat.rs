@@ -1,4 +1,6 @@
-//! HEART_BEAT body (REMOTING.md 8) and the GET_PRODUCER_CONNECTION_LIST reply body.
+//! HEART_BEAT body (Java `HeartbeatData`, built by `MQClientInstance.prepareHeartbeatData`;
+//! docs/PROTOCOL.md, Heartbeats) and the GET_PRODUCER_CONNECTION_LIST reply body
+//! (`ProducerConnection`).
 
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
@@ -19,7 +21,10 @@ use super::ProtocolError;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HeartbeatData {
+    /// `clientID`: this client instance's id, `ip@instanceName[@unitName]` (also what
+    /// `REPLY_TO_CLIENT` carries).
     pub client_id: String,
+    /// `producerDataSet`: the producer groups of the instance, each sent as `{"groupName": …}`.
     pub producer_groups: Vec<String>,
 }
 
@@ -72,7 +77,8 @@ struct HeartbeatIn {
 }
 
 impl HeartbeatData {
-    /// The JSON body (byte-for-byte what REMOTING.md 8 shows, minus the inner-producer group).
+    /// The JSON body: the fields of Java's `HeartbeatData` in fastjson's order, with no consumers,
+    /// fingerprint 0 and without Java's internal `CLIENT_INNER_PRODUCER` group.
     pub fn to_json(&self) -> Vec<u8> {
         let out = HeartbeatOut {
             client_id: &self.client_id,
@@ -105,10 +111,13 @@ impl HeartbeatData {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Connection {
+    /// `clientId`: the id the client sent in its heartbeat.
     pub client_id: String,
+    /// `clientAddr`: the client's `ip:port` as the broker sees the connection.
     pub client_addr: String,
     /// The Java `LanguageCode` name (`"JAVA"`, `"RUST"`, …).
     pub language: String,
+    /// `version`: the `MQVersion` ordinal the client sent in its heartbeat.
     pub version: i32,
 }
 
@@ -125,6 +134,7 @@ pub struct Connection {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProducerConnection {
+    /// `connectionSet`: one entry per registered connection.
     pub connection_set: Vec<Connection>,
 }
 

@@ -1,4 +1,6 @@
-//! Message ids: the client id `UNIQ_KEY` (REMOTING.md 6.1) and the broker's offsetMsgId (6.2).
+//! Message ids: the client id `UNIQ_KEY` (Java `MessageClientIDSetter.createUniqID`) and the
+//! broker's offsetMsgId (`MessageDecoder.createMessageId` / `decodeMessageId`); docs/PROTOCOL.md,
+//! Message ids.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -84,7 +86,9 @@ fn month_bounds(now_millis: i64) -> (i64, i64) {
 /// Layout (upper-case hex): client IP (4 or 16 bytes), pid as i16, a random 4-byte stand-in for
 /// Java's class-loader hash, i32 milliseconds since the start of the current month, i16 counter.
 /// The first three parts are fixed per generator and encoded once. Unlike Java (JVM local time),
-/// the month starts in UTC: readers never interpret that field, it only has to make ids unique.
+/// the month starts in UTC: brokers and clients never interpret that field, it only has to make
+/// ids unique (only the `mqadmin DecodeMessageId` tool shows it as a time, read in its local time
+/// zone; Java `MessageClientIDSetter.getNearlyTimeFromID`).
 ///
 /// ```
 /// use std::net::{IpAddr, Ipv4Addr};
@@ -163,7 +167,8 @@ impl UniqIdGenerator {
     }
 }
 
-/// The broker-side message id: store host and commit-log offset (REMOTING.md 6.2).
+/// The broker-side message id: store host and commit-log offset (Java
+/// `MessageDecoder.createMessageId`; docs/PROTOCOL.md, Message ids).
 ///
 /// ```
 /// use actix_rocketmq::protocol::message_id::{decode_offset_msg_id, encode_offset_msg_id};
@@ -175,7 +180,9 @@ impl UniqIdGenerator {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OffsetMsgId {
+    /// The broker that stored the message (IP and port, 4+4 or 16+4 bytes of the id).
     pub store_host: SocketAddr,
+    /// The message's physical offset in that broker's commit log (the last 8 bytes).
     pub commit_log_offset: i64,
 }
 

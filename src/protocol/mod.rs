@@ -1,7 +1,8 @@
 //! The RocketMQ remoting protocol: frames, headers, message encodings and ids.
 //!
-//! Pure data transformations, no I/O. The reference for every byte is
-//! `shared/protocol/REMOTING.md`; section numbers in comments point there.
+//! Pure data transformations, no I/O. The project's notes on every byte, with the Apache
+//! RocketMQ Java classes they come from, are in `docs/PROTOCOL.md`; comments cite its sections
+//! by heading (e.g. "docs/PROTOCOL.md, Frames").
 
 pub mod acl;
 pub mod batch;

@@ -1,5 +1,6 @@
 //! Message properties: names, the reserved set, and the `name 0x01 value 0x02` encoding
-//! (REMOTING.md 4.1, 4.2).
+//! (Java `MessageConst`, `MessageDecoder.messageProperties2String` / `string2messageProperties`;
+//! docs/PROTOCOL.md, Message properties).
 
 use super::ProtocolError;
 
@@ -11,83 +12,194 @@ pub const PROPERTY_SEPARATOR: char = '\u{2}';
 /// Property names (`MessageConst`).
 pub mod names {
     // Set by producers.
+    /// `MessageConst.PROPERTY_TAGS`: the message's tag (one), what consumers filter on.
     pub const TAGS: &str = "TAGS";
-    /// Several keys separated by [`KEY_SEPARATOR`].
+    /// `MessageConst.PROPERTY_KEYS`: the message's keys (indexed by the broker for lookups),
+    /// several separated by [`KEY_SEPARATOR`].
     pub const KEYS: &str = "KEYS";
+    /// `MessageConst.PROPERTY_WAIT_STORE_MSG_OK`: `"true"`/`"false"`, whether the send reply waits
+    /// for the flush/replication the broker is configured for. This client always writes it
+    /// (default true); a broker reads a missing value as true.
     pub const WAIT: &str = "WAIT";
+    /// `MessageConst.PROPERTY_DELAY_TIME_LEVEL`: a delay level as a decimal string (1..=18 with the
+    /// broker's default level table).
     pub const DELAY: &str = "DELAY";
+    /// `MessageConst.PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX`: the client message id (the `msgId`
+    /// users see), 32 or 56 upper-case hex characters
+    /// ([`UniqIdGenerator`](crate::protocol::message_id::UniqIdGenerator)).
     pub const UNIQ_KEY: &str = "UNIQ_KEY";
+    /// `MessageConst.PROPERTY_TRANSACTION_PREPARED`: `"true"` on a half (transactional) message;
+    /// the broker decides "half message" from this property.
     pub const TRAN_MSG: &str = "TRAN_MSG";
+    /// `MessageConst.PROPERTY_PRODUCER_GROUP`: the producer group, required on half messages (the
+    /// broker sends checks to that group and compares it with END_TRANSACTION's `producerGroup`).
     pub const PGROUP: &str = "PGROUP";
+    /// `MessageConst.PROPERTY_MESSAGE_TYPE`: `"reply"` on a request-reply reply, which then goes as
+    /// SEND_REPLY_MESSAGE_V2.
     pub const MSG_TYPE: &str = "MSG_TYPE";
+    /// `MessageConst.PROPERTY_CHECK_IMMUNITY_TIME_IN_SECONDS`: seconds before the broker first
+    /// checks a half message (instead of its `transactionTimeOut`). Java users set it as a user
+    /// property.
     pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+    /// `MessageConst.PROPERTY_SHARDING_KEY`: the sharding key (message group) of an ordered
+    /// message; 5.x brokers count such messages as FIFO. Java users set it as a user property.
     pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+    /// `MessageConst.PROPERTY_INSTANCE_ID`: the namespace, added to every message when one is
+    /// configured.
     pub const INSTANCE_ID: &str = "INSTANCE_ID";
+    /// `MessageConst.PROPERTY_TIMER_DELIVER_MS` (5.x timer): deliver at this wall-clock time, ms
+    /// since the epoch.
     pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    /// `MessageConst.PROPERTY_TIMER_DELAY_SEC` (5.x timer): deliver after this many seconds.
     pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    /// `MessageConst.PROPERTY_TIMER_DELAY_MS` (5.x timer): deliver after this many milliseconds.
     pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    /// `MessageConst.PROPERTY_CORRELATION_ID`: request-reply: ties a reply to its request (set on
+    /// the request, copied into the reply).
     pub const CORRELATION_ID: &str = "CORRELATION_ID";
+    /// `MessageConst.PROPERTY_MESSAGE_REPLY_TO_CLIENT`: request-reply: the requester's client id
+    /// (its HEART_BEAT `clientID`), which the broker pushes the reply to.
     pub const REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
+    /// `MessageConst.PROPERTY_MESSAGE_TTL`: request-reply: the request's timeout in ms (decimal),
+    /// copied into the reply.
     pub const TTL: &str = "TTL";
+    /// `MessageConst.PROPERTY_BUYER_ID`: legacy buyer id (`Message.setBuyerId`); no open-source
+    /// broker reads it.
     pub const BUYER_ID: &str = "BUYER_ID";
 
     // Set by the broker or used internally.
+    /// `MessageConst.PROPERTY_MAX_OFFSET`: set by a consumer on pulled messages: the queue's max
+    /// offset at pull time.
     pub const MAX_OFFSET: &str = "MAX_OFFSET";
+    /// `MessageConst.PROPERTY_MIN_OFFSET`: set by a consumer on pulled messages: the queue's min
+    /// offset at pull time.
     pub const MIN_OFFSET: &str = "MIN_OFFSET";
+    /// `MessageConst.PROPERTY_REAL_TOPIC`: the message's real topic while the broker holds it in a
+    /// system topic (half messages, delayed messages).
     pub const REAL_TOPIC: &str = "REAL_TOPIC";
+    /// `MessageConst.PROPERTY_REAL_QUEUE_ID`: the message's real queue id, alongside
+    /// [`REAL_TOPIC`].
     pub const REAL_QID: &str = "REAL_QID";
+    /// `MessageConst.PROPERTY_RETRY_TOPIC`: the original topic of a message sent back for
+    /// redelivery to a `%RETRY%` topic.
     pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
+    /// `MessageConst.PROPERTY_RECONSUME_TIME`: how often a retried message was consumed (consumer
+    /// send-back).
     pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
+    /// `MessageConst.PROPERTY_MAX_RECONSUME_TIMES`: redeliveries allowed before the message goes to
+    /// the dead-letter queue.
     pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
+    /// `MessageConst.PROPERTY_ORIGIN_MESSAGE_ID`: the msgId of the original message, on its retry
+    /// copies.
     pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
+    /// `MessageConst.PROPERTY_TRANSFER_FLAG`: unit-mode transfer marker (`MessageAccessor`);
+    /// legacy.
     pub const TRANSFER_FLAG: &str = "TRANSFER_FLAG";
+    /// `MessageConst.PROPERTY_CORRECTION_FLAG`: unit-mode correction marker (`MessageAccessor`);
+    /// legacy.
     pub const CORRECTION_FLAG: &str = "CORRECTION_FLAG";
+    /// `MessageConst.PROPERTY_MQ2_FLAG`: legacy marker (`MessageAccessor`).
     pub const MQ2_FLAG: &str = "MQ2_FLAG";
+    /// `MessageConst.PROPERTY_MSG_REGION`: the broker's `regionId`; brokers return it as a
+    /// send-reply ext field (default `DefaultRegion`), which trace records carry.
     pub const MSG_REGION: &str = "MSG_REGION";
+    /// `MessageConst.PROPERTY_TRACE_SWITCH`: the broker's `traceOn` (`"true"`/`"false"`), returned
+    /// as a send-reply ext field; Java writes no trace record when it is `"false"`.
     pub const TRACE_ON: &str = "TRACE_ON";
+    /// `MessageConst.PROPERTY_EXTEND_UNIQ_INFO`: reserved; no current open-source code sets it.
     pub const EXTEND_UNIQ_INFO: &str = "EXTEND_UNIQ_INFO";
+    /// `MessageConst.PROPERTY_CONSUME_START_TIMESTAMP`: set by a consumer when it starts consuming
+    /// the message.
     pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
+    /// `MessageConst.PROPERTY_INNER_NUM`: inner-batch topics: how many messages one stored entry
+    /// holds.
     pub const INNER_NUM: &str = "INNER_NUM";
+    /// `MessageConst.PROPERTY_INNER_BASE`: inner-batch topics: the queue offset of the entry's
+    /// first message.
     pub const INNER_BASE: &str = "INNER_BASE";
+    /// `MessageConst.DUP_INFO`: broker-internal, checked by the commit-log dispatcher when
+    /// duplication checking is on.
     pub const DUP_INFO: &str = "DUP_INFO";
+    /// `MessageConst.PROPERTY_TRANSACTION_PREPARED_QUEUE_OFFSET`: the half-queue offset of the
+    /// original half message, kept on the copies the broker re-appends while a half message with
+    /// [`CHECK_IMMUNITY_TIME_IN_SECONDS`] is not yet due for a check.
     pub const TRAN_PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
+    /// `MessageConst.PROPERTY_TRANSACTION_CHECK_TIMES`: how many times the broker has checked a
+    /// half message (1, 2, …), on the copy a check carries.
     pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
+    /// `MessageConst.PROPERTY_TRANSACTION_ID`: the transaction id (the half message's `UNIQ_KEY`),
+    /// added by the broker when it stores a half message (`TransactionalMessageBridge`).
     pub const TRANSACTION_ID: &str = "__transactionId__";
+    /// `MessageConst.PROPERTY_CLUSTER`: the name of the cluster whose broker stored the message
+    /// (added by 4.6+ brokers); a responder builds the reply topic from it.
     pub const CLUSTER: &str = "CLUSTER";
+    /// `MessageConst.PROPERTY_REPLY_MESSAGE_ARRIVE_TIME`: set by the Java requester on a reply when
+    /// it arrives (ms).
     pub const ARRIVE_TIME: &str = "ARRIVE_TIME";
+    /// `MessageConst.PROPERTY_PUSH_REPLY_TIME`: added by the broker to a reply it pushes (ms).
     pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
+    /// `MessageConst.PROPERTY_POP_CK`: POP consumption: the checkpoint handle of a popped message.
     pub const POP_CK: &str = "POP_CK";
+    /// `MessageConst.PROPERTY_POP_CK_OFFSET`: POP consumption: the checkpoint's offset.
     pub const POP_CK_OFFSET: &str = "POP_CK_OFFSET";
+    /// `MessageConst.PROPERTY_FIRST_POP_TIME`: POP consumption: when the message was first popped.
     pub const FIRST_POP_TIME: &str = "1ST_POP_TIME";
+    /// `MessageConst.PROPERTY_FORWARD_QUEUE_ID`: reserved; no current open-source code sets it.
     pub const FORWARD_QUEUE_ID: &str = "PROPERTY_FORWARD_QUEUE_ID";
+    /// `MessageConst.PROPERTY_REDIRECT`: reserved; no current open-source code sets it.
     pub const REDIRECT: &str = "REDIRECT";
+    /// `MessageConst.PROPERTY_INNER_MULTI_DISPATCH`: light message queues: the extra queues the
+    /// broker dispatches the message to.
     pub const INNER_MULTI_DISPATCH: &str = "INNER_MULTI_DISPATCH";
+    /// `MessageConst.PROPERTY_INNER_MULTI_QUEUE_OFFSET`: light message queues: the message's offset
+    /// in each of those queues.
     pub const INNER_MULTI_QUEUE_OFFSET: &str = "INNER_MULTI_QUEUE_OFFSET";
+    /// `MessageConst.PROPERTY_TRACE_CONTEXT`: an OpenTelemetry trace context, set by the 5.x gRPC
+    /// proxy.
     pub const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
+    /// `MessageConst.PROPERTY_TIMER_ENQUEUE_MS`: timer internals: when the message entered the
+    /// timer.
     pub const TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
+    /// `MessageConst.PROPERTY_TIMER_DEQUEUE_MS`: timer internals: when the message left the timer.
     pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
+    /// `MessageConst.PROPERTY_TIMER_ROLL_TIMES`: timer internals: how often the message was rolled
+    /// over to a later round.
     pub const TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
+    /// `MessageConst.PROPERTY_TIMER_OUT_MS`: timer internals: the delivery time the timer computed.
     pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    /// `MessageConst.PROPERTY_TIMER_DEL_UNIQKEY`: timer internals: marks the deletion of a timer
+    /// message (by its key).
     pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
+    /// `MessageConst.PROPERTY_TIMER_DELAY_LEVEL`: timer internals: a delay level converted to a
+    /// timer message.
     pub const TIMER_DELAY_LEVEL: &str = "TIMER_DELAY_LEVEL";
+    /// `MessageConst.PROPERTY_BORN_HOST`: the sender's address, set by the 5.x gRPC proxy.
     pub const BORN_HOST: &str = "__BORNHOST";
+    /// `MessageConst.PROPERTY_BORN_TIMESTAMP`: the send time, set by the 5.x gRPC proxy and on
+    /// recall messages.
     pub const BORN_TIMESTAMP: &str = "BORN_TIMESTAMP";
+    /// `MessageConst.PROPERTY_CRC32`: the body CRC32 a broker may append to stored properties (a
+    /// reserved slot when CRC appending is on).
     pub const CRC32: &str = "__CRC32#";
+    /// `MessageConst.PROPERTY_DLQ_ORIGIN_TOPIC`: the topic a dead-lettered message came from.
     pub const DLQ_ORIGIN_TOPIC: &str = "DLQ_ORIGIN_TOPIC";
+    /// `MessageConst.PROPERTY_DLQ_ORIGIN_MESSAGE_ID`: the msgId a dead-lettered message had.
     pub const DLQ_ORIGIN_MESSAGE_ID: &str = "DLQ_ORIGIN_MESSAGE_ID";
 
-    /// Properties with this prefix are not persisted by the broker.
+    /// `MessageConst.PROPERTY_TRANSIENT_PREFIX`: properties with this prefix are not persisted by
+    /// the broker.
     pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
-    /// Separates several keys inside [`KEYS`].
+    /// `MessageConst.KEY_SEPARATOR`: separates several keys inside [`KEYS`].
     pub const KEY_SEPARATOR: &str = " ";
 }
 
 /// `true` if a user must not set `name` as a user property, because the client or the broker
 /// owns it.
 ///
-/// This is Java's `MessageConst.STRING_HASH_SET` plus the broker-internal names of REMOTING.md 4.2
-/// that Java forgot to list (INNER_NUM, `__transactionId__`, …). `CHECK_IMMUNITY_TIME_IN_SECONDS`
-/// and `__SHARDINGKEY` stay allowed: Java users set them as user properties.
+/// This is Java's `MessageConst.STRING_HASH_SET` plus the broker-internal `MessageConst` names
+/// that Java does not list there (INNER_NUM, `__transactionId__`, …; docs/PROTOCOL.md, Message
+/// properties). `CHECK_IMMUNITY_TIME_IN_SECONDS` and `__SHARDINGKEY` stay allowed: Java users set
+/// them as user properties.
 ///
 /// ```
 /// use actix_rocketmq::protocol::properties::is_reserved_property;

@@ -1,5 +1,6 @@
 //! Request-reply on the wire: the reply topic, the properties a reply copies from its request,
-//! and the reply a broker pushes to the requester (PUSH_REPLY_MESSAGE_TO_CLIENT, 326).
+//! and the reply a broker pushes to the requester (PUSH_REPLY_MESSAGE_TO_CLIENT, 326);
+//! docs/PROTOCOL.md, Request-reply.
 //!
 //! A request is an ordinary send carrying `CORRELATION_ID`, `REPLY_TO_CLIENT` (the requester's
 //! client id) and `TTL`; the broker adds `CLUSTER` when it stores it. The responder sends its
@@ -58,12 +59,15 @@ pub struct ReplyMessage {
     pub properties: Vec<(String, String)>,
     /// The responder's producer group.
     pub responder_group: String,
+    /// `flag`: the reply's `Message.flag`.
     pub flag: i32,
     /// As sent, with the compression bit cleared once the body is inflated.
     pub sys_flag: i32,
+    /// `bornTimestamp`: when the responder sent the reply (ms since the epoch).
     pub born_timestamp: i64,
     /// The responder's address (`ip:port`).
     pub born_host: String,
+    /// `storeTimestamp`: when the broker pushed it (ms since the epoch).
     pub store_timestamp: i64,
     /// The broker's address (`ip:port`).
     pub store_host: String,
@@ -117,9 +121,13 @@ pub fn decode_reply_push(cmd: &RemotingCommand) -> Result<ReplyMessage, Protocol
 /// `CORRELATION_ID` and the `TTL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyAddress {
+    /// `CLUSTER`: the cluster of the broker that stored the request; names the reply topic.
     pub cluster: String,
+    /// `REPLY_TO_CLIENT`: the requester's client id, copied into the reply.
     pub reply_to_client: String,
+    /// `CORRELATION_ID`: copied into the reply so the requester can match it.
     pub correlation_id: String,
+    /// `TTL`: the request's timeout in ms as sent (decimal string), copied when present.
     pub ttl: Option<String>,
 }
 

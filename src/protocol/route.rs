@@ -1,5 +1,7 @@
-//! Topic routes from the name server (GET_ROUTEINFO_BY_TOPIC, REMOTING.md 7) and the
-//! publish-queue list a producer builds from them.
+//! Topic routes from the name server (GET_ROUTEINFO_BY_TOPIC; Java `TopicRouteData`,
+//! `QueueData`, `BrokerData`) and the publish-queue list a producer builds from them
+//! (`MQClientInstance.topicRouteData2TopicPublishInfo`, `TopicPublishInfo`); docs/PROTOCOL.md,
+//! Routes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -9,9 +11,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ProtocolError;
 
+/// `PermName.PERM_PRIORITY`: priority bit of a queue group's `perm` (not used by producers).
 pub const PERM_PRIORITY: i32 = 8;
+/// `PermName.PERM_READ`: consumers may read the queue group.
 pub const PERM_READ: i32 = 4;
+/// `PermName.PERM_WRITE`: producers may write; queue groups without it get no publish queues.
 pub const PERM_WRITE: i32 = 2;
+/// `PermName.PERM_INHERIT`: a template topic (TBW102) whose settings new topics may inherit.
 pub const PERM_INHERIT: i32 = 1;
 /// Broker id of a master in `brokerAddrs`.
 pub const MASTER_ID: i64 = 0;
@@ -44,10 +50,14 @@ where
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TopicRouteData {
+    /// `queueDatas`: the topic's queue counts and permission on each broker group.
     #[serde(deserialize_with = "null_default")]
     pub queue_datas: Vec<QueueData>,
+    /// `brokerDatas`: the broker groups hosting the topic and their addresses.
     #[serde(deserialize_with = "null_default")]
     pub broker_datas: Vec<BrokerData>,
+    /// `orderTopicConf`: `broker:N;broker:N` for topics the name server keeps ordered
+    /// configuration for; when present it alone defines the publish queues.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_topic_conf: Option<String>,
 }
@@ -63,8 +73,11 @@ pub struct TopicRouteData {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", from = "QueueDataWire")]
 pub struct QueueData {
+    /// `brokerName`: the broker group these queues live on.
     pub broker_name: String,
+    /// `readQueueNums`: queues consumers read.
     pub read_queue_nums: i32,
+    /// `writeQueueNums`: queues producers write (ids `0..writeQueueNums`).
     pub write_queue_nums: i32,
     /// [`PERM_READ`] / [`PERM_WRITE`] / [`PERM_INHERIT`] bits.
     pub perm: i32,
@@ -112,8 +125,10 @@ impl From<QueueDataWire> for QueueData {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct BrokerData {
+    /// `cluster`: the cluster the broker group belongs to.
     #[serde(deserialize_with = "null_default")]
     pub cluster: String,
+    /// `brokerName`: the broker group's name, shared by its master and slaves.
     #[serde(deserialize_with = "null_default")]
     pub broker_name: String,
     /// Broker id → `host:port` (keys are numeric strings on the wire).
@@ -129,7 +144,9 @@ impl BrokerData {
 }
 
 impl TopicRouteData {
-    /// The TBW102 fallback (REMOTING.md 9 step 3): read = write = min(n, readQueueNums).
+    /// The TBW102 fallback (Java `DefaultMQProducerImpl.tryToFindTopicPublishInfo` via
+    /// `MQClientInstance.updateTopicRouteInfoFromNameServer`; docs/PROTOCOL.md, Routes): read =
+    /// write = min(n, readQueueNums).
     pub fn clamp_queue_nums(&mut self, n: i32) {
         for qd in &mut self.queue_datas {
             let nums = n.min(qd.read_queue_nums);
@@ -214,7 +231,8 @@ pub fn quote_bare_integer_keys(json: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Parses a JSON body written by fastjson: strict first, then once more with bare integer keys
-/// quoted (REMOTING.md 7.2). Also used for other bodies with numeric map keys.
+/// quoted (fastjson writes `Map<Long, _>` keys bare; docs/PROTOCOL.md, Routes). Also used for
+/// other bodies with numeric map keys.
 pub fn parse_fastjson<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
@@ -240,8 +258,11 @@ pub fn parse_route(body: &[u8]) -> Result<TopicRouteData, ProtocolError> {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageQueue {
+    /// The topic the queue belongs to.
     pub topic: String,
+    /// The broker group holding the queue.
     pub broker_name: String,
+    /// The queue id within that broker group.
     pub queue_id: i32,
 }
 
@@ -267,9 +288,11 @@ impl fmt::Display for MessageQueue {
 pub struct TopicPublishInfo {
     /// The route had an `orderTopicConf`.
     pub order_topic: bool,
+    /// The queues a send may choose from; round robin walks them in this order.
     pub queues: Vec<MessageQueue>,
     /// brokerName → master address, for every broker group of the route that has a master.
     pub masters: HashMap<String, String>,
+    /// The route this was built from.
     pub route: TopicRouteData,
 }
 

@@ -1,5 +1,5 @@
-//! One message in commit-log format (REMOTING.md 10.3): the body of CHECK_TRANSACTION_STATE
-//! requests and VIEW_MESSAGE_BY_ID replies.
+//! One message in commit-log format (Java `MessageDecoder.encode` / `decode`; docs/PROTOCOL.md,
+//! Stored messages): the body of CHECK_TRANSACTION_STATE requests and VIEW_MESSAGE_BY_ID replies.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -50,22 +50,36 @@ pub const MAX_DECOMPRESSED_BODY: usize = 64 * 1024 * 1024;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
+    /// `QUEUEID`: the queue the message is stored in (for a check: the real queue).
     pub queue_id: i32,
+    /// `FLAG`: the sender's `Message.flag`.
     pub flag: i32,
+    /// `QUEUEOFFSET`: the message's offset in its queue.
     pub queue_offset: i64,
+    /// `PHYSICALOFFSET`: the message's offset in the broker's commit log.
     pub commit_log_offset: i64,
     /// As stored, except that [`COMPRESSED_FLAG`] is cleared once the body is inflated (like Java).
     pub sys_flag: i32,
+    /// `BORNTIMESTAMP`: when the producer sent it (ms since the epoch).
     pub born_timestamp: i64,
+    /// `BORNHOST`: the producer's address as the broker saw it (IPv6 if `sys_flag` has
+    /// [`BORNHOST_V6_FLAG`]).
     pub born_host: SocketAddr,
+    /// `STORETIMESTAMP`: when the broker stored it (ms since the epoch).
     pub store_timestamp: i64,
+    /// `STOREHOSTADDRESS`: the storing broker's address (IPv6 if `sys_flag` has
+    /// [`STOREHOSTADDRESS_V6_FLAG`]).
     pub store_host: SocketAddr,
+    /// `RECONSUMETIMES`: redeliveries so far.
     pub reconsume_times: i32,
+    /// Prepared transaction offset: on a committed transaction message, the commit-log offset of
+    /// the half message it came from.
     pub prepared_transaction_offset: i64,
     /// Decompressed if the stored body was compressed.
     pub body: Bytes,
+    /// `TOPIC`: the topic (for a check: the real topic, not the half topic).
     pub topic: String,
-    /// In wire order; if a name repeats, the last one counts.
+    /// `PROPERTIES`, decoded; in wire order; if a name repeats, the last one counts.
     pub properties: Vec<(String, String)>,
 }
 

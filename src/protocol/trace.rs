@@ -1,5 +1,6 @@
 //! Message trace records in the Java client's text format (`TraceDataEncoder`), so the
-//! RocketMQ dashboard and `mqadmin queryMsgTraceById` read ours as theirs.
+//! RocketMQ dashboard and `mqadmin queryMsgTraceById` read ours as theirs (docs/PROTOCOL.md,
+//! Trace records).
 //!
 //! Fields are separated by `\x01`; each record ends with `\x02`; records of one trace message
 //! are concatenated. A missing value is written as `null`. The trace message is found by its
@@ -23,48 +24,67 @@ pub const MAX_TRACE_BODY: usize = 128_000;
 pub struct PubRecord {
     /// When the attempt started, ms since the epoch.
     pub timestamp: i64,
+    /// The storing broker's region (`MSG_REGION` of the send reply, else `DefaultRegion`).
     pub region_id: String,
     /// Without namespace.
     pub group: String,
     /// Without namespace.
     pub topic: String,
+    /// The client message id (`UNIQ_KEY`).
     pub msg_id: String,
+    /// The message's tag; written as `null` when absent.
     pub tags: Option<String>,
     /// Space-separated, as the message carries them.
     pub keys: Option<String>,
     /// The broker's address.
     pub store_host: String,
+    /// The body's length in bytes (`bodyLength`).
     pub body_len: usize,
+    /// How long the send took, ms (`costTime`).
     pub cost_ms: i64,
     /// Java `MessageType` ordinal (0 normal, 1 transaction half, 3 delay).
     pub msg_type: u8,
+    /// The broker-side id (`offsetMsgId`) from the send reply.
     pub offset_msg_id: String,
+    /// Whether the send was stored with status SEND_OK.
     pub success: bool,
 }
 
 /// One transaction decision, as an `EndTransaction` record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndTransactionRecord {
+    /// When the decision was sent, ms since the epoch.
     pub timestamp: i64,
+    /// Always `DefaultRegion` here: END_TRANSACTION is one-way, so no reply names a region.
     pub region_id: String,
+    /// The producer group, without namespace.
     pub group: String,
+    /// The message's topic, without namespace.
     pub topic: String,
+    /// The client message id (`UNIQ_KEY`).
     pub msg_id: String,
+    /// The message's tag; written as `null` when absent.
     pub tags: Option<String>,
+    /// The message's keys, space-separated; written as `null` when absent.
     pub keys: Option<String>,
+    /// The address of the broker that got the decision.
     pub store_host: String,
     /// Always 2 (`Trans_msg_Commit`) in the Java hook, whatever the decision.
     pub msg_type: u8,
+    /// The transaction id: the send reply's `transactionId`, or the check header's.
     pub transaction_id: String,
     /// `COMMIT_MESSAGE`, `ROLLBACK_MESSAGE` or `UNKNOW`.
     pub transaction_state: String,
+    /// Whether the decision answers a broker check.
     pub from_transaction_check: bool,
 }
 
 /// A trace record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceRecord {
+    /// A `Pub` record (Java `TraceType.Pub`): one send.
     Pub(PubRecord),
+    /// An `EndTransaction` record (Java `TraceType.EndTransaction`): one transaction decision.
     EndTransaction(EndTransactionRecord),
 }
 
