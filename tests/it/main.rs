@@ -18,6 +18,7 @@ mod send;
 mod request_reply;
 mod send_api;
 mod trace;
+mod web_service;
 mod transaction;
 #[test]
 fn fixture_starts_a_broker() {
