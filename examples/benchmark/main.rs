@@ -133,6 +133,10 @@ struct Args {
     /// Client private key (PEM).
     #[arg(long = "tls-key", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// Turn the producer's metrics off (`enable_metrics = false`), to measure what they cost
+    /// with no recorder installed.
+    #[arg(long = "no-metrics")]
+    no_metrics: bool,
 }
 
 fn main() -> ExitCode {
@@ -183,6 +187,7 @@ async fn run(args: Args) -> ExitCode {
     };
     let concurrency = if args.mode == Mode::Async { 1 } else { args.threads.max(1) };
     let mut config = ProducerConfig::new(args.group.clone(), namesrv.clone());
+    config.enable_metrics = !args.no_metrics;
     let per_worker = if args.mode == Mode::Batch { args.batch_size.max(1) } else { 1 };
     let inflight = args.inflight.unwrap_or(config.max_inflight_messages.max(concurrency * per_worker)).max(1);
     println!(

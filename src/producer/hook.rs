@@ -198,6 +198,12 @@ pub trait SendHook: Send + Sync + 'static {
     fn end_transaction(&self, end: &EndTransactionInfo<'_>) {
         let _ = end;
     }
+    /// Whether this hook wants [`before_send`](Self::before_send) and
+    /// [`after_send`](Self::after_send). A hook that only counts whole sends returns `false`, and
+    /// when no hook wants them the producer builds no per-attempt view at all.
+    fn sees_attempts(&self) -> bool {
+        true
+    }
     /// When a send ended (once per send, after all its attempts).
     fn send_ended(&self, summary: &SendSummary<'_>) {
         let _ = summary;
@@ -210,45 +216,55 @@ pub trait SendHook: Send + Sync + 'static {
 
 /// The hooks of one producer (cheap to clone; empty by default).
 #[derive(Clone, Default)]
-pub(crate) struct Hooks(Arc<Vec<Arc<dyn SendHook>>>);
+pub(crate) struct Hooks {
+    all: Arc<Vec<Arc<dyn SendHook>>>,
+    /// Some hook wants the per-attempt calls.
+    attempts: bool,
+}
 
 impl Hooks {
     pub(crate) fn add(&mut self, hook: Arc<dyn SendHook>) {
-        let mut all: Vec<_> = self.0.iter().cloned().collect();
+        let mut all: Vec<_> = self.all.iter().cloned().collect();
+        self.attempts |= hook.sees_attempts();
         all.push(hook);
-        self.0 = Arc::new(all);
+        self.all = Arc::new(all);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.all.is_empty()
+    }
+
+    /// Whether an attempt's view must be built (some hook wants `before_send`/`after_send`).
+    pub(crate) fn sees_attempts(&self) -> bool {
+        self.attempts
     }
 
     pub(crate) fn before(&self, attempt: &SendAttempt<'_>) {
-        for h in self.0.iter() {
+        for h in self.all.iter() {
             h.before_send(attempt);
         }
     }
 
     pub(crate) fn after(&self, attempt: &SendAttempt<'_>, cost: Duration, outcome: AttemptOutcome<'_>) {
-        for h in self.0.iter() {
+        for h in self.all.iter() {
             h.after_send(attempt, cost, outcome);
         }
     }
 
     pub(crate) fn ended(&self, summary: &SendSummary<'_>) {
-        for h in self.0.iter() {
+        for h in self.all.iter() {
             h.send_ended(summary);
         }
     }
 
     pub(crate) fn isolated(&self, broker: &str, for_: Duration) {
-        for h in self.0.iter() {
+        for h in self.all.iter() {
             h.broker_isolated(broker, for_);
         }
     }
 
     fn end(&self, info: &EndTransactionInfo<'_>) {
-        for h in self.0.iter() {
+        for h in self.all.iter() {
             h.end_transaction(info);
         }
     }

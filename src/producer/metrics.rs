@@ -125,6 +125,10 @@ impl ProducerMetrics {
 }
 
 impl SendHook for ProducerMetrics {
+    fn sees_attempts(&self) -> bool {
+        false
+    }
+
     fn send_ended(&self, s: &SendSummary<'_>) {
         let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if !topics.contains_key(s.topic) {

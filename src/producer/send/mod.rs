@@ -511,7 +511,7 @@ impl Producer {
             send.span.record("queue", hop.mq.queue_id);
         }
         let (oneway, left) = (send.plan.oneway, send.clock.left());
-        if !self.hooks.is_empty() {
+        if self.hooks.sees_attempts() {
             if let Some(send) = self.ledger.get(id) {
                 self.hooks.before(&self.attempt_view(send, &hop, 0));
             }
@@ -579,7 +579,7 @@ impl Producer {
             let attempts = self.ledger.get(id).map_or(1, |s| s.tries.attempts);
             SendError::Remoting { attempts, source: error, delivery: delivery(written) }
         });
-        if !self.hooks.is_empty() {
+        if self.hooks.sees_attempts() {
             if let Some(Stage::OnWire(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) {
                 let seen = match &outcome {
                     Ok(()) => AttemptOutcome::Written,
@@ -606,7 +606,7 @@ impl Producer {
         let reply = reply.map_err(|u| (u.error, delivery(u.written)));
         let verdict = judge(&rules, &send.msg.msg_id, &hop.mq, send.tries.attempts, reply);
         self.record_latency(&hop.mq.broker_name, latency, &verdict);
-        if !self.hooks.is_empty() {
+        if self.hooks.sees_attempts() {
             let outcome = match &verdict {
                 Verdict::Stored(r) | Verdict::StoredNotOk(r) => AttemptOutcome::Stored(r),
                 Verdict::GoAway(e) | Verdict::Refused { error: e, .. } | Verdict::Lost(e) => AttemptOutcome::Failed(e),
