@@ -11,15 +11,10 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::budget::InflightBudget;
-use super::hook::Hooks;
-use super::trace::Tracing;
-use super::transaction::CheckLocalTransaction;
-use crate::client::peer::TransactionCheck;
-use super::hook::SendSummary;
-use super::metrics::ProducerMetrics;
+use super::hook::{Hooks, SendSummary};
 use super::ledger::{Completion, Ledger, Outcome, SendId};
 use super::links::Links;
 use super::membership::{Join, Membership};
@@ -28,10 +23,16 @@ use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
 use super::routing::Routing;
 use super::send::{expect_reply, Clock, Encoder, Plan, Prepared, Send, Stage, Tries};
+use super::metrics::ProducerMetrics;
 use super::status::{Events, ProducerEvent};
+use super::trace::Tracing;
+use super::transaction::CheckLocalTransaction;
+use super::validate::MAX_PROPERTIES_LEN;
+use crate::client::peer::TransactionCheck;
 use crate::client::instance::RouteUpdated;
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ServiceState, StartError};
+use crate::protocol::properties::{encode_properties, find_property};
 use crate::protocol::route::TopicPublishInfo;
 use crate::remoting::client::WatchConnections;
 use crate::remoting::RemotingClient;
@@ -111,6 +112,8 @@ pub struct Producer {
     watching: Option<Addr<RemotingClient>>,
     /// Answers the brokers' transaction checks for this group.
     pub(super) checker: Option<Recipient<CheckLocalTransaction>>,
+    /// Writes the caller's trace context into each message (off unless set).
+    trace_context: Option<TraceContext>,
     /// Interceptors on every send.
     pub(super) hooks: Hooks,
     /// Message trace (`enable_msg_trace`).
@@ -154,6 +157,7 @@ impl Producer {
             ticking: false,
             watching: None,
             checker: None,
+            trace_context: None,
             hooks,
             tracing,
             metrics,
@@ -181,6 +185,41 @@ impl Producer {
     pub fn with_transaction_checker(mut self, checker: Recipient<CheckLocalTransaction>) -> Self {
         self.checker = Some(checker);
         self
+    }
+
+    /// Carries the caller's trace context in each message, W3C style: `inject` is given the span
+    /// that was current where the record was made and returns its `traceparent`
+    /// (`00-<trace id>-<span id>-<flags>`), which the message gets as its `traceparent`
+    /// property, so consumers continue the trace. Off by default. A record made outside any
+    /// span, a record that sets `traceparent` itself, and batches are left as they are.
+    ///
+    /// With OpenTelemetry the injector is a few lines over `tracing-opentelemetry`'s
+    /// `OpenTelemetrySpanExt::context()`; this crate does not depend on either.
+    ///
+    /// ```
+    /// use actix_rocketmq::{Producer, ProducerConfig};
+    /// let producer = Producer::new(ProducerConfig::new("g", "127.0.0.1:9876"))
+    ///     .with_trace_context(|span| span.id().map(|id| format!("00-{:032x}-{:016x}-01", 7, id.into_u64())));
+    /// ```
+    pub fn with_trace_context(mut self, inject: impl Fn(&tracing::Span) -> Option<String> + std::marker::Send + Sync + 'static) -> Self {
+        self.trace_context = Some(Arc::new(inject));
+        self
+    }
+
+    /// Adds the `traceparent` property to a single message whose record was made in a span.
+    fn inject_trace_context(&self, msg: &mut Prepared) {
+        let (Some(inject), Some(parent)) = (&self.trace_context, &msg.parent) else { return };
+        if msg.batch || find_property(&msg.properties, TRACEPARENT).is_some() {
+            return;
+        }
+        let Some(value) = inject(parent) else { return };
+        // The injector is the application's code: a value that would break the encoding or the
+        // broker's size limit is dropped (the message still goes), never sent.
+        if value.is_empty() || value.contains(['\u{1}', '\u{2}']) || msg.properties.len() + value.len() + 13 > MAX_PROPERTIES_LEN {
+            debug!(value, "trace context not carried: unusable traceparent");
+            return;
+        }
+        encode_properties([(TRACEPARENT, value.as_str())], &mut msg.properties);
     }
 
     /// Adds a [`SendHook`](crate::SendHook): it sees every attempt and every transaction
@@ -298,7 +337,7 @@ impl Producer {
         } else {
             prepare(&mut self.encoder)
         };
-        let msg = match prepared {
+        let mut msg = match prepared {
             Ok(msg) => msg,
             Err(error) => {
                 if !self.hooks.is_empty() {
@@ -320,6 +359,7 @@ impl Producer {
             }
         };
         let clock = Clock::new(timeout.unwrap_or(self.config.send_msg_timeout));
+        self.inject_trace_context(&mut msg);
         let span = super::send::send_span(&self.config.group, &msg);
         Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span })
     }
@@ -398,6 +438,12 @@ impl Producer {
         }
     }
 }
+
+/// The property carrying the W3C trace context (see [`Producer::with_trace_context`]).
+pub const TRACEPARENT: &str = "traceparent";
+
+/// Turns the caller's span into a W3C `traceparent` (see [`Producer::with_trace_context`]).
+pub type TraceContext = Arc<dyn Fn(&tracing::Span) -> Option<String> + std::marker::Send + Sync>;
 
 /// What a send hands back inside a failure: a record or a batch, and the topic it was for.
 pub(super) trait SendsTo {

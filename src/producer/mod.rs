@@ -25,7 +25,7 @@ pub mod trace;
 pub mod transaction;
 pub mod validate;
 
-pub use actor::Producer;
+pub use actor::{Producer, TraceContext, TRACEPARENT};
 pub use messages::{
     Flush, FlushReport, ProducerExt, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome,
     Shutdown, Start, TrySendMessage,

@@ -151,3 +151,27 @@ async fn every_send_has_a_span_under_the_callers_span() {
     assert_eq!(oneway.fields.get("outcome").map(String::as_str), Some("written"));
     assert_eq!(oneway.parent, None, "made outside any span");
 }
+
+#[actix_rt::test]
+async fn the_callers_trace_context_travels_in_the_message() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture));
+    let producer = actix_rocketmq::Producer::new(config(&unique("traceparent")))
+        .with_trace_context(|span| span.id().map(|id| format!("00-{:032x}-{:016x}-01", 0xabcdef_u64, id.into_u64())));
+    let p = actix::Actor::start(producer);
+    p.send(actix_rocketmq::Start).await.unwrap().expect("start");
+    let topic = unique("traceparent");
+    let request = tracing::info_span!("http_request");
+    let inside = request.in_scope(|| ProducerRecord::new(&topic, "in a request"));
+    let inside = p.send_message(inside).await.expect("send");
+    let outside = p.send_message(ProducerRecord::new(&topic, "outside any span")).await.expect("send");
+    let own = request.in_scope(|| ProducerRecord::new(&topic, "own").with_property("traceparent", "00-set-by-the-app-01"));
+    let own = p.send_message(own).await.expect("send");
+    p.shutdown().await;
+
+    let broker = Admin::connect(&fixture::broker_addr());
+    let expected = format!("00-{:032x}-{:016x}-01", 0xabcdef_u64, request.id().expect("span id").into_u64());
+    assert_eq!(broker.view(&inside.offset_msg_id).await.property("traceparent"), Some(expected.as_str()));
+    assert_eq!(broker.view(&outside.offset_msg_id).await.property("traceparent"), None);
+    assert_eq!(broker.view(&own.offset_msg_id).await.property("traceparent"), Some("00-set-by-the-app-01"));
+}
