@@ -116,7 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).unwrap_or_else(|| "examples/web_service.toml".into());
     let (http, config) = load(&path)?;
 
-    // The recorder first: producers resolve their metric handles when they start.
+    // The recorder first: producers resolve their metric handles when they are created.
     let prometheus = PrometheusBuilder::new().install_recorder()?;
     let upkeep = prometheus.clone();
     actix_rt::spawn(async move {

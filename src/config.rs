@@ -196,6 +196,15 @@ impl ClientConfig {
                 return Err(ConfigError::Invalid { name, reason: "must be > 0".into() });
             }
         }
+        for (name, d) in [
+            ("poll_name_server_interval", self.poll_name_server_interval),
+            ("heartbeat_broker_interval", self.heartbeat_broker_interval),
+            ("namesrv_endpoint_interval", self.namesrv_endpoint_interval),
+            ("request_timeout", self.request_timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            check_not_huge(name, d)?;
+        }
         Ok(())
     }
 }
@@ -323,6 +332,14 @@ impl ProducerConfig {
         if self.send_msg_timeout.is_zero() {
             return Err(ConfigError::Invalid { name: "send_msg_timeout", reason: "must be > 0".into() });
         }
+        for (name, d) in [
+            ("send_msg_timeout", self.send_msg_timeout),
+            ("drain_timeout", self.drain_timeout.unwrap_or_default()),
+            ("local_transaction_timeout", self.local_transaction_timeout),
+            ("transaction_check_timeout", self.transaction_check_timeout),
+        ] {
+            check_not_huge(name, d)?;
+        }
         if self.max_inflight_messages == 0 || self.max_inflight_bytes == 0 {
             return Err(ConfigError::Invalid { name: "max_inflight_*", reason: "must be > 0".into() });
         }
@@ -377,6 +394,17 @@ impl Default for ProducerConfig {
             enable_metrics: true,
         }
     }
+}
+
+/// The longest duration a setting may have: deadlines are `Instant + duration`, which must not
+/// overflow, and a setting of years is a mistake (e.g. a unit typed wrong in a file).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+fn check_not_huge(name: &'static str, d: Duration) -> Result<(), ConfigError> {
+    if d > MAX_DURATION {
+        return Err(ConfigError::Invalid { name, reason: format!("{d:?} is longer than a year") });
+    }
+    Ok(())
 }
 
 /// Producer group rules of the 5.x client.

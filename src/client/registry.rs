@@ -1,6 +1,7 @@
 //! The process-wide `clientId -> ClientInstance` registry.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use actix::prelude::*;
 
@@ -55,6 +56,25 @@ struct Registered {
     instance: Addr<ClientInstance>,
     /// The instance-wide settings it runs with (see [`Shared`]).
     shared: Shared,
+    /// Its intervals, timeouts and threads: another producer's differing values are logged.
+    timing: (Timing, usize),
+}
+
+type Timing = [Duration; 5];
+
+/// The settings that only time the instance's work: polling, heartbeats, timeouts, and its
+/// extra I/O threads.
+fn timing(config: &ClientConfig) -> (Timing, usize) {
+    (
+        [
+            config.poll_name_server_interval,
+            config.heartbeat_broker_interval,
+            config.namesrv_endpoint_interval,
+            config.request_timeout,
+            config.connect_timeout,
+        ],
+        config.io_threads,
+    )
 }
 
 /// Settings that belong to a client instance, not to a producer: its connections, name server
@@ -63,14 +83,15 @@ struct Registered {
 #[derive(PartialEq)]
 struct Shared {
     serialize_type: SerializeType,
-    name_servers: (Option<String>, Option<String>),
+    name_servers: (Option<BTreeSet<String>>, Option<String>),
     credentials: Option<Credentials>,
     tls: Option<TlsConfig>,
 }
 
 impl Shared {
     fn of(config: &ClientConfig) -> Self {
-        let list = config.namesrv_list().ok().map(|l| l.join(";")).filter(|l| !l.is_empty());
+        // A set: the order means nothing (the remoting client starts at a random one).
+        let list = config.namesrv_list().ok().map(|l| l.into_iter().collect::<BTreeSet<_>>()).filter(|l| !l.is_empty());
         Shared {
             serialize_type: config.serialize_type,
             name_servers: (list, config.endpoint_in_use().map(str::to_string)),
@@ -114,12 +135,21 @@ impl Handler<GetOrCreateInstance> for ClientRegistry {
                 if let Some(setting) = existing.shared.conflict(&shared) {
                     return Err(ConfigError::InstanceConflict { client_id, setting });
                 }
+                if existing.timing != timing(&msg.config) {
+                    // Timing differences change no wire behaviour: joined, but said aloud.
+                    tracing::warn!(
+                        %client_id,
+                        "producer joins a client instance that runs with other intervals/timeouts/io_threads; \
+                         the instance keeps its own (set the same values, or another instance_name)"
+                    );
+                }
                 return Ok(existing.instance.clone());
             }
         }
         let transport = Transport::new(msg.config.tls.as_ref())?;
+        let timing = timing(&msg.config);
         let instance = ClientInstance::new(client_id.clone(), msg.config, transport, ctx.address()).start();
-        self.instances.insert(client_id, Registered { instance: instance.clone(), shared });
+        self.instances.insert(client_id, Registered { instance: instance.clone(), shared, timing });
         Ok(instance)
     }
 }

@@ -4,9 +4,12 @@
 //!
 //! Environment overrides are named `ACTIX_ROCKETMQ__` plus the key path in upper case, with
 //! `__` between levels: `ACTIX_ROCKETMQ__SEND_MSG_TIMEOUT=5s`,
-//! `ACTIX_ROCKETMQ__CLIENT__NAMESRV_ADDR=10.0.0.1:9876`. A value is read as TOML when it is one
-//! (`true`, `3`, `[1, 2]`) and as a string otherwise; a setting that wants a string gets the
-//! raw text even when it looks like a number.
+//! `ACTIX_ROCKETMQ__CLIENT__NAMESRV_ADDR=10.0.0.1:9876`. A value is read as a TOML value when it
+//! is one on a single line without a comment (`true`, `3`, `[1, 2]`, `"quoted text"`), and as its
+//! raw text otherwise; a setting that wants a string always gets the raw text (`2024#Prod` stays
+//! `2024#Prod`, `0x10` stays `0x10`), unless the value is quoted. Overrides of a table
+//! (`ACTIX_ROCKETMQ__CLIENT={...}`) apply before overrides inside it, whatever the order of the
+//! environment.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -53,7 +56,11 @@ impl ProducerConfig {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::File { path: path.display().to_string(), reason: e.to_string() })?;
-        Self::from_toml(&text, section, std::env::vars()).map_err(|e| match e {
+        // Only our variables, and never a panic on a variable that is not UTF-8 (anyone's).
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX));
+        Self::from_toml(&text, section, env).map_err(|e| match e {
             ConfigError::File { reason, .. } => ConfigError::File { path: path.display().to_string(), reason },
             other => other,
         })
@@ -104,34 +111,38 @@ fn select(root: Table, section: &str) -> Result<Table, ConfigError> {
     Ok(table)
 }
 
-/// An override: where it went, and the variable it came from.
+/// An override: where it went, the variable it came from and its raw text.
 struct Override {
     path: Vec<String>,
     var: String,
+    raw: String,
 }
 
 /// Puts every `ACTIX_ROCKETMQ__A__B=v` into `table` at `a.b`.
 fn apply_env(table: &mut Table, env: impl IntoIterator<Item = (String, String)>) -> Vec<Override> {
-    let mut applied = Vec::new();
-    for (var, raw) in env {
-        let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
-        let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
-        if path.iter().any(String::is_empty) {
-            continue;
-        }
-        set(table, &path, env_value(&raw));
-        applied.push(Override { path, var });
+    let mut applied: Vec<Override> = env
+        .into_iter()
+        .filter_map(|(var, raw)| {
+            let rest = var.strip_prefix(ENV_PREFIX)?;
+            let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            (!path.iter().any(String::is_empty)).then_some(Override { path, var, raw })
+        })
+        .collect();
+    // Parents first: a whole-table override must not wipe a key set inside it.
+    applied.sort_by(|a, b| a.path.len().cmp(&b.path.len()).then_with(|| a.var.cmp(&b.var)));
+    for o in &applied {
+        set(table, &o.path, env_value(&o.raw));
     }
     applied
 }
 
-/// A TOML scalar or array when the text is one, else the text as a string.
+/// The TOML value the text is, when it is one on one line without a comment; else the text.
 fn env_value(raw: &str) -> Value {
-    let doc = format!("v = {raw}");
-    match doc.parse::<Table>().ok().and_then(|mut t| t.remove("v")) {
-        Some(v @ (Value::Boolean(_) | Value::Integer(_) | Value::Float(_) | Value::Array(_) | Value::Table(_))) => v,
-        _ => Value::String(raw.to_string()),
+    if raw.contains(['#', '\n', '\r']) {
+        return Value::String(raw.to_string());
     }
+    let doc = format!("v = {raw}");
+    doc.parse::<Table>().ok().and_then(|mut t| t.remove("v")).unwrap_or_else(|| Value::String(raw.to_string()))
 }
 
 fn set(table: &mut Table, path: &[String], value: Value) {
@@ -145,7 +156,13 @@ fn set(table: &mut Table, path: &[String], value: Value) {
         let Value::Table(inner) = slot else { return };
         at = inner;
     }
-    at.insert(last.clone(), value);
+    match (at.get_mut(last), value) {
+        // A table given for a table is merged into it, so the file's other keys stay.
+        (Some(Value::Table(existing)), Value::Table(given)) => existing.extend(given),
+        (_, value) => {
+            at.insert(last.clone(), value);
+        }
+    }
 }
 
 fn get_mut<'a>(table: &'a mut Table, path: &[String]) -> Option<&'a mut Value> {
@@ -158,8 +175,8 @@ fn get_mut<'a>(table: &'a mut Table, path: &[String]) -> Option<&'a mut Value> {
 }
 
 /// Deserializes with the path of the failing key. A value that came from the environment and
-/// was read as a number or a boolean is retried as its text, since the variable cannot say
-/// which one was meant (a group may well be called `2024`).
+/// was read as a number or a boolean is retried as the variable's raw text, since the variable
+/// cannot say which one was meant (a group may well be called `2024`).
 fn deserialize(mut table: Table, section: &str, overrides: &[Override]) -> Result<ProducerConfig, ConfigError> {
     let mut retried = HashSet::new();
     loop {
@@ -172,7 +189,7 @@ fn deserialize(mut table: Table, section: &str, overrides: &[Override]) -> Resul
         if let Some(o) = from_env {
             if let Some(v) = get_mut(&mut table, &o.path) {
                 if !v.is_str() && !v.is_table() && !v.is_array() && retried.insert(path.clone()) {
-                    *v = Value::String(v.to_string());
+                    *v = Value::String(o.raw.clone());
                     continue;
                 }
             }
@@ -246,6 +263,8 @@ mod tests {
             ("ACTIX_ROCKETMQ__RETRY_TIMES_WHEN_SEND_FAILED", "5"),
             ("ACTIX_ROCKETMQ__ENABLE_MSG_TRACE", "true"),
             ("ACTIX_ROCKETMQ__GROUP", "2024"),
+            ("ACTIX_ROCKETMQ__CLIENT__INSTANCE_NAME", "0x10"),
+            ("ACTIX_ROCKETMQ__NAMESPACE", "\"quoted\""),
             ("ACTIX_ROCKETMQ__RETRY_RESPONSE_CODES", "[1, 2]"),
             ("ROCKETMQ_HOME", "/opt/rocketmq"),
             ("ACTIX_ROCKETMQ_IO_THREADS", "2"),
@@ -256,7 +275,31 @@ mod tests {
         assert_eq!(cfg.retry_times_when_send_failed, 5);
         assert!(cfg.enable_msg_trace);
         assert_eq!(cfg.group, "2024");
+        assert_eq!(cfg.client.instance_name, "0x10", "a string setting gets the raw text, not a re-printed number");
+        assert_eq!(cfg.namespace.as_deref(), Some("quoted"));
         assert_eq!(cfg.retry_response_codes, [1, 2]);
+    }
+
+    #[test]
+    fn raw_text_survives_for_strings_and_table_overrides_apply_first() {
+        for raw in ["2024#Prod", "1_000", "1e3", "+5", "1.50", "5 # c", "1\nx=2"] {
+            let vars = env(&[("ACTIX_ROCKETMQ__CLIENT__CREDENTIALS", "{ access_key = \"a\", secret_key = \"s\" }"),
+                ("ACTIX_ROCKETMQ__CLIENT__CREDENTIALS__SECRET_KEY", raw)]);
+            let cfg = ProducerConfig::from_toml(BASE, "", vars).unwrap();
+            assert_eq!(cfg.client.credentials.unwrap().secret_key.expose(), raw);
+        }
+        // Either order of the environment: the nested key wins over the table it is in.
+        let nested = ("ACTIX_ROCKETMQ__CLIENT__REQUEST_TIMEOUT", "250ms");
+        let table = ("ACTIX_ROCKETMQ__CLIENT", "{ connect_timeout = \"1s\" }");
+        for vars in [env(&[nested, table]), env(&[table, nested])] {
+            let cfg = ProducerConfig::from_toml(BASE, "", vars).unwrap();
+            assert_eq!(cfg.client.request_timeout, Duration::from_millis(250));
+            assert_eq!(cfg.client.connect_timeout, Duration::from_secs(1));
+            assert_eq!(cfg.client.namesrv_addr.as_deref(), Some("127.0.0.1:9876"), "the file's keys stay");
+        }
+        // A number with a comment is not silently cut to the number.
+        let (key, _) = key_error(BASE, "", &[("ACTIX_ROCKETMQ__COMPRESS_LEVEL", "5 # five")]);
+        assert_eq!(key, "compress_level (from ACTIX_ROCKETMQ__COMPRESS_LEVEL)");
     }
 
     fn key_error(text: &str, section: &str, vars: &[(&str, &str)]) -> (String, String) {
@@ -292,6 +335,8 @@ mod tests {
         assert!(matches!(ProducerConfig::from_toml("group = ", "", []), Err(ConfigError::File { .. })));
         let err = ProducerConfig::from_toml(&format!("topics = [\"ok\", \"not ok\"]\n{BASE}"), "", []).unwrap_err();
         assert!(matches!(err, ConfigError::BadTopic { ref topic, .. } if topic == "not ok"), "{err}");
+        let err = ProducerConfig::from_toml(&format!("send_msg_timeout = \"300000000000y\"\n{BASE}"), "", []).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "send_msg_timeout", .. }), "{err}");
         let err = ProducerConfig::load("/nonexistent/producer.toml").unwrap_err();
         assert!(matches!(err, ConfigError::File { ref path, .. } if path == "/nonexistent/producer.toml"));
     }

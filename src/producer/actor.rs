@@ -29,7 +29,7 @@ use super::trace::Tracing;
 use super::transaction::CheckLocalTransaction;
 use super::validate::MAX_PROPERTIES_LEN;
 use crate::client::peer::TransactionCheck;
-use crate::client::instance::RouteUpdated;
+use crate::client::instance::{FetchPublishInfo, RouteUpdated};
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ServiceState, StartError};
 use crate::protocol::properties::{encode_properties, find_property};
@@ -340,27 +340,15 @@ impl Producer {
         let mut msg = match prepared {
             Ok(msg) => msg,
             Err(error) => {
-                if !self.hooks.is_empty() {
-                    let topic = crate::namespace::wrap(self.config.namespace.as_deref(), topic);
-                    self.hooks.ended(&SendSummary {
-                        topic: &topic,
-                        msg_id: "",
-                        messages: 0,
-                        body_len: 0,
-                        attempts: 0,
-                        elapsed: Duration::ZERO,
-                        oneway: plan.oneway,
-                        broker: None,
-                        outcome: Err(&error),
-                        namespace: self.config.namespace.as_deref(),
-                    });
-                }
+                self.report_refused(topic, plan.oneway, &error);
                 return Err(error);
             }
         };
         let clock = Clock::new(timeout.unwrap_or(self.config.send_msg_timeout));
         self.inject_trace_context(&mut msg);
         let span = super::send::send_span(&self.config.group, &msg);
+        // The send's span holds its parent open from here; the message need not.
+        msg.parent = None;
         Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span })
     }
 
@@ -382,6 +370,55 @@ impl Producer {
         Plan { target, max_attempts: 1, oneway: true, wait: true }
     }
 
+    /// Looks up the routes of the configured topics, so the first sends need no lookup. Only a
+    /// found route is kept: a failure here fails nothing (a send parked meanwhile has its own
+    /// lookup, and the first send may still create the topic).
+    fn warm_routes(&self, ctx: &mut Context<Self>) {
+        let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else { return };
+        for topic in &self.config.topics {
+            let topic = crate::namespace::wrap(self.config.namespace.as_deref(), topic);
+            let msg = FetchPublishInfo {
+                topic: topic.clone(),
+                create_topic_key: self.config.create_topic_key.clone(),
+                default_queue_nums: self.config.default_topic_queue_nums,
+                timeout: self.config.client.request_timeout,
+            };
+            let (instance, me) = (instance.clone(), ctx.address());
+            actix_rt::spawn(async move {
+                match instance.send(msg).await {
+                    Ok(Ok(info)) => me.do_send(RouteWarmed { topic, info }),
+                    Ok(Err(error)) => debug!(%topic, %error, "configured topic has no route yet"),
+                    Err(_) => {}
+                }
+            });
+        }
+    }
+
+    /// Tells the hooks of a send refused before the producer accepted it (it never reaches the
+    /// ledger, which reports every other end). A topic that breaks the topic rules is reported
+    /// as `-`: metrics label by topic, and refused input must not create a series per typo.
+    pub(super) fn report_refused(&self, topic: &str, oneway: bool, error: &SendError) {
+        if self.hooks.is_empty() {
+            return;
+        }
+        let topic = match super::validate::check_topic(topic) {
+            Ok(()) => crate::namespace::wrap(self.config.namespace.as_deref(), topic),
+            Err(_) => "-".to_string(),
+        };
+        self.hooks.ended(&SendSummary {
+            topic: &topic,
+            msg_id: "",
+            messages: 0,
+            body_len: 0,
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            oneway,
+            broker: None,
+            outcome: Err(error),
+            namespace: self.config.namespace.as_deref(),
+        });
+    }
+
     /// A single message's send (see [`Producer::submit`]).
     fn single<T: 'static>(
         &mut self,
@@ -401,6 +438,9 @@ impl Producer {
         if self.ledger.len() > 0 {
             warn!(group = %self.wire_group, left = self.ledger.len(), "drain deadline passed; ending the sends left");
             self.ledger.end_all(Send::timed_out);
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.set_inflight(0, 0);
         }
         self.links.clear();
         let leave = self.membership.take().map(Membership::leave);
@@ -436,6 +476,22 @@ impl Producer {
             let budget = self.ledger.budget_ref();
             metrics.set_inflight(budget.messages(), budget.bytes());
         }
+    }
+}
+
+/// Internal: a configured topic's route, looked up at start.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct RouteWarmed {
+    topic: String,
+    info: Arc<TopicPublishInfo>,
+}
+
+impl Handler<RouteWarmed> for Producer {
+    type Result = ();
+
+    fn handle(&mut self, msg: RouteWarmed, _: &mut Context<Self>) {
+        self.route_updated(msg.topic, msg.info);
     }
 }
 
@@ -569,12 +625,7 @@ impl Handler<Start> for Producer {
                 if let Some(tracing) = &mut act.tracing {
                     tracing.start(&act.config);
                 }
-                // Warm the routes of the configured topics, so the first sends need no lookup.
-                // A failure here is not fatal: a send looks the route up again (and may create it).
-                for topic in act.config.topics.clone() {
-                    let wire = crate::namespace::wrap(act.config.namespace.as_deref(), &topic);
-                    act.fetch_route(wire, act.config.client.request_timeout, ctx);
-                }
+                act.warm_routes(ctx);
                 Ok(())
             }
             Err(e) => {

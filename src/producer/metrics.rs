@@ -6,7 +6,8 @@
 //! bridge) or none; with no recorder installed every call goes to a no-op. Handles are resolved
 //! once per producer and label set and kept, so a send costs a map lookup and a few atomic
 //! updates, and nothing when no recorder is installed beyond that lookup. Install the recorder
-//! before starting producers: handles resolved earlier stay no-ops.
+//! before creating producers (`Producer::new`, `spawn`, `supervised`): handles resolved earlier
+//! stay no-ops.
 //!
 //! | name | kind | labels | what |
 //! |---|---|---|---|
@@ -21,7 +22,9 @@
 //! | `rocketmq_client_connections` | gauge | | open name server and broker connections of the process |
 //!
 //! Labels are bounded: groups and topics are the application's own, brokers are the
-//! cluster's, kinds are five. Topics are named without the namespace.
+//! cluster's, kinds are five. Topics are named without the namespace; a send refused because
+//! its topic name breaks the rules is counted under topic `-`, so typos make no new series.
+//! The internal trace producer records nothing.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -178,6 +181,13 @@ impl SendHook for ProducerMetrics {
     }
 }
 
+impl Drop for ProducerMetrics {
+    /// A producer gone for good has nothing in flight: its gauges must not keep the last sample.
+    fn drop(&mut self) {
+        self.set_inflight(0, 0);
+    }
+}
+
 /// Counts a connection opened (`+1`) or closed (`-1`).
 pub(crate) fn connection_opened(opened: bool) {
     let g = gauge!(CONNECTIONS);
@@ -216,7 +226,7 @@ mod tests {
     fn sends_are_counted_by_topic_broker_and_kind() {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        metrics::with_local_recorder(&recorder, || {
+        let m = metrics::with_local_recorder(&recorder, || {
             let m = ProducerMetrics::new("g");
             let result = SendResult {
                 status: SendStatus::SendOk,
@@ -234,6 +244,7 @@ mod tests {
             m.send_ended(&summary(Err(&err), 2));
             m.broker_isolated("broker-a", Duration::from_secs(1));
             m.set_inflight(4, 400);
+            m
         });
         let mut seen = HashMap::new();
         for (key, _, _, value) in snapshotter.snapshot().into_vec() {
@@ -256,5 +267,10 @@ mod tests {
         assert_eq!(get("rocketmq_producer_broker_isolations_total{broker=broker-a,group=g}"), 1.0);
         assert_eq!(get("rocketmq_producer_inflight_messages{group=g}"), 4.0);
         assert_eq!(get("rocketmq_producer_inflight_bytes{group=g}"), 400.0);
+        // A producer gone for good leaves its gauges at 0, not at the last sample.
+        m.set_inflight(5, 500);
+        drop(m);
+        let after = snapshotter.snapshot().into_vec();
+        assert!(after.iter().all(|(_, _, _, v)| !matches!(v, DebugValue::Gauge(g) if g.into_inner() != 0.0)), "{after:?}");
     }
 }

@@ -177,7 +177,9 @@ impl Handler<Request> for Producer {
     fn handle(&mut self, msg: Request, ctx: &mut Context<Self>) -> Self::Result {
         let Request { record, timeout, target } = msg;
         let Some(membership) = self.membership.as_ref().filter(|_| self.state == ServiceState::Running) else {
-            let error = RequestError::Send(SendError::NotRunning(self.state));
+            let refused = SendError::NotRunning(self.state);
+            self.report_refused(record.topic(), false, &refused);
+            let error = RequestError::Send(refused);
             return Box::pin(async move { Err(RequestFailure { error, returned: record }) });
         };
         let instance = membership.instance.clone();

@@ -146,6 +146,10 @@ impl Tracing {
         let Some(rx) = self.pending.take() else { return };
         let mut inner = ProducerConfig { group: format!("_INNER_TRACE_PRODUCER-{}", config.group), ..config.clone() };
         inner.enable_msg_trace = false;
+        // Trace messages are not the application's: counting them would swell its totals (the
+        // trace counters in `ProducerStatus.trace` cover them), and its topics are not theirs.
+        inner.enable_metrics = false;
+        inner.topics = Vec::new();
         inner.send_msg_timeout = Duration::from_secs(5);
         inner.max_message_size = MAX_TRACE_BODY;
         let (close_tx, close_rx) = oneshot::channel();

@@ -249,6 +249,7 @@ impl Handler<SendTransactional> for Producer {
         if record.delay().is_some() {
             // Java drops the delay silently; a transactional message cannot be delayed.
             let error = SendError::Invalid(ValidationError::DelayInTransaction);
+            self.report_refused(record.topic(), false, &error);
             return Box::pin(async move { Err(SendFailure { error, returned: record }) });
         }
         let group = self.wire_group.clone();

@@ -488,6 +488,13 @@ async fn one_client_instance_has_one_set_of_shared_settings() {
     other.client.credentials = Some(Credentials::new("bob", "b"));
     let err = Producer::spawn(other).await.unwrap_err();
     assert!(matches!(err, StartError::Config(ConfigError::InstanceConflict { setting: "credentials", .. })), "{err:?}");
+    // The same name servers in another order, with a repeat, are the same setting.
+    let mut reordered = first.clone();
+    reordered.group = unique("fake");
+    let ns = first.client.namesrv_addr.clone().unwrap_or_default();
+    reordered.client.namesrv_addr = Some(format!(" {ns} ; {ns}"));
+    let r = Producer::spawn(reordered).await.expect("the same name server set shares the instance");
+    r.shutdown().await;
     // Nor with another header serialization or other name servers: never silently ignored.
     let mut json = first.clone();
     json.group = unique("fake");
@@ -501,4 +508,43 @@ async fn one_client_instance_has_one_set_of_shared_settings() {
     assert!(matches!(err, StartError::Config(ConfigError::InstanceConflict { setting: "namesrv_addr/namesrv_endpoint", .. })), "{err:?}");
     p.shutdown().await;
     q.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn gauges_sample_sends_in_flight_and_count_open_connections() {
+    use actix_rocketmq::producer::metrics::{CONNECTIONS, INFLIGHT_MESSAGES};
+    use actix_rocketmq::{SendAsync, SendOutcome};
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // Thread-local: this test's producer, instance and connections run on this thread, other
+    // tests' do not, so the counts are this test's alone.
+    let _recording = metrics::set_default_local_recorder(&recorder);
+    let c = Cluster::one(silent()).await;
+    let mut cfg = c.config();
+    cfg.send_msg_timeout = Duration::from_secs(5);
+    cfg.drain_timeout = Some(Duration::from_millis(100));
+    let group = cfg.group.clone();
+    let p = Producer::spawn(cfg).await.unwrap();
+    let inbox = crate::common::Inbox::<SendOutcome>::start();
+    for i in 0..3 {
+        p.send(SendAsync::new(c.record(&format!("g{i}")), inbox.clone().recipient())).await.unwrap();
+    }
+    let on_wire = crate::admin::eventually(Duration::from_secs(3), || async { sends(&c.a) == 3 }).await;
+    assert!(on_wire, "the silent broker got {} of 3", sends(&c.a));
+    // Past one tick (1 s): the in-flight gauge is sampled. One snapshot, since it resets values.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let m = crate::observability::snapshot(&snapshotter);
+    assert_eq!(m.get(&format!("{INFLIGHT_MESSAGES}{{group={group}}}")), Some(&3.0), "{m:#?}");
+    assert_eq!(m.get(&format!("{CONNECTIONS}{{}}")), Some(&2.0), "the name server and the broker: {m:#?}");
+
+    p.shutdown().await;
+    // The last producer left: the instance closes both connections (-2 since the snapshot).
+    let mut change = 0.0;
+    let closed = crate::admin::eventually(Duration::from_secs(5), || {
+        change += crate::observability::snapshot(&snapshotter).get(&format!("{CONNECTIONS}{{}}")).copied().unwrap_or(0.0);
+        let now = change;
+        async move { now == -2.0 }
+    })
+    .await;
+    assert!(closed, "connections gauge moved by {change} after shutdown, not -2");
 }

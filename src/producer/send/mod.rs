@@ -157,19 +157,27 @@ pub(crate) struct Send {
 /// message id at once, broker and queue per attempt, attempts and outcome at the end. With no
 /// subscriber interested it is a disabled span and nothing is recorded.
 pub(crate) fn send_span(group: &str, msg: &Prepared) -> tracing::Span {
-    let parent = msg.parent.as_ref().and_then(tracing::Span::id);
-    tracing::info_span!(
-        parent: parent,
-        "rocketmq.send",
-        group = %group,
-        topic = %msg.topic,
-        msg_id = %msg.msg_id,
-        broker = tracing::field::Empty,
-        queue = tracing::field::Empty,
-        attempts = tracing::field::Empty,
-        outcome = tracing::field::Empty,
-        error = tracing::field::Empty,
-    )
+    let make = |parent: Option<tracing::Id>| {
+        tracing::info_span!(
+            parent: parent,
+            "rocketmq.send",
+            group = %group,
+            topic = %msg.topic,
+            msg_id = %msg.msg_id,
+            broker = tracing::field::Empty,
+            queue = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            error = tracing::field::Empty,
+        )
+    };
+    // The child is made under the parent's own subscriber: the caller may run under another one
+    // than this thread's (a scoped `set_default`), and a subscriber handed an id that is not its
+    // own may panic (tracing-subscriber's registry does).
+    match msg.parent.as_ref().and_then(|p| p.with_subscriber(|(id, dispatch)| (id.clone(), dispatch.clone()))) {
+        Some((id, dispatch)) => tracing::dispatcher::with_default(&dispatch, || make(Some(id))),
+        None => make(None),
+    }
 }
 
 impl Send {
@@ -399,7 +407,7 @@ impl Producer {
         self.connect(id, Hop { mq, addr }, ctx)
     }
 
-    pub(in crate::producer) fn fetch_route(&mut self, topic: String, left: Duration, ctx: &mut Context<Self>) {
+    fn fetch_route(&mut self, topic: String, left: Duration, ctx: &mut Context<Self>) {
         let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else { return };
         let msg = FetchPublishInfo {
             topic: topic.clone(),

@@ -29,7 +29,7 @@ pub(crate) struct Prepared {
     pub batch: bool,
     /// Still to be compressed.
     pub compress: bool,
-    /// The caller's span, parent of the send's span (`None`: the current span, if any).
+    /// The caller's span, parent of the send's span (`None`: the send's span is a root).
     pub parent: Option<tracing::Span>,
 }
 
