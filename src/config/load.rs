@@ -42,6 +42,7 @@ impl ProducerConfig {
     ///     serialize_type = "json"
     /// "#).unwrap();
     /// let cfg = actix_rocketmq::ProducerConfig::load(&path).unwrap();
+    /// # std::fs::remove_dir_all(&dir).unwrap();
     /// assert_eq!(cfg.send_msg_timeout.as_secs(), 5);
     /// assert_eq!(cfg.retry_times_when_send_failed, 2); // Java default
     /// ```

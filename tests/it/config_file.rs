@@ -13,9 +13,7 @@ use crate::common::unique;
 use crate::fixture;
 
 fn write(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("arm-it-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
+    let path = std::env::temp_dir().join(format!("arm-{name}"));
     std::fs::write(&path, text).expect("write config");
     path
 }
@@ -34,6 +32,7 @@ async fn a_producer_from_a_file_warms_its_topics_and_sends() {
         ),
     );
     let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
     let env = [("ACTIX_ROCKETMQ__CLIENT__NAMESRV_ADDR".to_string(), fixture::namesrv_addr().to_string())];
     let cfg = ProducerConfig::from_toml(&text, "producer", env).expect("config loads");
     assert_eq!(cfg.client.serialize_type, SerializeType::Json);
@@ -73,8 +72,10 @@ async fn a_bad_configured_topic_fails_start_not_every_send() {
 
 #[actix_rt::test]
 async fn a_bad_value_in_a_file_names_its_key() {
-    let path = write("bad.toml", "group = \"g\"\n[client]\nnamesrv_addr = \"127.0.0.1:9876\"\nrequest_timeout = 3000\n");
-    match ProducerConfig::load(&path) {
+    let path = write(&format!("{}.toml", unique("bad")), "group = \"g\"\n[client]\nnamesrv_addr = \"127.0.0.1:9876\"\nrequest_timeout = 3000\n");
+    let loaded = ProducerConfig::load(&path);
+    std::fs::remove_file(&path).unwrap();
+    match loaded {
         Err(ConfigError::Key { key, reason }) => {
             assert_eq!(key, "client.request_timeout");
             assert!(reason.contains("unit"), "{reason}");

@@ -75,9 +75,7 @@ enum Kind {
 async fn the_web_service_publishes_what_it_acknowledges() {
     let group = unique("web");
     let topic = unique("weborders");
-    let dir = std::env::temp_dir().join(format!("arm-web-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join(format!("{group}.toml"));
+    let config = std::env::temp_dir().join(format!("arm-{group}.toml"));
     std::fs::write(
         &config,
         format!(
@@ -94,6 +92,7 @@ async fn the_web_service_publishes_what_it_acknowledges() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the example");
+    // The service has read its file once it prints its address.
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let service = Service(child);
     let addr = lines
@@ -101,6 +100,7 @@ async fn the_web_service_publishes_what_it_acknowledges() {
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("listening on http://").map(str::to_string))
         .expect("the service prints its address");
+    std::fs::remove_file(&config).unwrap();
 
     // 300 requests from 6 threads: 240 orders and 60 that must be refused.
     let requests: Vec<Kind> = (0..300)
