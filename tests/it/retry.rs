@@ -222,6 +222,9 @@ async fn go_away_reconnects_and_resends_once() {
 
 #[actix_rt::test]
 async fn latency_fault_tolerance_avoids_a_failing_broker() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _recording = metrics::set_default_local_recorder(&recorder);
     let c = Cluster::two(busy(), good()).await;
     let mut cfg = c.config();
     cfg.send_latency_fault_enable = true;
@@ -231,6 +234,12 @@ async fn latency_fault_tolerance_avoids_a_failing_broker() {
     }
     assert!(c.sends_a() <= 1, "an isolated broker is avoided (tried {} times)", c.sends_a());
     p.shutdown().await;
+    // Each busy answer isolated broker a once, and its send was retried on b.
+    let m = crate::observability::snapshot(&snapshotter);
+    let total = |name: &str| -> f64 { m.iter().filter(|(k, _)| k.starts_with(&format!("{name}{{"))).map(|(_, v)| v).sum() };
+    assert_eq!(total(actix_rocketmq::producer::metrics::BROKER_ISOLATIONS), c.sends_a() as f64, "{m:#?}");
+    assert_eq!(total(actix_rocketmq::producer::metrics::SEND_RETRIES), c.sends_a() as f64, "{m:#?}");
+    assert_eq!(total(actix_rocketmq::producer::metrics::MESSAGES_SENT), 20.0, "{m:#?}");
 }
 
 #[actix_rt::test]
