@@ -186,23 +186,17 @@ impl ClientConfig {
                 return Err(ConfigError::Invalid { name: "credentials", reason: "the secret key is empty".into() });
             }
         }
-        for (name, d) in [
-            ("poll_name_server_interval", self.poll_name_server_interval),
-            ("heartbeat_broker_interval", self.heartbeat_broker_interval),
-            ("request_timeout", self.request_timeout),
-            ("connect_timeout", self.connect_timeout),
+        // (name, value, whether zero is refused)
+        for (name, d, positive) in [
+            ("poll_name_server_interval", self.poll_name_server_interval, true),
+            ("heartbeat_broker_interval", self.heartbeat_broker_interval, true),
+            ("namesrv_endpoint_interval", self.namesrv_endpoint_interval, false),
+            ("request_timeout", self.request_timeout, true),
+            ("connect_timeout", self.connect_timeout, true),
         ] {
-            if d.is_zero() {
+            if positive && d.is_zero() {
                 return Err(ConfigError::Invalid { name, reason: "must be > 0".into() });
             }
-        }
-        for (name, d) in [
-            ("poll_name_server_interval", self.poll_name_server_interval),
-            ("heartbeat_broker_interval", self.heartbeat_broker_interval),
-            ("namesrv_endpoint_interval", self.namesrv_endpoint_interval),
-            ("request_timeout", self.request_timeout),
-            ("connect_timeout", self.connect_timeout),
-        ] {
             check_not_huge(name, d)?;
         }
         Ok(())

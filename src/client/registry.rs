@@ -57,14 +57,14 @@ struct Registered {
     /// The instance-wide settings it runs with (see [`Shared`]).
     shared: Shared,
     /// Its intervals, timeouts and threads: another producer's differing values are logged.
-    timing: (Timing, usize),
+    timing: Timing,
 }
 
-type Timing = [Duration; 5];
-
-/// The settings that only time the instance's work: polling, heartbeats, timeouts, and its
+/// The settings that only time the instance's work: polling, heartbeats and timeouts, and its
 /// extra I/O threads.
-fn timing(config: &ClientConfig) -> (Timing, usize) {
+type Timing = ([Duration; 5], usize);
+
+fn timing(config: &ClientConfig) -> Timing {
     (
         [
             config.poll_name_server_interval,

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use super::budget::InflightBudget;
-use super::hook::{Hooks, SendSummary};
+use super::hook::Hooks;
 use super::ledger::{Completion, Ledger, Outcome, SendId};
 use super::links::Links;
 use super::membership::{Join, Membership};
@@ -29,7 +29,7 @@ use super::trace::Tracing;
 use super::transaction::CheckLocalTransaction;
 use super::validate::MAX_PROPERTIES_LEN;
 use crate::client::peer::TransactionCheck;
-use crate::client::instance::{FetchPublishInfo, RouteUpdated};
+use crate::client::instance::RouteUpdated;
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ServiceState, StartError};
 use crate::protocol::properties::{encode_properties, find_property};
@@ -114,11 +114,9 @@ pub struct Producer {
     pub(super) checker: Option<Recipient<CheckLocalTransaction>>,
     /// Writes the caller's trace context into each message (off unless set).
     trace_context: Option<TraceContext>,
-    /// Interceptors on every send.
-    pub(super) hooks: Hooks,
     /// Message trace (`enable_msg_trace`).
     pub(super) tracing: Option<Tracing>,
-    /// The metrics hook (also in `hooks`), for the gauges sampled by `tick`.
+    /// The metrics hook (also among the ledger's hooks), for the gauges sampled by `tick`.
     metrics: Option<Arc<ProducerMetrics>>,
 }
 
@@ -138,7 +136,7 @@ impl Producer {
             metrics
         });
         let mut ledger = Ledger::new(budget);
-        ledger.observe(hooks.clone(), config.namespace.clone());
+        ledger.observe(hooks, config.namespace.clone());
         Producer {
             wire_group: config.wire_group(),
             encoder: Encoder::new(&config),
@@ -158,7 +156,6 @@ impl Producer {
             watching: None,
             checker: None,
             trace_context: None,
-            hooks,
             tracing,
             metrics,
         }
@@ -215,7 +212,7 @@ impl Producer {
         let Some(value) = inject(parent) else { return };
         // The injector is the application's code: a value that would break the encoding or the
         // broker's size limit is dropped (the message still goes), never sent.
-        if value.is_empty() || value.contains(['\u{1}', '\u{2}']) || msg.properties.len() + value.len() + 13 > MAX_PROPERTIES_LEN {
+        if value.is_empty() || value.contains(['\u{1}', '\u{2}']) || msg.properties.len() + TRACEPARENT.len() + value.len() + 2 /* separators */ > MAX_PROPERTIES_LEN {
             debug!(value, "trace context not carried: unusable traceparent");
             return;
         }
@@ -225,8 +222,7 @@ impl Producer {
     /// Adds a [`SendHook`](crate::SendHook): it sees every attempt and every transaction
     /// decision of this producer. Set it before the actor starts.
     pub fn with_hook(mut self, hook: Arc<dyn crate::SendHook>) -> Self {
-        self.hooks.add(hook);
-        self.ledger.observe(self.hooks.clone(), self.config.namespace.clone());
+        self.ledger.add_hook(hook);
         self
     }
 
@@ -340,7 +336,7 @@ impl Producer {
         let mut msg = match prepared {
             Ok(msg) => msg,
             Err(error) => {
-                self.report_refused(topic, plan.oneway, &error);
+                self.ledger.refused(topic, plan.oneway, &error);
                 return Err(error);
             }
         };
@@ -377,12 +373,7 @@ impl Producer {
         let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else { return };
         for topic in &self.config.topics {
             let topic = crate::namespace::wrap(self.config.namespace.as_deref(), topic);
-            let msg = FetchPublishInfo {
-                topic: topic.clone(),
-                create_topic_key: self.config.create_topic_key.clone(),
-                default_queue_nums: self.config.default_topic_queue_nums,
-                timeout: self.config.client.request_timeout,
-            };
+            let msg = self.publish_info_request(topic.clone(), self.config.client.request_timeout);
             let (instance, me) = (instance.clone(), ctx.address());
             actix_rt::spawn(async move {
                 match instance.send(msg).await {
@@ -392,31 +383,6 @@ impl Producer {
                 }
             });
         }
-    }
-
-    /// Tells the hooks of a send refused before the producer accepted it (it never reaches the
-    /// ledger, which reports every other end). A topic that breaks the topic rules is reported
-    /// as `-`: metrics label by topic, and refused input must not create a series per typo.
-    pub(super) fn report_refused(&self, topic: &str, oneway: bool, error: &SendError) {
-        if self.hooks.is_empty() {
-            return;
-        }
-        let topic = match super::validate::check_topic(topic) {
-            Ok(()) => crate::namespace::wrap(self.config.namespace.as_deref(), topic),
-            Err(_) => "-".to_string(),
-        };
-        self.hooks.ended(&SendSummary {
-            topic: &topic,
-            msg_id: "",
-            messages: 0,
-            body_len: 0,
-            attempts: 0,
-            elapsed: Duration::ZERO,
-            oneway,
-            broker: None,
-            outcome: Err(error),
-            namespace: self.config.namespace.as_deref(),
-        });
     }
 
     /// A single message's send (see [`Producer::submit`]).

@@ -6,6 +6,7 @@
 //! It also owns the in-flight budget and the waiters of `Flush` and of a draining `Shutdown`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -14,8 +15,9 @@ use tokio::sync::oneshot;
 use super::budget::InflightBudget;
 use super::messages::{FlushReport, SendFailure, SendOutcome};
 use super::record::{ProducerRecord, SendResult};
-use super::hook::{Hooks, SendSummary};
+use super::hook::{Hooks, SendHook, SendSummary};
 use super::send::{Send, Stage};
+use super::validate::check_topic;
 use crate::error::SendError;
 
 /// Identifies one accepted send; ids grow, so "accepted before" is "smaller id".
@@ -88,9 +90,46 @@ impl Ledger {
     }
 
     /// Who hears how sends end: the producer's hooks, and its namespace for their topic names.
+    /// The ledger owns the hooks because it is where every accepted send ends.
     pub(super) fn observe(&mut self, hooks: Hooks, namespace: Option<String>) {
         self.hooks = hooks;
         self.namespace = namespace;
+    }
+
+    /// The producer's hooks (the send machine calls the per-attempt ones).
+    pub(super) fn hooks(&self) -> &Hooks {
+        &self.hooks
+    }
+
+    /// Adds a hook (before the actor starts).
+    pub(super) fn add_hook(&mut self, hook: Arc<dyn SendHook>) {
+        self.hooks.add(hook);
+    }
+
+    /// Tells the hooks of a send refused before the producer accepted it: it never gets an
+    /// entry, so [`Ledger::end`] never reports it. A topic that breaks the topic rules is
+    /// reported as `-`: metrics label by topic, and refused input must not create a series per
+    /// typo.
+    pub(super) fn refused(&self, topic: &str, oneway: bool, error: &SendError) {
+        if self.hooks.is_empty() {
+            return;
+        }
+        let topic = match check_topic(topic) {
+            Ok(()) => crate::namespace::wrap(self.namespace.as_deref(), topic),
+            Err(_) => "-".to_string(),
+        };
+        self.hooks.ended(&SendSummary {
+            topic: &topic,
+            msg_id: "",
+            messages: 0,
+            body_len: 0,
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            oneway,
+            broker: None,
+            outcome: Err(error),
+            namespace: self.namespace.as_deref(),
+        });
     }
 
     /// Records an accepted send; from here on only [`Ledger::end`] answers it.

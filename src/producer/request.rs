@@ -178,7 +178,7 @@ impl Handler<Request> for Producer {
         let Request { record, timeout, target } = msg;
         let Some(membership) = self.membership.as_ref().filter(|_| self.state == ServiceState::Running) else {
             let refused = SendError::NotRunning(self.state);
-            self.report_refused(record.topic(), false, &refused);
+            self.ledger.refused(record.topic(), false, &refused);
             let error = RequestError::Send(refused);
             return Box::pin(async move { Err(RequestFailure { error, returned: record }) });
         };

@@ -249,7 +249,7 @@ impl Handler<SendTransactional> for Producer {
         if record.delay().is_some() {
             // Java drops the delay silently; a transactional message cannot be delayed.
             let error = SendError::Invalid(ValidationError::DelayInTransaction);
-            self.report_refused(record.topic(), false, &error);
+            self.ledger.refused(record.topic(), false, &error);
             return Box::pin(async move { Err(SendFailure { error, returned: record }) });
         }
         let group = self.wire_group.clone();
@@ -289,7 +289,7 @@ impl Handler<EndTransaction> for Producer {
 
     fn handle(&mut self, msg: EndTransaction, _: &mut Context<Self>) -> Self::Result {
         let Some((addr, cmd)) = self.end_transaction(&msg.send, msg.state, msg.remark) else { return Box::pin(async { false }) };
-        self.hooks.end_transaction(&self.config.group, &msg.send, msg.tags.as_deref(), msg.keys.as_deref(), &addr, msg.state);
+        self.ledger.hooks().end_transaction(&self.config.group, &msg.send, msg.tags.as_deref(), msg.keys.as_deref(), &addr, msg.state);
         let cached = self.links.get(&addr);
         let remoting = self.remoting();
         Box::pin(async move {
@@ -325,7 +325,7 @@ impl Handler<TransactionCheck> for Producer {
             debug!(group = %group, msg_id = %check.msg_id(), "transaction check with no checker set: UNKNOWN");
             return check.reply(&group, LocalTransactionState::Unknown);
         };
-        let hooks = self.hooks.clone();
+        let hooks = self.ledger.hooks().clone();
         let (plain_group, namespace) = (self.config.group.clone(), self.config.namespace.clone());
         let wait = self.config.transaction_check_timeout;
         let ask = CheckLocalTransaction {

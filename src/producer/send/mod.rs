@@ -407,14 +407,19 @@ impl Producer {
         self.connect(id, Hop { mq, addr }, ctx)
     }
 
-    fn fetch_route(&mut self, topic: String, left: Duration, ctx: &mut Context<Self>) {
-        let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else { return };
-        let msg = FetchPublishInfo {
-            topic: topic.clone(),
+    /// The lookup of `topic`'s publish info, with this producer's auto-create template.
+    pub(in crate::producer) fn publish_info_request(&self, topic: String, timeout: Duration) -> FetchPublishInfo {
+        FetchPublishInfo {
+            topic,
             create_topic_key: self.config.create_topic_key.clone(),
             default_queue_nums: self.config.default_topic_queue_nums,
-            timeout: self.config.client.request_timeout.min(left),
-        };
+            timeout,
+        }
+    }
+
+    fn fetch_route(&mut self, topic: String, left: Duration, ctx: &mut Context<Self>) {
+        let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else { return };
+        let msg = self.publish_info_request(topic.clone(), self.config.client.request_timeout.min(left));
         let me = ctx.address();
         actix_rt::spawn(async move {
             let result = match instance.send(msg).await {
@@ -519,9 +524,9 @@ impl Producer {
             send.span.record("queue", hop.mq.queue_id);
         }
         let (oneway, left) = (send.plan.oneway, send.clock.left());
-        if self.hooks.sees_attempts() {
+        if self.ledger.hooks().sees_attempts() {
             if let Some(send) = self.ledger.get(id) {
-                self.hooks.before(&self.attempt_view(send, &hop, 0));
+                self.ledger.hooks().before(&self.attempt_view(send, &hop, 0));
             }
         }
         let me = ctx.address();
@@ -578,7 +583,7 @@ impl Producer {
     /// Tells the hooks how an attempt ended.
     fn after_hooks(&self, id: SendId, hop: &Hop, cost: Duration, outcome: AttemptOutcome<'_>) {
         if let Some(send) = self.ledger.get(id) {
-            self.hooks.after(&self.attempt_view(send, hop, cost.as_millis() as i64), cost, outcome);
+            self.ledger.hooks().after(&self.attempt_view(send, hop, cost.as_millis() as i64), cost, outcome);
         }
     }
 
@@ -587,7 +592,7 @@ impl Producer {
             let attempts = self.ledger.get(id).map_or(1, |s| s.tries.attempts);
             SendError::Remoting { attempts, source: error, delivery: delivery(written) }
         });
-        if self.hooks.sees_attempts() {
+        if self.ledger.hooks().sees_attempts() {
             if let Some(Stage::OnWire(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) {
                 let seen = match &outcome {
                     Ok(()) => AttemptOutcome::Written,
@@ -614,7 +619,7 @@ impl Producer {
         let reply = reply.map_err(|u| (u.error, delivery(u.written)));
         let verdict = judge(&rules, &send.msg.msg_id, &hop.mq, send.tries.attempts, reply);
         self.record_latency(&hop.mq.broker_name, latency, &verdict);
-        if self.hooks.sees_attempts() {
+        if self.ledger.hooks().sees_attempts() {
             let outcome = match &verdict {
                 Verdict::Stored(r) | Verdict::StoredNotOk(r) => AttemptOutcome::Stored(r),
                 Verdict::GoAway(e) | Verdict::Refused { error: e, .. } | Verdict::Lost(e) => AttemptOutcome::Failed(e),
@@ -693,7 +698,7 @@ impl Producer {
         };
         if let Some(until) = self.routing.record(broker, latency, isolation, reachable) {
             self.events.broker_isolated(broker, until);
-            self.hooks.isolated(broker, until.saturating_duration_since(Instant::now()));
+            self.ledger.hooks().isolated(broker, until.saturating_duration_since(Instant::now()));
         }
     }
 
