@@ -4,7 +4,7 @@
 //!
 //! Environment overrides are named `ACTIX_ROCKETMQ__` plus the key path in upper case, with
 //! `__` between levels: `ACTIX_ROCKETMQ__SEND_MSG_TIMEOUT=5s`,
-//! `ACTIX_ROCKETMQ__CLIENT__NAMESRV_ADDR=10.0.0.1:9876`. A value is read as a TOML value when it
+//! `ACTIX_ROCKETMQ__CLIENT__NAMESRV_ADDR=127.0.0.1:9876`. A value is read as a TOML value when it
 //! is one on a single line without a comment (`true`, `3`, `[1, 2]`, `"quoted text"`), and as its
 //! raw text otherwise; a setting that wants a string always gets the raw text (`2024#Prod` stays
 //! `2024#Prod`, `0x10` stays `0x10`), unless the value is quoted. Overrides of a table
