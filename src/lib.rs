@@ -49,6 +49,8 @@ pub mod namespace;
 pub mod producer;
 pub mod protocol;
 pub mod remoting;
+#[cfg(test)]
+mod test_alloc;
 
 pub use config::{ClientConfig, ProducerConfig, ProducerConfigBuilder};
 pub use protocol::SerializeType;

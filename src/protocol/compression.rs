@@ -12,6 +12,7 @@ use flate2::write::ZlibEncoder;
 use lz4_flex::frame::{BlockMode, BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
 
 use super::sys_flag;
+use super::limits::ZSTD_WINDOW_LOG_MAX;
 use super::ProtocolError;
 
 /// sysFlag bit 0: the body is compressed.
@@ -22,11 +23,6 @@ pub const COMPRESSED_FLAG: i32 = sys_flag::COMPRESSED_FLAG;
 pub const DEFAULT_LEVEL: u32 = 5;
 /// Java's default `compressMsgBodyOverHowmuch`: bodies from this size on get compressed.
 pub const DEFAULT_COMPRESS_OVER: usize = 4096;
-/// Largest zstd window (log2) we accept when decompressing. zstd allocates the window a frame
-/// header declares before producing any output, so this — not `max_len` — bounds the memory a
-/// hostile 20-byte frame can cost. 27 (128 MiB) is libzstd's own default limit, which zstd-jni's
-/// `ZstdInputStream` keeps, so whatever level (up to 22) a Java producer uses still decodes.
-const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
 /// A body compression algorithm, as encoded in sysFlag bits 8–10.
 ///
@@ -300,19 +296,37 @@ fn read_bounded(
     Ok(out)
 }
 
-/// Appends `reader`'s output to `out`, but lets `out` grow to at most `max_len + 1` bytes, so
-/// an oversized result is detected after producing one byte too many instead of all of it.
+/// Appends `reader`'s output to `out`, letting `out` hold at most `max_len + 1` bytes, so an
+/// oversized result is detected after producing one byte too many instead of all of it. The
+/// buffer grows by doubling but never past that: `read_to_end` alone would double a full 64 MiB
+/// buffer to 128 MiB for the one byte that proves the body too large.
 fn read_into(
     kind: CompressionType,
-    reader: impl Read,
+    mut reader: impl Read,
     out: &mut Vec<u8>,
     max_len: usize,
 ) -> Result<(), ProtocolError> {
-    let room = max_len.saturating_sub(out.len()).saturating_add(1);
-    reader
-        .take(u64::try_from(room).unwrap_or(u64::MAX))
-        .read_to_end(out)
-        .map_err(|e| io_error(kind, e))?;
+    let limit = max_len.saturating_add(1);
+    loop {
+        if out.len() >= limit {
+            break;
+        }
+        if out.len() == out.capacity() {
+            let target = out.capacity().saturating_mul(2).max(8 * 1024).min(limit);
+            out.reserve_exact(target - out.len());
+        }
+        // Fill the room there is; the `Take` makes `read_to_end` stop at the capacity instead of
+        // growing the buffer itself.
+        let room = out.capacity().min(limit) - out.len();
+        let before = out.len();
+        (&mut reader)
+            .take(u64::try_from(room).unwrap_or(u64::MAX))
+            .read_to_end(out)
+            .map_err(|e| io_error(kind, e))?;
+        if out.len() - before < room {
+            break; // the decoder's output ended before the room did
+        }
+    }
     if out.len() > max_len {
         return Err(ProtocolError::Compression(format!(
             "{kind}: decompressed body exceeds {max_len} bytes"
@@ -633,6 +647,41 @@ mod tests {
             );
             assert_eq!(decompress(kind, &packed, 100_000).unwrap().len(), 100_000);
         }
+    }
+
+    #[test]
+    fn a_bomb_costs_no_more_than_the_limit() {
+        // Zeros compress about 1000:1; each algorithm's bomb inflates past the limit.
+        let limit = crate::protocol::limits::MAX_DECOMPRESSED_BODY;
+        let data = vec![0u8; limit + 4096];
+        for kind in ALL {
+            let packed = compress(kind, 5, &data).unwrap();
+            let before = crate::test_alloc::allocated_on_this_thread();
+            let res = decompress(kind, &packed, limit);
+            let allocated = crate::test_alloc::allocated_on_this_thread() - before;
+            assert!(matches!(res, Err(ProtocolError::Compression(ref m)) if m.contains("exceeds")), "{kind}: {res:?}");
+            // The output buffer reaches limit + 1 bytes. The decoders' own state: small for zlib
+            // (with read_to_end its buffer doubled to twice the limit), the window for zstd
+            // (bounded by ZSTD_WINDOW_LOG_MAX), two 4 MiB block buffers for LZ4.
+            let decoder = if kind == CompressionType::Lz4 { 8 << 20 } else { limit / 4 };
+            assert!(allocated < limit + decoder + (1 << 20), "{kind}: {allocated} bytes for a limit of {limit}");
+        }
+        // At the limit exactly, the output fits and is not over-allocated.
+        let packed = compress(CompressionType::Zlib, 5, &data[..limit]).unwrap();
+        let out = decompress(CompressionType::Zlib, &packed, limit).unwrap();
+        assert_eq!(out.len(), limit);
+        assert!(out.capacity() <= limit + 1, "{}", out.capacity());
+    }
+
+    #[test]
+    fn a_zstd_frame_asking_for_a_huge_window_is_refused() {
+        // A frame header declaring a 1 GiB window (Window_Descriptor exponent 30 - 10 = 20), no
+        // content size: zstd would allocate the window before writing a byte.
+        let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, 20 << 3];
+        frame.extend_from_slice(&[0x01, 0x00, 0x00]); // a last, empty raw block
+        let before = crate::test_alloc::allocated_on_this_thread();
+        assert!(decompress(CompressionType::Zstd, &frame, 1 << 20).is_err());
+        assert!(crate::test_alloc::allocated_on_this_thread() - before < 16 << 20);
     }
 
     #[test]

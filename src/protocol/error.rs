@@ -58,6 +58,16 @@ pub enum ProtocolError {
         /// The largest length allowed.
         max: usize,
     },
+    /// Received data holds more items than a decoding cap allows (see
+    /// [`limits`](super::limits)): too many header fields, route entries, publish queues or
+    /// message properties.
+    #[error("more than {max} {what}")]
+    TooMany {
+        /// What there were too many of (e.g. `"ext fields in a header"`).
+        what: &'static str,
+        /// The cap that applied.
+        max: usize,
+    },
     /// A message property name or value cannot be encoded.
     #[error("bad message property {name:?}: {reason}")]
     BadProperty {

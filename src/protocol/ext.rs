@@ -40,6 +40,28 @@ impl ExtFields {
         self.entries.reserve(n);
     }
 
+    /// The fields of a received header, in the order read. When a key repeats, its last value
+    /// wins (as with Java's `HashMap.put`) and keeps the place of that last occurrence.
+    /// Duplicates are found with a hash set, not with [`insert`](Self::insert)'s linear scan:
+    /// decoding stays linear in the header's size even when a hostile peer repeats keys.
+    pub(crate) fn from_received(mut entries: Vec<(String, String)>) -> Self {
+        // A handful of entries (every real header): compare directly.
+        let unique = if entries.len() <= 16 {
+            entries.iter().enumerate().all(|(i, (k, _))| entries[i + 1..].iter().all(|(other, _)| other != k))
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            entries.iter().all(|(k, _)| seen.insert(k.as_str()))
+        };
+        if !unique {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            // From the back, so the last occurrence of each key is the one kept.
+            let keep: Vec<bool> = entries.iter().rev().map(|(k, _)| seen.insert(k.clone())).collect();
+            let mut keep = keep.into_iter().rev();
+            entries.retain(|_| keep.next().unwrap_or(false));
+        }
+        ExtFields { entries: entries.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect() }
+    }
+
     /// Sets `key` to `value`, returning the previous value.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Option<String> {
         let key = key.into();
@@ -168,5 +190,19 @@ mod tests {
         let secret: ExtFields = [("SecurityToken", "tok-1"), ("AccessKey", "alice")].into_iter().collect();
         let shown = format!("{secret:?}");
         assert!(shown.contains("alice") && !shown.contains("tok-1"), "{shown}");
+    }
+
+    #[test]
+    fn received_duplicates_keep_the_last_value() {
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let ext = ExtFields::from_received(pairs(&[("a", "1"), ("b", "2"), ("a", "3")]));
+        assert_eq!(ext.iter().collect::<Vec<_>>(), [("b", "2"), ("a", "3")]);
+        // Past the small-header path too.
+        let mut many: Vec<(String, String)> = (0..40).map(|i| (format!("k{}", i % 20), i.to_string())).collect();
+        many.push(("k3".into(), "last".into()));
+        let ext = ExtFields::from_received(many);
+        assert_eq!(ext.len(), 20);
+        assert_eq!(ext["k3"], "last");
+        assert_eq!(ext["k19"], "39");
     }
 }

@@ -2,6 +2,7 @@
 //! (Java `RemotingCommand.encode` / `decode`, `RemotingCommand.markProtocolType`,
 //! `RocketMQSerializable`, `NettyDecoder`; docs/PROTOCOL.md, Frames and Headers).
 
+use super::limits::MAX_EXT_FIELDS;
 use super::ExtFields;
 use std::fmt;
 
@@ -298,7 +299,16 @@ struct JsonHeaderIn {
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let h: JsonHeaderIn =
-        serde_json::from_slice(header).map_err(|e| ProtocolError::BadHeader(e.to_string()))?;
+        serde_json::from_slice(header).map_err(|e| {
+            // The field cap, met inside serde, comes back as text: give it its own variant.
+            let text = e.to_string();
+            let cap = too_many_fields();
+            if text.starts_with(&cap.to_string()) {
+                cap
+            } else {
+                ProtocolError::BadHeader(text)
+            }
+        })?;
     Ok(RemotingCommand {
         code: h.code.ok_or(ProtocolError::MissingField("code"))?,
         language: h.language.unwrap_or(LanguageCode::Java),
@@ -364,13 +374,16 @@ fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error>
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             // Cap the pre-allocation: the size hint comes from untrusted input.
-            let mut out = ExtFields::with_capacity(map.size_hint().unwrap_or(0).min(32));
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(32));
             while let Some((k, ExtValue(v))) = map.next_entry::<String, ExtValue>()? {
                 if let Some(v) = v {
-                    out.insert(k, v);
+                    if out.len() == MAX_EXT_FIELDS {
+                        return Err(de::Error::custom(too_many_fields()));
+                    }
+                    out.push((k, v));
                 }
             }
-            Ok(out)
+            Ok(ExtFields::from_received(out))
         }
     }
     d.deserialize_option(MapV)
@@ -426,6 +439,10 @@ fn lossy(bytes: &[u8]) -> String {
     }
 }
 
+fn too_many_fields() -> ProtocolError {
+    ProtocolError::TooMany { what: "ext fields in a header", max: MAX_EXT_FIELDS }
+}
+
 fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let header_len = header.len();
     let mut r = Reader::new(header);
@@ -446,7 +463,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         }
     };
 
-    let mut ext_fields = ExtFields::new();
+    let mut ext_fields = Vec::new();
     // Like Java, a non-positive ext length means "no ext fields".
     let ext_len = r.i32("ext fields length")?;
     if let Ok(n) = usize::try_from(ext_len) {
@@ -463,7 +480,10 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
                 let val = ext.bytes(val_len, "ext value")?;
                 // Java reads a zero length as null; a null key or value carries nothing.
                 if !key.is_empty() && !val.is_empty() {
-                    ext_fields.insert(lossy(key), lossy(val));
+                    if ext_fields.len() == MAX_EXT_FIELDS {
+                        return Err(too_many_fields());
+                    }
+                    ext_fields.push((lossy(key), lossy(val)));
                 }
             }
         }
@@ -476,7 +496,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         opaque,
         flag,
         remark,
-        ext_fields,
+        ext_fields: ExtFields::from_received(ext_fields),
         body: bytes::Bytes::new(),
     })
 }
@@ -916,6 +936,72 @@ mod tests {
             }
             let mut buf = BytesMut::from(&data[..]);
             let _ = decode_frame(&mut buf, 1024);
+        }
+    }
+
+    /// A frame around a hand-made header (the encoder would refuse or dedupe what these tests
+    /// need).
+    fn frame_around(header: &[u8], ser: u8) -> BytesMut {
+        let mut buf = BytesMut::new();
+        buf.put_u32((header.len() + 4) as u32);
+        buf.put_u32(u32::from(ser) << 24 | header.len() as u32);
+        buf.put_slice(header);
+        buf
+    }
+
+    fn binary_header_with(fields: impl Iterator<Item = (String, String)>) -> Vec<u8> {
+        let mut ext = Vec::new();
+        for (k, v) in fields {
+            ext.extend_from_slice(&(k.len() as i16).to_be_bytes());
+            ext.extend_from_slice(k.as_bytes());
+            ext.extend_from_slice(&(v.len() as i32).to_be_bytes());
+            ext.extend_from_slice(v.as_bytes());
+        }
+        let mut h = Vec::new();
+        h.extend_from_slice(&0i16.to_be_bytes()); // code
+        h.push(0); // language
+        h.extend_from_slice(&0i16.to_be_bytes()); // version
+        h.extend_from_slice(&1i32.to_be_bytes()); // opaque
+        h.extend_from_slice(&1i32.to_be_bytes()); // flag: a response
+        h.extend_from_slice(&0i32.to_be_bytes()); // no remark
+        h.extend_from_slice(&(ext.len() as i32).to_be_bytes());
+        h.extend_from_slice(&ext);
+        h
+    }
+
+    fn json_header_with(fields: impl Iterator<Item = (String, String)>) -> Vec<u8> {
+        let ext: Vec<String> = fields.map(|(k, v)| format!("{k:?}:{v:?}")).collect();
+        format!(r#"{{"code":0,"flag":1,"opaque":1,"extFields":{{{}}}}}"#, ext.join(",")).into_bytes()
+    }
+
+    #[test]
+    fn a_header_with_100_000_fields_is_refused_at_once() {
+        // 100,000 distinct keys (a 1.3 MB frame) took seconds when each insert scanned the list.
+        let many = || (0..100_000).map(|i| (format!("key{i}"), "v".to_string()));
+        for (ser, header) in [(1, binary_header_with(many())), (0, json_header_with(many()))] {
+            let started = std::time::Instant::now();
+            let err = decode_frame(&mut frame_around(&header, ser), DEFAULT_MAX_FRAME_LEN).unwrap_err();
+            assert_eq!(err, ProtocolError::TooMany { what: "ext fields in a header", max: MAX_EXT_FIELDS });
+            // Generous (a debug build on a busy machine): the quadratic decoder took 13-19 s.
+            assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        }
+    }
+
+    #[test]
+    fn headers_at_the_field_cap_decode_and_repeated_keys_keep_the_last_value() {
+        let at_cap = || (0..MAX_EXT_FIELDS).map(|i| (format!("key{i}"), i.to_string()));
+        for (ser, header) in [(1, binary_header_with(at_cap())), (0, json_header_with(at_cap()))] {
+            let cmd = decode_frame(&mut frame_around(&header, ser), DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
+            assert_eq!(cmd.ext_fields.len(), MAX_EXT_FIELDS);
+            assert_eq!(cmd.ext_fields["key1023"], "1023");
+        }
+        // The same long key a thousand times: one field, its last value.
+        let key = "k".repeat(1000);
+        let repeated = || (0..1000).map(|i| (key.clone(), i.to_string()));
+        for (ser, header) in [(1, binary_header_with(repeated())), (0, json_header_with(repeated()))] {
+            let cmd = decode_frame(&mut frame_around(&header, ser), DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
+            assert_eq!(cmd.ext_fields.len(), 1);
+            assert_eq!(cmd.ext_fields[key.as_str()], "999");
         }
     }
 

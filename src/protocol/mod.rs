@@ -14,6 +14,7 @@ mod ext;
 pub mod frame;
 pub mod header;
 pub mod heartbeat;
+pub mod limits;
 pub mod message_id;
 pub mod properties;
 mod reader;

@@ -326,6 +326,28 @@ pub fn decode_properties(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// [`decode_properties`] for a property string that came from the network: more than
+/// [`MAX_PROPERTIES`](super::limits::MAX_PROPERTIES) entries is an error, so that a string of
+/// tiny entries cannot multiply into a large vector of owned strings.
+///
+/// ```
+/// use actix_rocketmq::protocol::properties::decode_received_properties;
+///
+/// assert_eq!(decode_received_properties("a\u{1}1\u{2}").unwrap().len(), 1);
+/// assert!(decode_received_properties(&"a\u{1}1\u{2}".repeat(2000)).is_err());
+/// ```
+pub fn decode_received_properties(s: &str) -> Result<Vec<(String, String)>, super::ProtocolError> {
+    use super::limits::MAX_PROPERTIES;
+    let mut out = Vec::new();
+    for (k, v) in iter_properties(s) {
+        if out.len() == MAX_PROPERTIES {
+            return Err(super::ProtocolError::TooMany { what: "properties in a message", max: MAX_PROPERTIES });
+        }
+        out.push((k.to_owned(), v.to_owned()));
+    }
+    Ok(out)
+}
+
 /// The value of `name` in an encoded property string (the last one, like Java's map).
 pub fn find_property<'a>(s: &'a str, name: &str) -> Option<&'a str> {
     iter_properties(s)

@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::compression::{decompress, CompressionType};
 use super::header::opt_num;
-use super::properties::{decode_properties, names};
+use super::properties::{decode_received_properties, names};
 use super::stored::MAX_DECOMPRESSED_BODY;
 use super::sys_flag::COMPRESSED_FLAG;
 use super::{ProtocolError, RemotingCommand};
@@ -95,25 +95,25 @@ fn num<T: std::str::FromStr + Default>(cmd: &RemotingCommand, key: &'static str)
 /// does (`ClientRemotingProcessor#receiveReplyMessage`).
 pub fn decode_reply_push(cmd: &RemotingCommand) -> Result<ReplyMessage, ProtocolError> {
     let text = |key: &'static str| cmd.ext(key).unwrap_or_default().to_string();
-    let mut sys_flag: i32 = num(cmd, "sysFlag")?;
-    let mut body = cmd.body.clone();
-    if sys_flag & COMPRESSED_FLAG != 0 {
-        let kind = CompressionType::from_sys_flag(sys_flag)?;
-        body = Bytes::from(decompress(kind, &body, MAX_DECOMPRESSED_BODY)?);
-        sys_flag &= !COMPRESSED_FLAG;
-    }
-    Ok(ReplyMessage {
+    let mut reply = ReplyMessage {
         topic: cmd.ext("topic").ok_or(ProtocolError::MissingField("topic"))?.to_string(),
-        body,
-        properties: decode_properties(cmd.ext("properties").unwrap_or_default()),
+        body: cmd.body.clone(),
+        properties: decode_received_properties(cmd.ext("properties").unwrap_or_default())?,
         responder_group: text("producerGroup"),
         flag: num(cmd, "flag")?,
-        sys_flag,
+        sys_flag: num(cmd, "sysFlag")?,
         born_timestamp: num(cmd, "bornTimestamp")?,
         born_host: text("bornHost"),
         store_timestamp: num(cmd, "storeTimestamp")?,
         store_host: text("storeHost"),
-    })
+    };
+    // Inflated last: a malformed push costs no decompression.
+    if reply.sys_flag & COMPRESSED_FLAG != 0 {
+        let kind = CompressionType::from_sys_flag(reply.sys_flag)?;
+        reply.body = Bytes::from(decompress(kind, &reply.body, MAX_DECOMPRESSED_BODY)?);
+        reply.sys_flag &= !COMPRESSED_FLAG;
+    }
+    Ok(reply)
 }
 
 /// Where a reply goes and what it must carry, read from a request's properties: the cluster

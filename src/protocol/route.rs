@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize};
 
+use super::limits::{MAX_BROKER_ADDRS, MAX_ROUTE_BROKERS, MAX_ROUTE_QUEUES, MAX_ROUTE_QUEUE_BYTES, MAX_ROUTE_QUEUE_DATAS};
 use super::ProtocolError;
 
 /// `PermName.PERM_PRIORITY`: priority bit of a queue group's `perm` (not used by producers).
@@ -21,9 +22,6 @@ pub const PERM_WRITE: i32 = 2;
 pub const PERM_INHERIT: i32 = 1;
 /// Broker id of a master in `brokerAddrs`.
 pub const MASTER_ID: i64 = 0;
-/// More queues than this per broker are ignored when building publish info: a hostile or broken
-/// route must not make us allocate without bound (real topics have a few dozen at most).
-pub const MAX_QUEUES_PER_BROKER: i32 = 65_536;
 
 /// `null` (which fastjson normally leaves out, but other writers may send) reads as the default.
 fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -32,6 +30,88 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A JSON array of at most `max` entries (`null` reads as empty): the count is checked while
+/// reading, before a hostile body of tiny entries can multiply into large structs.
+fn bounded_vec<'de, D, T>(d: D, max: usize, what: &'static str) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Bounded<T> {
+        max: usize,
+        what: &'static str,
+        item: std::marker::PhantomData<T>,
+    }
+    impl<'de, T: Deserialize<'de>> de::Visitor<'de> for Bounded<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "an array of at most {} {}", self.max, self.what)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Vec<T>, D2::Error> {
+            d.deserialize_seq(self)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if out.len() == self.max {
+                    return Err(de::Error::custom(ProtocolError::TooMany { what: self.what, max: self.max }));
+                }
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(Bounded { max, what, item: std::marker::PhantomData })
+}
+
+fn bounded_queue_datas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<QueueData>, D::Error> {
+    bounded_vec(d, MAX_ROUTE_QUEUE_DATAS, "queueDatas entries in a route")
+}
+
+fn bounded_broker_datas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<BrokerData>, D::Error> {
+    bounded_vec(d, MAX_ROUTE_BROKERS, "brokerDatas entries in a route")
+}
+
+/// `brokerAddrs`, at most [`MAX_BROKER_ADDRS`] entries (`null` reads as empty).
+fn bounded_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i64, String>, D::Error> {
+    struct Bounded;
+    impl<'de> de::Visitor<'de> for Bounded {
+        type Value = BTreeMap<i64, String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "an object of at most {MAX_BROKER_ADDRS} broker addresses")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((id, addr)) = map.next_entry::<i64, Option<String>>()? {
+                if out.len() == MAX_BROKER_ADDRS {
+                    let err = ProtocolError::TooMany { what: "addresses in a brokerDatas entry", max: MAX_BROKER_ADDRS };
+                    return Err(de::Error::custom(err));
+                }
+                if let Some(addr) = addr {
+                    out.insert(id, addr);
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(Bounded)
 }
 
 /// Route data of one topic. Unknown fields (`filterServerTable`, `topicQueueMappingByBroker`, …)
@@ -51,10 +131,10 @@ where
 #[serde(rename_all = "camelCase", default)]
 pub struct TopicRouteData {
     /// `queueDatas`: the topic's queue counts and permission on each broker group.
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "bounded_queue_datas")]
     pub queue_datas: Vec<QueueData>,
     /// `brokerDatas`: the broker groups hosting the topic and their addresses.
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "bounded_broker_datas")]
     pub broker_datas: Vec<BrokerData>,
     /// `orderTopicConf`: `broker:N;broker:N` for topics the name server keeps ordered
     /// configuration for; when present it alone defines the publish queues.
@@ -132,7 +212,7 @@ pub struct BrokerData {
     #[serde(deserialize_with = "null_default")]
     pub broker_name: String,
     /// Broker id → `host:port` (keys are numeric strings on the wire).
-    #[serde(deserialize_with = "null_default")]
+    #[serde(deserialize_with = "bounded_addrs")]
     pub broker_addrs: BTreeMap<i64, String>,
 }
 
@@ -144,6 +224,57 @@ impl BrokerData {
 }
 
 impl TopicRouteData {
+    /// The broker groups a producer gets queues on and how many, in publish order, like Java's
+    /// `topicRouteData2TopicPublishInfo`: from `orderTopicConf` (`broker:N;broker:N`, no perm or
+    /// master check; malformed items skipped) if it is present, otherwise from the writable
+    /// `queueDatas` of brokers that have a master, sorted by broker name. Static-topic mappings
+    /// are not supported and fall through to the second rule.
+    fn publish_groups(&self) -> Vec<(&str, i32)> {
+        match self.order_topic_conf.as_deref() {
+            Some(conf) if !conf.is_empty() => conf
+                .split(';')
+                .filter_map(|item| {
+                    let (broker, nums) = item.split_once(':')?;
+                    Some((broker.trim(), nums.trim().parse::<i32>().ok()?))
+                })
+                .collect(),
+            _ => {
+                let mut datas: Vec<&QueueData> = self.queue_datas.iter().collect();
+                datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+                let masters: std::collections::HashSet<&str> = self
+                    .broker_datas
+                    .iter()
+                    .filter(|b| b.broker_addrs.contains_key(&MASTER_ID))
+                    .map(|b| b.broker_name.as_str())
+                    .collect();
+                datas
+                    .into_iter()
+                    .filter(|qd| qd.perm & PERM_WRITE != 0 && masters.contains(qd.broker_name.as_str()))
+                    .map(|qd| (qd.broker_name.as_str(), qd.write_queue_nums))
+                    .collect()
+            }
+        }
+    }
+
+    /// Refuses a route whose publish queues would pass [`MAX_ROUTE_QUEUES`] or
+    /// [`MAX_ROUTE_QUEUE_BYTES`] (counted before anything is built).
+    fn check_publish_size(&self) -> Result<(), ProtocolError> {
+        let (mut queues, mut bytes) = (0usize, 0usize);
+        for (broker, nums) in self.publish_groups() {
+            let n = usize::try_from(nums).unwrap_or(0);
+            queues = queues.saturating_add(n);
+            // Each queue holds its broker name; the topic (≤ 127 bytes, ours) is left out.
+            bytes = bytes.saturating_add(n.saturating_mul(std::mem::size_of::<MessageQueue>() + broker.len()));
+            if queues > MAX_ROUTE_QUEUES {
+                return Err(ProtocolError::TooMany { what: "publish queues in a route", max: MAX_ROUTE_QUEUES });
+            }
+            if bytes > MAX_ROUTE_QUEUE_BYTES {
+                return Err(ProtocolError::TooLong { what: "publish queue list of a route", len: bytes, max: MAX_ROUTE_QUEUE_BYTES });
+            }
+        }
+        Ok(())
+    }
+
     /// The TBW102 fallback (Java `DefaultMQProducerImpl.tryToFindTopicPublishInfo` via
     /// `MQClientInstance.updateTopicRouteInfoFromNameServer`; docs/PROTOCOL.md, Routes): read =
     /// write = min(n, readQueueNums).
@@ -244,8 +375,34 @@ pub fn parse_fastjson<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json:
 }
 
 /// Parses the body of a successful GET_ROUTEINFO_BY_TOPIC reply, standard or legacy JSON.
+///
+/// A route past the caps of [`limits`](super::limits) (entries, addresses, publish queues) is
+/// refused with [`ProtocolError::TooMany`] or [`ProtocolError::TooLong`]; time and memory stay
+/// proportional to `body`.
+///
+/// ```
+/// use actix_rocketmq::protocol::{route::parse_route, ProtocolError};
+///
+/// // 920 bytes that would otherwise build 6.5 million queues
+/// let conf = (0..100).map(|i| format!("b{i}:65536")).collect::<Vec<_>>().join(";");
+/// let body = format!(r#"{{"brokerDatas":[],"queueDatas":[],"orderTopicConf":"{conf}"}}"#);
+/// assert!(matches!(parse_route(body.as_bytes()), Err(ProtocolError::TooMany { .. })));
+/// ```
 pub fn parse_route(body: &[u8]) -> Result<TopicRouteData, ProtocolError> {
-    parse_fastjson(body).map_err(|e| ProtocolError::Route(e.to_string()))
+    let route: TopicRouteData = parse_fastjson(body).map_err(|e| {
+        // A cap met inside serde comes back as text: give it its own variant again.
+        let text = e.to_string();
+        [
+            ProtocolError::TooMany { what: "queueDatas entries in a route", max: MAX_ROUTE_QUEUE_DATAS },
+            ProtocolError::TooMany { what: "brokerDatas entries in a route", max: MAX_ROUTE_BROKERS },
+            ProtocolError::TooMany { what: "addresses in a brokerDatas entry", max: MAX_BROKER_ADDRS },
+        ]
+        .into_iter()
+        .find(|cap| text.starts_with(&cap.to_string()))
+        .unwrap_or(ProtocolError::Route(text))
+    })?;
+    route.check_publish_size()?;
+    Ok(route)
 }
 
 /// One queue of a topic on one broker.
@@ -311,48 +468,22 @@ impl TopicPublishInfo {
                     .map(|addr| (b.broker_name.clone(), addr.to_owned()))
             })
             .collect();
-        fn add_queues(queues: &mut Vec<MessageQueue>, topic: &str, broker: &str, nums: i32) {
-            queues.extend(
-                (0..nums.clamp(0, MAX_QUEUES_PER_BROKER)).map(|queue_id| MessageQueue {
-                    topic: topic.to_owned(),
-                    broker_name: broker.to_owned(),
-                    queue_id,
-                }),
-            );
-        }
-
         let mut queues = Vec::new();
-        let order_conf = route.order_topic_conf.as_deref().unwrap_or("");
-        let order_topic = !order_conf.is_empty();
-        if order_topic {
-            for item in order_conf.split(';') {
-                let Some((broker, nums)) = item.split_once(':') else {
-                    continue;
-                };
-                let Ok(nums) = nums.trim().parse::<i32>() else {
-                    continue;
-                };
-                add_queues(&mut queues, topic, broker.trim(), nums);
-            }
-        } else {
-            let mut datas: Vec<&QueueData> = route.queue_datas.iter().collect();
-            datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
-            for qd in datas {
-                if qd.perm & PERM_WRITE == 0 {
-                    continue;
-                }
-                let has_master = route
-                    .broker_datas
-                    .iter()
-                    .find(|b| b.broker_name == qd.broker_name)
-                    .is_some_and(|b| b.broker_addrs.contains_key(&MASTER_ID));
-                if has_master {
-                    add_queues(&mut queues, topic, &qd.broker_name, qd.write_queue_nums);
-                }
-            }
+        // `parse_route` refuses routes past the caps; this keeps a route built some other way
+        // bounded too.
+        let mut room = MAX_ROUTE_QUEUES;
+        for (broker, nums) in route.publish_groups() {
+            let n = usize::try_from(nums).unwrap_or(0).min(room);
+            room -= n;
+            queues.extend((0..n).map(|queue_id| MessageQueue {
+                topic: topic.to_owned(),
+                broker_name: broker.to_owned(),
+                // n ≤ MAX_ROUTE_QUEUES, far below i32::MAX
+                queue_id: queue_id as i32,
+            }));
         }
         TopicPublishInfo {
-            order_topic,
+            order_topic: route.order_topic_conf.as_deref().is_some_and(|c| !c.is_empty()),
             queues,
             masters,
             route: route.clone(),
@@ -541,15 +672,73 @@ mod tests {
         assert_eq!(got, ["T@broker-b#0", "T@broker-b#1", "T@broker-a#0"]);
     }
 
+    /// Heap bytes allocated while `f` runs, on this thread only (the counting allocator of the
+    /// unit tests, `crate::test_alloc`).
+    fn allocated_by<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = crate::test_alloc::allocated_on_this_thread();
+        let out = f();
+        (out, crate::test_alloc::allocated_on_this_thread() - before)
+    }
+
     #[test]
-    fn hostile_queue_counts_are_capped() {
-        let route = parse_route(
-            br#"{"brokerDatas":[{"brokerAddrs":{"0":"a:1"},"brokerName":"b"}],
-                 "queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":2147483647,"writeQueueNums":2147483647}]}"#,
-        )
-        .unwrap();
-        let info = TopicPublishInfo::from_route("T", &route);
-        assert_eq!(info.queues.len(), MAX_QUEUES_PER_BROKER as usize);
+    fn hostile_order_conf_is_refused_before_building_queues() {
+        // 100 entries of name:65536 in about 920 bytes built 6.5 million queues (517 MiB).
+        let conf = (0..100).map(|i| format!("b{i}:65536")).collect::<Vec<_>>().join(";");
+        let body = format!(r#"{{"brokerDatas":[],"queueDatas":[],"orderTopicConf":"{conf}"}}"#);
+        assert!(body.len() < 1100, "{}", body.len());
+        let (res, bytes) = allocated_by(|| parse_route(body.as_bytes()));
+        assert_eq!(res, Err(ProtocolError::TooMany { what: "publish queues in a route", max: MAX_ROUTE_QUEUES }));
+        assert!(bytes < 64 * 1024, "refusing it allocated {bytes} bytes");
+    }
+
+    #[test]
+    fn hostile_queue_datas_are_refused_before_building_queues() {
+        // 50 queueDatas of 65536 write queues in 2.6 KB built 3.3 million queues (255 MiB).
+        let brokers: Vec<String> = (0..50).map(|i| format!(r#"{{"brokerAddrs":{{"0":"a:{i}"}},"brokerName":"b{i}"}}"#)).collect();
+        let queues: Vec<String> =
+            (0..50).map(|i| format!(r#"{{"brokerName":"b{i}","perm":6,"readQueueNums":65536,"writeQueueNums":65536}}"#)).collect();
+        let body = format!(r#"{{"brokerDatas":[{}],"queueDatas":[{}]}}"#, brokers.join(","), queues.join(","));
+        let (res, bytes) = allocated_by(|| parse_route(body.as_bytes()));
+        assert_eq!(res, Err(ProtocolError::TooMany { what: "publish queues in a route", max: MAX_ROUTE_QUEUES }));
+        assert!(bytes < 256 * 1024, "refusing it allocated {bytes} bytes");
+        // One broker at i32::MAX too.
+        let one = r#"{"brokerDatas":[{"brokerAddrs":{"0":"a:1"},"brokerName":"b"}],
+                     "queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":2147483647,"writeQueueNums":2147483647}]}"#;
+        assert!(matches!(parse_route(one.as_bytes()), Err(ProtocolError::TooMany { .. })));
+    }
+
+    #[test]
+    fn routes_at_the_caps_parse_and_long_broker_names_count_by_bytes() {
+        let at_cap = format!(r#"{{"orderTopicConf":"a:{}"}}"#, MAX_ROUTE_QUEUES);
+        let route = parse_route(at_cap.as_bytes()).unwrap();
+        let (info, bytes) = allocated_by(|| TopicPublishInfo::from_route("T", &route));
+        assert_eq!(info.queues.len(), MAX_ROUTE_QUEUES);
+        assert!(bytes < 4 * 1024 * 1024, "{bytes}");
+        // A 10 KB broker name times 1,000 queues: few queues, but 10 MB of names.
+        let long = format!(r#"{{"orderTopicConf":"{}:1000"}}"#, "n".repeat(10_000));
+        assert!(matches!(parse_route(long.as_bytes()), Err(ProtocolError::TooLong { .. })));
+    }
+
+    #[test]
+    fn too_many_entries_are_refused_while_reading() {
+        let entries = |n: usize| vec!["{}"; n].join(",");
+        let body = format!(r#"{{"queueDatas":[{}]}}"#, entries(MAX_ROUTE_QUEUE_DATAS + 1));
+        assert_eq!(
+            parse_route(body.as_bytes()),
+            Err(ProtocolError::TooMany { what: "queueDatas entries in a route", max: MAX_ROUTE_QUEUE_DATAS })
+        );
+        let body = format!(r#"{{"brokerDatas":[{}]}}"#, entries(MAX_ROUTE_BROKERS + 1));
+        assert!(matches!(parse_route(body.as_bytes()), Err(ProtocolError::TooMany { what: "brokerDatas entries in a route", .. })));
+        let addrs: Vec<String> = (0..=MAX_BROKER_ADDRS).map(|i| format!(r#""{i}":"a:{i}""#)).collect();
+        let body = format!(r#"{{"brokerDatas":[{{"brokerName":"b","brokerAddrs":{{{}}}}}]}}"#, addrs.join(","));
+        assert!(matches!(parse_route(body.as_bytes()), Err(ProtocolError::TooMany { what: "addresses in a brokerDatas entry", .. })));
+        // Legacy bare keys go through the same caps.
+        let addrs: Vec<String> = (0..=MAX_BROKER_ADDRS).map(|i| format!(r#"{i}:"a:{i}""#)).collect();
+        let body = format!(r#"{{"brokerDatas":[{{"brokerName":"b","brokerAddrs":{{{}}}}}]}}"#, addrs.join(","));
+        assert!(matches!(parse_route(body.as_bytes()), Err(ProtocolError::TooMany { .. })));
+        // A null address is dropped, like a null queueDatas.
+        let route = parse_route(br#"{"queueDatas":null,"brokerDatas":[{"brokerName":"b","brokerAddrs":{"0":"a:1","1":null}}]}"#).unwrap();
+        assert_eq!(route.broker_datas[0].broker_addrs.len(), 1);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::compression::{compress, decompress, CompressionType, DEFAULT_LEVEL};
 use super::message_id::encode_offset_msg_id;
-use super::properties::{encode_properties, iter_properties};
+use super::properties::{decode_received_properties, encode_properties};
 use super::reader::Reader;
 use super::sys_flag::{BORNHOST_V6_FLAG, COMPRESSED_FLAG, STOREHOSTADDRESS_V6_FLAG};
 use super::ProtocolError;
@@ -16,8 +16,8 @@ use super::ProtocolError;
 pub const MAGIC_V1: i32 = 0xDAA3_20A7_u32 as i32;
 /// Magic of the V2 layout (2-byte topic length).
 pub const MAGIC_V2: i32 = 0xDAA3_20AB_u32 as i32;
-/// Largest body we inflate from a compressed stored message.
-pub const MAX_DECOMPRESSED_BODY: usize = 64 * 1024 * 1024;
+/// Largest body we inflate from a compressed stored message (see [`super::limits`]).
+pub use super::limits::MAX_DECOMPRESSED_BODY;
 
 /// A decoded commit-log message.
 ///
@@ -184,16 +184,6 @@ fn decode(buf: &[u8], shared: Option<&Bytes>) -> Result<StoredMessage, ProtocolE
     let body_len = usize::try_from(r.i32("body length")?).unwrap_or(0);
     let body_start = buf.len() - r.remaining();
     let raw_body = r.bytes(body_len, "body")?;
-    let body = if body_len > 0 && sys_flag & COMPRESSED_FLAG != 0 {
-        let kind = CompressionType::from_sys_flag(sys_flag)?;
-        let inflated = decompress(kind, raw_body, MAX_DECOMPRESSED_BODY)?;
-        sys_flag &= !COMPRESSED_FLAG;
-        Bytes::from(inflated)
-    } else if let Some(shared) = shared {
-        shared.slice(body_start..body_start + body_len)
-    } else {
-        Bytes::copy_from_slice(raw_body)
-    };
 
     let topic_len = if v2 {
         let n = r.i16("topic length")?;
@@ -207,9 +197,19 @@ fn decode(buf: &[u8], shared: Option<&Bytes>) -> Result<StoredMessage, ProtocolE
     // Like Java, a non-positive properties length means none.
     let props_len = usize::try_from(r.i16("properties length")?).unwrap_or(0);
     let props = String::from_utf8_lossy(r.bytes(props_len, "properties")?);
-    let properties = iter_properties(&props)
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let properties = decode_received_properties(&props)?;
+
+    // Inflated last: a message that turns out malformed costs no decompression.
+    let body = if body_len > 0 && sys_flag & COMPRESSED_FLAG != 0 {
+        let kind = CompressionType::from_sys_flag(sys_flag)?;
+        let inflated = decompress(kind, raw_body, MAX_DECOMPRESSED_BODY)?;
+        sys_flag &= !COMPRESSED_FLAG;
+        Bytes::from(inflated)
+    } else if let Some(shared) = shared {
+        shared.slice(body_start..body_start + body_len)
+    } else {
+        Bytes::copy_from_slice(raw_body)
+    };
 
     Ok(StoredMessage {
         queue_id,
