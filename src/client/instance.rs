@@ -500,11 +500,14 @@ impl Handler<FetchPublishInfo> for ClientInstance {
         let remoting = self.remoting.clone();
         let topic = msg.topic.clone();
         let lookup = async move {
+            // One budget for both lookups (the topic, then the template).
+            let started = Instant::now();
             if let Some(route) = fetch_route(&remoting, &topic, msg.timeout).await? {
                 return Ok::<_, RouteError>((route, false));
             }
             // Unknown topic: borrow the template's brokers so the broker auto-creates it.
-            match fetch_route(&remoting, &msg.create_topic_key, msg.timeout).await? {
+            let left = msg.timeout.saturating_sub(started.elapsed());
+            match fetch_route(&remoting, &msg.create_topic_key, left).await? {
                 Some(mut template) => {
                     template.clamp_queue_nums(msg.default_queue_nums);
                     Ok((template, true))

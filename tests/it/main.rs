@@ -10,6 +10,7 @@ mod fault_broker;
 mod faults;
 mod fixture;
 mod lifecycle;
+mod namesrv;
 mod observability;
 mod peer_requests;
 mod retry;
