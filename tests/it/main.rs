@@ -1,7 +1,9 @@
 //! Integration tests: one binary, so the real broker starts once per `cargo test` run.
 
 mod admin;
+mod alloc;
 mod bad_input;
+mod cluster;
 mod config_file;
 mod common;
 mod drain;
@@ -9,6 +11,7 @@ mod fake;
 mod fault_broker;
 mod faults;
 mod fixture;
+mod idle;
 mod lifecycle;
 mod namesrv;
 mod observability;
