@@ -267,7 +267,9 @@ pub fn decode_frame(
         return Err(ProtocolError::HeaderTooLarge(header_len));
     }
     if src.len() < frame_len {
-        src.reserve(frame_len - src.len());
+        // Room for what is missing, but at most 1 MiB ahead: 8 bytes announcing a 16 MiB frame
+        // must not cost 16 MiB before the data arrives.
+        src.reserve((frame_len - src.len()).min(1 << 20));
         return Ok(None);
     }
 

@@ -5,7 +5,8 @@
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::route::parse_fastjson;
+use super::limits::MAX_BODY_LIST_ENTRIES;
+use super::route::{bounded_vec, parse_fastjson};
 use super::ProtocolError;
 
 /// The body of a producer's HEART_BEAT request.
@@ -72,8 +73,16 @@ impl Serialize for Groups<'_> {
 struct HeartbeatIn {
     #[serde(rename = "clientID")]
     client_id: Option<String>,
-    #[serde(rename = "producerDataSet")]
-    producer_data_set: Option<Vec<GroupName<Option<String>>>>,
+    #[serde(rename = "producerDataSet", deserialize_with = "bounded_groups")]
+    producer_data_set: Vec<GroupName<Option<String>>>,
+}
+
+fn bounded_groups<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<GroupName<Option<String>>>, D::Error> {
+    bounded_vec(d, MAX_BODY_LIST_ENTRIES, "producer groups in a heartbeat")
+}
+
+fn bounded_connections<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Connection>, D::Error> {
+    bounded_vec(d, MAX_BODY_LIST_ENTRIES, "connections in a connection list")
 }
 
 impl HeartbeatData {
@@ -99,7 +108,6 @@ impl HeartbeatData {
             client_id: h.client_id.unwrap_or_default(),
             producer_groups: h
                 .producer_data_set
-                .unwrap_or_default()
                 .into_iter()
                 .filter_map(|g| g.group_name)
                 .collect(),
@@ -134,7 +142,9 @@ pub struct Connection {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProducerConnection {
-    /// `connectionSet`: one entry per registered connection.
+    /// `connectionSet`: one entry per registered connection (at most
+    /// [`MAX_BODY_LIST_ENTRIES`] are read).
+    #[serde(deserialize_with = "bounded_connections")]
     pub connection_set: Vec<Connection>,
 }
 
@@ -191,6 +201,19 @@ mod tests {
             HeartbeatData::from_json(b"nope"),
             Err(ProtocolError::BadBody(_))
         ));
+    }
+
+    #[test]
+    fn body_lists_are_capped() {
+        use crate::protocol::limits::MAX_BODY_LIST_ENTRIES;
+        let entries = |n: usize| vec!["{}"; n].join(",");
+        let ok = format!(r#"{{"connectionSet":[{}]}}"#, entries(MAX_BODY_LIST_ENTRIES));
+        assert_eq!(ProducerConnection::from_json(ok.as_bytes()).unwrap().connection_set.len(), MAX_BODY_LIST_ENTRIES);
+        let too_many = format!(r#"{{"connectionSet":[{}]}}"#, entries(MAX_BODY_LIST_ENTRIES + 1));
+        assert!(ProducerConnection::from_json(too_many.as_bytes()).is_err());
+        let groups = format!(r#"{{"clientID":"x","producerDataSet":[{}]}}"#, entries(MAX_BODY_LIST_ENTRIES + 1));
+        assert!(HeartbeatData::from_json(groups.as_bytes()).is_err());
+        assert!(ProducerConnection::from_json(br#"{"connectionSet":null}"#).unwrap().connection_set.is_empty());
     }
 
     #[test]

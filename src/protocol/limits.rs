@@ -15,7 +15,8 @@
 //! | frame ([`decode_frame`](super::decode_frame)) | [`DEFAULT_MAX_FRAME_LEN`](super::DEFAULT_MAX_FRAME_LEN) per frame, header ≤ 16 MiB | closed (the stream can no longer be trusted) |
 //! | header, JSON or binary | [`MAX_EXT_FIELDS`] fields; duplicate keys cost linear time | closed |
 //! | route body ([`parse_route`](super::route::parse_route)) | [`MAX_ROUTE_BROKERS`], [`MAX_ROUTE_QUEUE_DATAS`], [`MAX_BROKER_ADDRS`], [`MAX_ROUTE_QUEUES`], [`MAX_ROUTE_QUEUE_BYTES`] | kept: only that lookup fails |
-//! | stored / pushed message | [`MAX_PROPERTIES`], [`MAX_DECOMPRESSED_BODY`] | kept: only that message is refused |
+//! | stored / pushed message | [`MAX_PROPERTIES`], [`MAX_DECOMPRESSED_BODY`] (for a list of stored messages: in all) | kept: only that message is refused |
+//! | connection list, heartbeat body | [`MAX_BODY_LIST_ENTRIES`] | kept |
 //! | compressed body | [`MAX_DECOMPRESSED_BODY`], zstd window ≤ 8 MiB, output buffer never above the limit | kept |
 //!
 //! The project's fuzz harness (`tests/fuzz`) checks these bounds: no input under 1 MiB may cost
@@ -43,6 +44,11 @@ pub const MAX_ROUTE_QUEUES: usize = 16_384;
 /// Most bytes the publish queues of one route may take (each queue holds its topic and broker
 /// name): a long broker name times many queues must not multiply into gigabytes.
 pub const MAX_ROUTE_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most entries of a list in the other JSON bodies read from peers (a producer connection list,
+/// a heartbeat's producer groups): an entry as small as `{}` must not multiply into a large
+/// vector of structs.
+pub const MAX_BODY_LIST_ENTRIES: usize = 4096;
 
 /// Most properties one received message (stored or pushed) may carry. Real messages carry a few
 /// dozen; Java's encoder writes at most 32 KiB of them per stored message.

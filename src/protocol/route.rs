@@ -34,7 +34,7 @@ where
 
 /// A JSON array of at most `max` entries (`null` reads as empty): the count is checked while
 /// reading, before a hostile body of tiny entries can multiply into large structs.
-fn bounded_vec<'de, D, T>(d: D, max: usize, what: &'static str) -> Result<Vec<T>, D::Error>
+pub(crate) fn bounded_vec<'de, D, T>(d: D, max: usize, what: &'static str) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

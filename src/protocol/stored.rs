@@ -120,12 +120,13 @@ fn read_host(r: &mut Reader<'_>, v6: bool) -> Result<SocketAddr, ProtocolError> 
 
 /// Decodes one message in commit-log format, copying the body out of `buf`.
 pub fn decode_stored_message(buf: &[u8]) -> Result<StoredMessage, ProtocolError> {
-    decode(buf, None)
+    let mut budget = MAX_DECOMPRESSED_BODY;
+    decode(buf, None, &mut budget)
 }
 
 /// Decodes the messages a QUERY_MESSAGE or PULL_MESSAGE answer holds, one after the other, each
 /// delimited by its leading total size (which must cover at least the size field itself and stay
-/// within `buf`).
+/// within `buf`). Compressed bodies may inflate to [`MAX_DECOMPRESSED_BODY`] in all.
 ///
 /// ```
 /// use actix_rocketmq::protocol::stored::{decode_stored_messages, encode_stored_message, StoredMessage};
@@ -142,10 +143,13 @@ pub fn decode_stored_message(buf: &[u8]) -> Result<StoredMessage, ProtocolError>
 pub fn decode_stored_messages(buf: &[u8]) -> Result<Vec<StoredMessage>, ProtocolError> {
     let mut out = Vec::new();
     let mut rest = buf;
+    // One inflation budget for the whole list: 64 small zstd bodies of 1 MiB each would
+    // otherwise cost 64 MiB.
+    let mut inflate_budget = MAX_DECOMPRESSED_BODY;
     while !rest.is_empty() {
         let size = Reader::new(rest).i32("total size")?;
         let len = usize::try_from(size).ok().filter(|n| *n >= 4 && *n <= rest.len()).ok_or_else(|| bad(format!("message size {size}")))?;
-        out.push(decode_stored_message(&rest[..len])?);
+        out.push(decode(&rest[..len], None, &mut inflate_budget)?);
         rest = &rest[len..];
     }
     Ok(out)
@@ -153,10 +157,13 @@ pub fn decode_stored_messages(buf: &[u8]) -> Result<Vec<StoredMessage>, Protocol
 
 /// Like [`decode_stored_message`], but an uncompressed body shares `buf` instead of being copied.
 pub fn decode_stored_message_bytes(buf: &Bytes) -> Result<StoredMessage, ProtocolError> {
-    decode(buf, Some(buf))
+    let mut budget = MAX_DECOMPRESSED_BODY;
+    decode(buf, Some(buf), &mut budget)
 }
 
-fn decode(buf: &[u8], shared: Option<&Bytes>) -> Result<StoredMessage, ProtocolError> {
+/// Decodes one message; a compressed body may inflate to at most `inflate_budget` bytes, which
+/// is reduced by what it takes.
+fn decode(buf: &[u8], shared: Option<&Bytes>, inflate_budget: &mut usize) -> Result<StoredMessage, ProtocolError> {
     let mut r = Reader::new(buf);
     // Decoded sequentially like Java; the size field is not trusted (Java's encoder may
     // allocate the original store size and leave trailing zeros).
@@ -202,7 +209,8 @@ fn decode(buf: &[u8], shared: Option<&Bytes>) -> Result<StoredMessage, ProtocolE
     // Inflated last: a message that turns out malformed costs no decompression.
     let body = if body_len > 0 && sys_flag & COMPRESSED_FLAG != 0 {
         let kind = CompressionType::from_sys_flag(sys_flag)?;
-        let inflated = decompress(kind, raw_body, MAX_DECOMPRESSED_BODY)?;
+        let inflated = decompress(kind, raw_body, *inflate_budget)?;
+        *inflate_budget -= inflated.len();
         sys_flag &= !COMPRESSED_FLAG;
         Bytes::from(inflated)
     } else if let Some(shared) = shared {
@@ -378,6 +386,34 @@ mod tests {
         let mut buf = BytesMut::new();
         encode_stored_message(msg, &mut buf).unwrap();
         buf
+    }
+
+    #[test]
+    fn a_list_of_messages_shares_one_inflation_budget() {
+        // Each body inflates to 1 MiB (zlib, ~1 KB compressed); 8 of them would take 8 MiB.
+        let mut msg = sample();
+        msg.sys_flag |= COMPRESSED_FLAG | COMPRESSION_ZLIB;
+        // (the encoder compresses the body when the flag says so)
+        msg.body = Bytes::from(vec![b'x'; 1 << 20]);
+        let mut list = BytesMut::new();
+        for _ in 0..4 {
+            encode_stored_message(&msg, &mut list).unwrap();
+        }
+        assert_eq!(decode_stored_messages(&list).unwrap().len(), 4, "4 MiB in all: within the budget");
+        for _ in 0..4 {
+            encode_stored_message(&msg, &mut list).unwrap();
+        }
+        assert!(matches!(decode_stored_messages(&list), Err(ProtocolError::Compression(_))));
+        // One at a time, each gets the whole budget.
+        assert_eq!(decode_stored_message(&encode(&msg)).unwrap().body.len(), 1 << 20);
+    }
+
+    #[test]
+    fn too_many_properties_are_refused() {
+        let mut msg = sample();
+        msg.properties = (0..=crate::protocol::limits::MAX_PROPERTIES).map(|i| (format!("k{i}"), "v".to_string())).collect();
+        let buf = encode(&msg);
+        assert!(matches!(decode_stored_message(&buf), Err(ProtocolError::TooMany { what: "properties in a message", .. })));
     }
 
     /// A V1 record written field by field, independent of the encoder.
