@@ -443,7 +443,9 @@ fn rss_kib() -> u64 {
 async fn async_sends_across_a_broker_restart() {
     const N: usize = 100_000;
     let topic = topic_on(&["broker-a", "broker-b"], 4).await;
-    let p = warm_producer(config("async_restart"), &topic).await;
+    let cfg = config("async_restart");
+    let max_inflight = cfg.max_inflight_messages;
+    let p = warm_producer(cfg, &topic).await;
     let outcomes = Outcomes {
         seen: vec![0; N],
         acked_by_broker: BTreeMap::new(),
@@ -519,9 +521,18 @@ async fn async_sends_across_a_broker_restart() {
     }
     // (+ 1: the warm-up)
     let acked_total: i64 = acked.values().sum::<i64>() + 1;
+    // At least once, as in Java: a request the kill cut off after broker-a stored it (its answer
+    // lost) is retried on broker-b, so the message is stored twice, under the same msgId.
+    // Beyond failures whose outcome was unknown, only requests in flight on the killed
+    // connection can be extra copies.
+    let extra = held_total - acked_total - may_be_stored as i64;
+    figures.add("stored twice (in flight at the kill, retried on the other broker)", extra.max(0));
+    figures.save("async-100k-across-restart");
+    assert!(held_total >= acked_total, "the brokers hold {held_total}, {acked_total} acknowledged: some were lost");
     assert!(
-        held_total >= acked_total && held_total <= acked_total + may_be_stored as i64,
-        "the brokers hold {held_total}, {acked_total} acknowledged, {may_be_stored} failed with an unknown outcome"
+        extra <= max_inflight as i64,
+        "the brokers hold {held_total}, {acked_total} acknowledged, {may_be_stored} failed with an unknown outcome: \
+         more extra copies than sends in flight ({max_inflight})"
     );
     figures.add("held in all", held_total);
     let mut lost = 0;
