@@ -53,9 +53,11 @@ impl ExtFields {
             entries.iter().all(|(k, _)| seen.insert(k.as_str()))
         };
         if !unique {
-            let mut seen = std::collections::HashSet::with_capacity(entries.len());
             // From the back, so the last occurrence of each key is the one kept.
-            let keep: Vec<bool> = entries.iter().rev().map(|(k, _)| seen.insert(k.clone())).collect();
+            let keep: Vec<bool> = {
+                let mut seen = std::collections::HashSet::with_capacity(entries.len());
+                entries.iter().rev().map(|(k, _)| seen.insert(k.as_str())).collect()
+            };
             let mut keep = keep.into_iter().rev();
             entries.retain(|_| keep.next().unwrap_or(false));
         }

@@ -2,7 +2,7 @@
 //! (Java `RemotingCommand.encode` / `decode`, `RemotingCommand.markProtocolType`,
 //! `RocketMQSerializable`, `NettyDecoder`; docs/PROTOCOL.md, Frames and Headers).
 
-use super::limits::MAX_EXT_FIELDS;
+use super::limits::{json_error, MAX_EXT_FIELDS};
 use super::ExtFields;
 use std::fmt;
 
@@ -301,16 +301,7 @@ struct JsonHeaderIn {
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let h: JsonHeaderIn =
-        serde_json::from_slice(header).map_err(|e| {
-            // The field cap, met inside serde, comes back as text: give it its own variant.
-            let text = e.to_string();
-            let cap = too_many_fields();
-            if text.starts_with(&cap.to_string()) {
-                cap
-            } else {
-                ProtocolError::BadHeader(text)
-            }
-        })?;
+        serde_json::from_slice(header).map_err(|e| json_error(e, &[too_many_fields()], ProtocolError::BadHeader))?;
     Ok(RemotingCommand {
         code: h.code.ok_or(ProtocolError::MissingField("code"))?,
         language: h.language.unwrap_or(LanguageCode::Java),

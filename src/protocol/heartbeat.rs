@@ -5,7 +5,7 @@
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::limits::MAX_BODY_LIST_ENTRIES;
+use super::limits::{json_error, MAX_BODY_LIST_ENTRIES};
 use super::route::{bounded_vec, parse_fastjson};
 use super::ProtocolError;
 
@@ -77,12 +77,17 @@ struct HeartbeatIn {
     producer_data_set: Vec<GroupName<Option<String>>>,
 }
 
+const GROUPS: &str = "producer groups in a heartbeat";
+const CONNECTIONS: &str = "connections in a connection list";
+const GROUPS_CAP: ProtocolError = ProtocolError::TooMany { what: GROUPS, max: MAX_BODY_LIST_ENTRIES };
+const CONNECTIONS_CAP: ProtocolError = ProtocolError::TooMany { what: CONNECTIONS, max: MAX_BODY_LIST_ENTRIES };
+
 fn bounded_groups<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<GroupName<Option<String>>>, D::Error> {
-    bounded_vec(d, MAX_BODY_LIST_ENTRIES, "producer groups in a heartbeat")
+    bounded_vec(d, MAX_BODY_LIST_ENTRIES, GROUPS)
 }
 
 fn bounded_connections<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Connection>, D::Error> {
-    bounded_vec(d, MAX_BODY_LIST_ENTRIES, "connections in a connection list")
+    bounded_vec(d, MAX_BODY_LIST_ENTRIES, CONNECTIONS)
 }
 
 impl HeartbeatData {
@@ -103,7 +108,7 @@ impl HeartbeatData {
     /// Reads a heartbeat body (for mock brokers and tests). Consumer data is ignored.
     pub fn from_json(body: &[u8]) -> Result<Self, ProtocolError> {
         let h: HeartbeatIn =
-            parse_fastjson(body).map_err(|e| ProtocolError::BadBody(e.to_string()))?;
+            parse_fastjson(body).map_err(|e| json_error(e, &[GROUPS_CAP], ProtocolError::BadBody))?;
         Ok(HeartbeatData {
             client_id: h.client_id.unwrap_or_default(),
             producer_groups: h
@@ -151,7 +156,7 @@ pub struct ProducerConnection {
 impl ProducerConnection {
     /// Parses the reply body; missing fields are empty, unknown ones ignored.
     pub fn from_json(body: &[u8]) -> Result<Self, ProtocolError> {
-        parse_fastjson(body).map_err(|e| ProtocolError::BadBody(e.to_string()))
+        parse_fastjson(body).map_err(|e| json_error(e, &[CONNECTIONS_CAP], ProtocolError::BadBody))
     }
 
     /// Serializes the body (for mock brokers and tests).
@@ -210,9 +215,9 @@ mod tests {
         let ok = format!(r#"{{"connectionSet":[{}]}}"#, entries(MAX_BODY_LIST_ENTRIES));
         assert_eq!(ProducerConnection::from_json(ok.as_bytes()).unwrap().connection_set.len(), MAX_BODY_LIST_ENTRIES);
         let too_many = format!(r#"{{"connectionSet":[{}]}}"#, entries(MAX_BODY_LIST_ENTRIES + 1));
-        assert!(ProducerConnection::from_json(too_many.as_bytes()).is_err());
+        assert_eq!(ProducerConnection::from_json(too_many.as_bytes()), Err(CONNECTIONS_CAP));
         let groups = format!(r#"{{"clientID":"x","producerDataSet":[{}]}}"#, entries(MAX_BODY_LIST_ENTRIES + 1));
-        assert!(HeartbeatData::from_json(groups.as_bytes()).is_err());
+        assert_eq!(HeartbeatData::from_json(groups.as_bytes()), Err(GROUPS_CAP));
         assert!(ProducerConnection::from_json(br#"{"connectionSet":null}"#).unwrap().connection_set.is_empty());
     }
 

@@ -3,7 +3,7 @@
 //! Every decoder that sees network bytes (frames and both header serializations, route bodies,
 //! stored and pushed messages, compressed bodies) works in time and memory proportional to its
 //! input, or within one of the fixed caps below. Going past a cap is a typed
-//! [`ProtocolError`](super::ProtocolError) (`TooMany`, `TooLong`, `FrameTooLarge`, or the decoder's
+//! [`ProtocolError`] (`TooMany`, `TooLong`, `FrameTooLarge`, or the decoder's
 //! own variant for errors met inside a JSON body), never a panic or an unbounded allocation.
 //!
 //! The caps are far above anything a real name server or broker sends: a route lists a handful
@@ -21,6 +21,8 @@
 //!
 //! The project's fuzz harness (`tests/fuzz`) checks these bounds: no input under 1 MiB may cost
 //! more than 16 MiB of heap or 100 ms.
+
+use super::ProtocolError;
 
 /// Most ext fields (custom header entries) a received header may hold. Real headers have about
 /// a dozen; Java's `HashMap` has no cap, but 100,000 keys in a 1.3 MB frame must not cost
@@ -68,3 +70,14 @@ pub const MAX_DECOMPRESSED_BODY: usize = 4 * 1024 * 1024;
 /// compressed in one call (the Java producer's `Zstd.compress`) gets a window no larger than
 /// the body.
 pub const ZSTD_WINDOW_LOG_MAX: u32 = 23;
+
+/// The error for a JSON body or header serde could not read. A cap met inside serde (a bounded
+/// visitor's `TooMany`) comes back from serde as text only: when the text is one of `caps`, that
+/// variant is given back; otherwise `other(text)`.
+pub(crate) fn json_error(e: serde_json::Error, caps: &[ProtocolError], other: fn(String) -> ProtocolError) -> ProtocolError {
+    let text = e.to_string();
+    caps.iter()
+        .find(|cap| text.starts_with(&cap.to_string()))
+        .cloned()
+        .unwrap_or_else(|| other(text))
+}

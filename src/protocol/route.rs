@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{de, Deserialize, Deserializer, Serialize};
 
-use super::limits::{MAX_BROKER_ADDRS, MAX_ROUTE_BROKERS, MAX_ROUTE_QUEUES, MAX_ROUTE_QUEUE_BYTES, MAX_ROUTE_QUEUE_DATAS};
+use super::limits::{json_error, MAX_BROKER_ADDRS, MAX_ROUTE_BROKERS, MAX_ROUTE_QUEUES, MAX_ROUTE_QUEUE_BYTES, MAX_ROUTE_QUEUE_DATAS};
 use super::ProtocolError;
 
 /// `PermName.PERM_PRIORITY`: priority bit of a queue group's `perm` (not used by producers).
@@ -72,12 +72,16 @@ where
     d.deserialize_option(Bounded { max, what, item: std::marker::PhantomData })
 }
 
+const QUEUE_DATAS: &str = "queueDatas entries in a route";
+const BROKER_DATAS: &str = "brokerDatas entries in a route";
+const BROKER_ADDRS: &str = "addresses in a brokerDatas entry";
+
 fn bounded_queue_datas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<QueueData>, D::Error> {
-    bounded_vec(d, MAX_ROUTE_QUEUE_DATAS, "queueDatas entries in a route")
+    bounded_vec(d, MAX_ROUTE_QUEUE_DATAS, QUEUE_DATAS)
 }
 
 fn bounded_broker_datas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<BrokerData>, D::Error> {
-    bounded_vec(d, MAX_ROUTE_BROKERS, "brokerDatas entries in a route")
+    bounded_vec(d, MAX_ROUTE_BROKERS, BROKER_DATAS)
 }
 
 /// `brokerAddrs`, at most [`MAX_BROKER_ADDRS`] entries (`null` reads as empty).
@@ -101,7 +105,7 @@ fn bounded_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i64, String
             let mut out = BTreeMap::new();
             while let Some((id, addr)) = map.next_entry::<i64, Option<String>>()? {
                 if out.len() == MAX_BROKER_ADDRS {
-                    let err = ProtocolError::TooMany { what: "addresses in a brokerDatas entry", max: MAX_BROKER_ADDRS };
+                    let err = ProtocolError::TooMany { what: BROKER_ADDRS, max: MAX_BROKER_ADDRS };
                     return Err(de::Error::custom(err));
                 }
                 if let Some(addr) = addr {
@@ -389,18 +393,12 @@ pub fn parse_fastjson<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json:
 /// assert!(matches!(parse_route(body.as_bytes()), Err(ProtocolError::TooMany { .. })));
 /// ```
 pub fn parse_route(body: &[u8]) -> Result<TopicRouteData, ProtocolError> {
-    let route: TopicRouteData = parse_fastjson(body).map_err(|e| {
-        // A cap met inside serde comes back as text: give it its own variant again.
-        let text = e.to_string();
-        [
-            ProtocolError::TooMany { what: "queueDatas entries in a route", max: MAX_ROUTE_QUEUE_DATAS },
-            ProtocolError::TooMany { what: "brokerDatas entries in a route", max: MAX_ROUTE_BROKERS },
-            ProtocolError::TooMany { what: "addresses in a brokerDatas entry", max: MAX_BROKER_ADDRS },
-        ]
-        .into_iter()
-        .find(|cap| text.starts_with(&cap.to_string()))
-        .unwrap_or(ProtocolError::Route(text))
-    })?;
+    let caps = [
+        ProtocolError::TooMany { what: QUEUE_DATAS, max: MAX_ROUTE_QUEUE_DATAS },
+        ProtocolError::TooMany { what: BROKER_DATAS, max: MAX_ROUTE_BROKERS },
+        ProtocolError::TooMany { what: BROKER_ADDRS, max: MAX_BROKER_ADDRS },
+    ];
+    let route: TopicRouteData = parse_fastjson(body).map_err(|e| json_error(e, &caps, ProtocolError::Route))?;
     route.check_publish_size()?;
     Ok(route)
 }
