@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::protocol::acl::AuthRefusal;
+use crate::protocol::version::BrokerVersion;
 
 pub use crate::protocol::ProtocolError;
 
@@ -948,6 +949,23 @@ pub enum SendError {
         /// Body bytes they hold.
         bytes: usize,
     },
+    /// The chosen broker's release cannot carry out what the message asks, so it was not sent:
+    /// a timer delay ([`Delay::Seconds`](crate::producer::Delay::Seconds), `Millis`,
+    /// `DeliverAt`) needs a 5.0 or later broker; a 4.x broker answers `SEND_OK` and delivers the
+    /// message at once. The producer learns a broker's release from its heartbeat answer (asking
+    /// before the first timer message to it) and tried its other brokers while attempts and
+    /// budget lasted. Use a delay level, or a topic on 5.x brokers (kind `Config`).
+    #[error("broker {broker} ({addr}) runs RocketMQ {version}: {needs}; not sent")]
+    BrokerTooOld {
+        /// The broker's name.
+        broker: String,
+        /// The address it was reached at.
+        addr: String,
+        /// The release it reported.
+        version: BrokerVersion,
+        /// What the message needs, in words.
+        needs: &'static str,
+    },
     /// The user's [`MessageQueueSelector`](crate::producer::MessageQueueSelector) chose no queue
     /// (`None`, or an index past the topic's queues). Nothing sent, not retried: a selector
     /// chooses once (kind `InvalidInput`).
@@ -962,7 +980,7 @@ impl SendError {
         match self {
             SendError::Invalid(_) | SendError::NoQueueSelected => SendErrorKind::InvalidInput,
             SendError::NotRunning(_) => SendErrorKind::NotRunning,
-            SendError::NoRoute { .. } | SendError::Auth { .. } => SendErrorKind::Config,
+            SendError::NoRoute { .. } | SendError::Auth { .. } | SendError::BrokerTooOld { .. } => SendErrorKind::Config,
             SendError::Route { source: RouteError::Remoting(e), .. } if e.is_tls_refusal() => SendErrorKind::Config,
             SendError::Remoting { source, .. } if source.is_tls_refusal() => SendErrorKind::Config,
             SendError::Route { .. } | SendError::Full { .. } => SendErrorKind::Transient,

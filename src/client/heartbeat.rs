@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use actix::prelude::*;
+use bytes::Bytes;
 use tracing::{debug, warn};
 
 use super::instance::{BrokerVersionSeen, ClientInstance, PrepareHeartbeat};
@@ -10,7 +11,8 @@ use super::Stop;
 use crate::protocol::acl::AuthRefusal;
 use crate::protocol::codes::{request, response};
 use crate::protocol::RemotingCommand;
-use crate::remoting::invoke;
+use crate::error::RemotingError;
+use crate::remoting::{invoke, RemotingClient};
 
 /// Java sends the first periodic heartbeat 1 s after start.
 const FIRST_BEAT: Duration = Duration::from_secs(1);
@@ -44,16 +46,19 @@ impl HeartbeatScheduler {
         ctx.spawn(
             async move {
                 let Ok(Some(plan)) = instance.send(PrepareHeartbeat).await else { return };
-                let body = bytes::Bytes::from(plan.data.to_json());
+                let body = Bytes::from(plan.data.to_json());
                 let sends = plan.masters.into_iter().map(|addr| {
-                    let cmd = RemotingCommand::request(request::HEART_BEAT).with_body(body.clone());
                     let remoting = plan.remoting.clone();
                     let instance = instance.clone();
+                    let body = body.clone();
                     async move {
-                        match invoke(&remoting, &addr, cmd, timeout).await {
-                            Ok(reply) if reply.code == response::SUCCESS => {
-                                instance.do_send(BrokerVersionSeen { addr, version: reply.version })
-                            }
+                        let reply = heartbeat_to(&remoting, &addr, body, timeout).await;
+                        // Every answer carries the broker's release, a refusal's too.
+                        if let Ok(reply) = &reply {
+                            instance.do_send(BrokerVersionSeen { addr: addr.clone(), version: reply.version });
+                        }
+                        match reply {
+                            Ok(reply) if reply.code == response::SUCCESS => {}
                             Ok(reply) => {
                                 // Name a credential refusal: it is the one a user must act on.
                                 let refusal = reply.remark.as_deref().and_then(AuthRefusal::from_remark);
@@ -71,6 +76,13 @@ impl HeartbeatScheduler {
             .into_actor(self),
         );
     }
+}
+
+/// One HEART_BEAT to the broker at `addr` (`body`: the instance's heartbeat data as JSON). The
+/// answer's `version` is the broker's release (see [`crate::protocol::version`]).
+pub(crate) async fn heartbeat_to(remoting: &Addr<RemotingClient>, addr: &str, body: Bytes, timeout: Duration) -> Result<RemotingCommand, RemotingError> {
+    let cmd = RemotingCommand::request(request::HEART_BEAT).with_body(body);
+    invoke(remoting, addr, cmd, timeout).await
 }
 
 impl Actor for HeartbeatScheduler {

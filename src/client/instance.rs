@@ -8,20 +8,21 @@ use actix::prelude::*;
 use actix::WeakRecipient;
 use tracing::{debug, info, warn};
 
-use super::heartbeat::{HeartbeatNow, HeartbeatScheduler};
+use super::heartbeat::{heartbeat_to, HeartbeatNow, HeartbeatScheduler};
 use super::peer::{AwaitReply, ForgetReply, LocalTransactionState, ReplyWaiters, TransactionCheck};
 use super::poller::NameServerPoller;
 use super::registry::{ClientRegistry, RemoveInstance};
 use super::routes::fetch_route;
 use super::Stop;
 use crate::config::{ClientConfig, DEFAULT_TOPIC};
-use crate::error::{RouteError, SendError, ServiceState, StartError};
+use crate::error::{RemotingError, RouteError, SendError, ServiceState, StartError};
 use crate::protocol::codes::{request, response};
 use crate::protocol::header::{CheckTransactionStateRequestHeader, UnregisterClientRequestHeader};
 use crate::protocol::reply::decode_reply_push;
 use crate::protocol::stored::decode_stored_message_bytes;
 use crate::protocol::heartbeat::HeartbeatData;
 use crate::protocol::route::{TopicPublishInfo, TopicRouteData};
+use crate::protocol::version::BrokerVersion;
 use crate::protocol::RemotingCommand;
 use crate::remoting::client::{CloseAll, NameServerInUse, ServePeerRequests, UpdateNameServers};
 use crate::remoting::connection::not_supported;
@@ -150,6 +151,19 @@ pub struct BrokerVersionSeen {
     pub addr: String,
     /// The `version` field of its heartbeat answer (RocketMQ's `MQVersion` ordinal).
     pub version: i32,
+}
+
+/// The release of the broker at `addr`: the one its last heartbeat answer reported, or, when it
+/// has not answered one yet, that of a heartbeat sent to it now. A producer asks before its first
+/// timer message to a broker (4.x brokers ignore timer delays; see
+/// [`SendError::BrokerTooOld`](crate::SendError::BrokerTooOld)).
+#[derive(Message, Debug)]
+#[rtype(result = "Result<BrokerVersion, RemotingError>")]
+pub struct LearnBrokerVersion {
+    /// The broker's address.
+    pub addr: String,
+    /// Bound on the heartbeat, when one is needed.
+    pub timeout: Duration,
 }
 
 /// A snapshot of what the instance holds (diagnostics and tests).
@@ -282,6 +296,13 @@ impl ClientInstance {
             self.broker_versions.retain(|addr, _| live.values().any(|ids| ids.values().any(|a| a == addr)));
             self.brokers = live;
         }
+    }
+
+    /// The HEART_BEAT body: this clientId and its producer groups.
+    fn heartbeat_data(&self) -> HeartbeatData {
+        let mut groups: Vec<String> = self.producers.keys().cloned().collect();
+        groups.sort();
+        HeartbeatData { client_id: self.client_id.clone(), producer_groups: groups }
     }
 
     fn all_broker_addrs(&self) -> Vec<String> {
@@ -556,12 +577,10 @@ impl Handler<PrepareHeartbeat> for ClientInstance {
             return None;
         }
         self.clean_offline_brokers();
-        let mut groups: Vec<String> = self.producers.keys().cloned().collect();
-        groups.sort();
         // A producer-only client heartbeats masters only (Java does the same).
         let masters: Vec<String> = self.brokers.values().filter_map(|ids| ids.get(&0).cloned()).collect();
         Some(HeartbeatPlan {
-            data: HeartbeatData { client_id: self.client_id.clone(), producer_groups: groups },
+            data: self.heartbeat_data(),
             masters,
             remoting: self.remoting.clone(),
         })
@@ -573,6 +592,29 @@ impl Handler<BrokerVersionSeen> for ClientInstance {
 
     fn handle(&mut self, msg: BrokerVersionSeen, _: &mut Context<Self>) {
         self.broker_versions.insert(msg.addr, msg.version);
+    }
+}
+
+impl Handler<LearnBrokerVersion> for ClientInstance {
+    type Result = ResponseActFuture<Self, Result<BrokerVersion, RemotingError>>;
+
+    fn handle(&mut self, msg: LearnBrokerVersion, _: &mut Context<Self>) -> Self::Result {
+        if let Some(&v) = self.broker_versions.get(&msg.addr) {
+            return Box::pin(fut::ready(Ok(BrokerVersion::from_ordinal(v))));
+        }
+        let body = bytes::Bytes::from(self.heartbeat_data().to_json());
+        let remoting = self.remoting.clone();
+        let LearnBrokerVersion { addr, timeout } = msg;
+        let asked = addr.clone();
+        Box::pin(async move { heartbeat_to(&remoting, &asked, body, timeout).await }.into_actor(self).map(
+            move |reply, act, _| {
+                // Any answer carries the release, a refusal's too (the heartbeat scheduler
+                // reports refusals).
+                let version = reply?.version;
+                act.broker_versions.insert(addr, version);
+                Ok(BrokerVersion::from_ordinal(version))
+            },
+        ))
     }
 }
 

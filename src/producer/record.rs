@@ -37,6 +37,19 @@ impl Delay {
         }
     }
 
+    /// Whether this is a 5.x timer delay (`Seconds`, `Millis`, `DeliverAt`), which a 4.x broker
+    /// ignores; the producer refuses to send one to such a broker
+    /// ([`SendError::BrokerTooOld`](crate::SendError::BrokerTooOld)).
+    ///
+    /// ```
+    /// use actix_rocketmq::producer::Delay;
+    /// assert!(Delay::Seconds(10).is_timer());
+    /// assert!(!Delay::Level(3).is_timer());
+    /// ```
+    pub fn is_timer(&self) -> bool {
+        !matches!(self, Delay::Level(_))
+    }
+
     /// Refuses zero and negative delays (the broker would deliver at once or misbehave).
     pub fn validate(&self) -> Result<(), crate::error::ValidationError> {
         let ok = match *self {

@@ -23,6 +23,7 @@ pub mod route;
 pub mod stored;
 pub mod sys_flag;
 pub mod trace;
+pub mod version;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtocolError;

@@ -24,6 +24,7 @@ mod send_api;
 mod trace;
 mod web_service;
 mod transaction;
+mod versions;
 #[test]
 fn fixture_starts_a_broker() {
     use std::net::{TcpStream, ToSocketAddrs};

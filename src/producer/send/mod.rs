@@ -38,13 +38,14 @@ use super::hook::{AttemptOutcome, MessageKind, SendAttempt};
 use super::ledger::{Completion, SendId};
 use super::queue_select::Target;
 use super::record::SendResult;
-use crate::client::instance::FetchPublishInfo;
+use crate::client::instance::{FetchPublishInfo, LearnBrokerVersion};
 use crate::error::{Delivery, RemotingError, SendError, ValidationError};
 use crate::protocol::compression::{compress, CompressionType, COMPRESSED_FLAG};
 use crate::protocol::header::SendMessageRequestHeaderV2;
 use crate::protocol::route::{MessageQueue, TopicPublishInfo};
 use crate::protocol::properties::{find_property, names};
 use crate::protocol::sys_flag::TRANSACTION_PREPARED_TYPE;
+use crate::protocol::version::BrokerVersion;
 use crate::protocol::RemotingCommand;
 use crate::remoting::client::{CloseConnection, GetConnection};
 use crate::remoting::connection::{exchange, Oneway, Unanswered};
@@ -123,7 +124,8 @@ pub(crate) enum Stage {
     Admission,
     /// Admitted; waiting for (or about to use) the publish info of its topic.
     Route,
-    /// Waiting for a connection to the chosen broker.
+    /// Waiting for a connection to the chosen broker (and, for a timer message, for its
+    /// release).
     Connection(Hop),
     /// Written to the broker's connection; waiting for the answer.
     OnWire(Hop),
@@ -249,6 +251,15 @@ pub(super) struct RouteReady {
 pub(super) struct ConnectionReady {
     addr: String,
     conn: Option<Addr<Connection>>,
+}
+
+/// Internal: the release of the broker at `addr` is known (`Err(None)`: the client instance is
+/// gone).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct ReleaseKnown {
+    addr: String,
+    result: Result<BrokerVersion, Option<RemotingError>>,
 }
 
 /// Internal: the broker answered (or the transport failed).
@@ -454,7 +465,7 @@ impl Producer {
     /// client hands one out.
     fn connect(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
         if let Some(conn) = self.links.get(&hop.addr) {
-            return self.write(id, hop, conn, ctx);
+            return self.check_release(id, hop, conn, ctx);
         }
         let Some(remoting) = self.remoting() else {
             return self.fail(id, SendError::NotRunning(self.state));
@@ -480,13 +491,89 @@ impl Producer {
         for id in ids {
             let Some(Stage::Connection(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) else { continue };
             match &conn {
-                Some(conn) => self.write(id, hop, conn.clone(), ctx),
+                Some(conn) => self.check_release(id, hop, conn.clone(), ctx),
                 None => {
                     let source = RemotingError::ActorGone { actor: "remoting client" };
                     self.fail(id, SendError::Remoting { attempts: 0, source, delivery: Delivery::NotSent })
                 }
             }
         }
+    }
+
+    /// Before the write of a timer message: the broker's release must have a timer store (a 4.x
+    /// broker stores the message and delivers it at once). The release is asked of the client
+    /// instance once per broker connection (a heartbeat answer carries it); the send waits for it
+    /// in stage Connection. Other messages go straight on.
+    fn check_release(&mut self, id: SendId, hop: Hop, conn: Addr<Connection>, ctx: &mut Context<Self>) {
+        if !self.ledger.get(id).is_some_and(|s| s.msg.timer) {
+            return self.write(id, hop, conn, ctx);
+        }
+        match self.links.version(&hop.addr) {
+            // (a server that reports no release at all is not judged by it)
+            Some(v) if v.is_reported() && !v.has_timer_store() => {
+                let error = SendError::BrokerTooOld {
+                    broker: hop.mq.broker_name.clone(),
+                    addr: hop.addr.clone(),
+                    version: v,
+                    needs: "a timer delay needs a 5.0 or later broker (this one would deliver the message at once)",
+                };
+                self.failed_before_write(id, hop, error, ctx)
+            }
+            Some(_) => self.write(id, hop, conn, ctx),
+            None => self.learn_release(id, hop, ctx),
+        }
+    }
+
+    /// Parks a timer message until the release of its broker is known (one question per address).
+    fn learn_release(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
+        let Some(instance) = self.membership.as_ref().map(|m| m.instance.clone()) else {
+            return self.fail(id, SendError::NotRunning(self.state));
+        };
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        let timeout = self.config.client.request_timeout.min(send.clock.left());
+        let addr = hop.addr.clone();
+        send.stage = Stage::Connection(hop);
+        if !self.links.park_for_version(&addr, id) {
+            return;
+        }
+        let me = ctx.address();
+        actix_rt::spawn(async move {
+            let result = instance.send(LearnBrokerVersion { addr: addr.clone(), timeout }).await.map_err(|_| None);
+            me.do_send(ReleaseKnown { addr, result: result.and_then(|r| r.map_err(Some)) });
+        });
+    }
+
+    fn on_release(&mut self, addr: String, result: Result<BrokerVersion, Option<RemotingError>>, ctx: &mut Context<Self>) {
+        let error = match result {
+            Ok(version) => {
+                let ids = self.links.unpark_for_version(&addr);
+                self.links.set_version(addr, version);
+                for id in ids {
+                    if let Some(Stage::Connection(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) {
+                        self.connect(id, hop, ctx);
+                    }
+                }
+                return;
+            }
+            Err(Some(error)) => error,
+            // The client instance is gone: fatal, as for a route (the parked sends stay parked
+            // for a supervisor's restart to resume; see `on_route`).
+            Err(None) => return self.fatal("the client instance is gone", ctx),
+        };
+        for id in self.links.unpark_for_version(&addr) {
+            let Some(Stage::Connection(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) else { continue };
+            let attempts = self.ledger.get(id).map_or(0, |s| s.tries.attempts);
+            let source = error.clone();
+            self.failed_before_write(id, hop, SendError::Remoting { attempts, source, delivery: Delivery::NotSent }, ctx);
+        }
+    }
+
+    /// An attempt that ended before anything was written (the broker's release refused it, or
+    /// could not be learned): it counts against the attempts, and another broker may do better.
+    fn failed_before_write(&mut self, id: SendId, hop: Hop, error: SendError, ctx: &mut Context<Self>) {
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        send.tries.attempts += 1;
+        self.after_failure(id, hop, error, true, ctx)
     }
 
     fn build_command(&self, send: &Send, mq: &MessageQueue) -> RemotingCommand {
@@ -737,6 +824,13 @@ impl Handler<ConnectionReady> for Producer {
     type Result = ();
     fn handle(&mut self, msg: ConnectionReady, ctx: &mut Context<Self>) {
         self.on_connection(msg.addr, msg.conn, ctx);
+    }
+}
+
+impl Handler<ReleaseKnown> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: ReleaseKnown, ctx: &mut Context<Self>) {
+        self.on_release(msg.addr, msg.result, ctx);
     }
 }
 

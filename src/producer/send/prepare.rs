@@ -29,6 +29,8 @@ pub(crate) struct Prepared {
     pub batch: bool,
     /// Still to be compressed.
     pub compress: bool,
+    /// Carries a 5.x timer delay: only for brokers that have a timer store.
+    pub timer: bool,
     /// The caller's span, parent of the send's span (`None`: the send's span is a root).
     pub parent: Option<tracing::Span>,
 }
@@ -46,6 +48,7 @@ impl Prepared {
             msg_id: "ID".into(),
             batch: false,
             compress: false,
+            timer: false,
             parent: None,
         }
     }
@@ -116,6 +119,7 @@ impl Encoder {
             msg_id: uniq_key,
             batch: false,
             compress: record.body().len() >= self.compress_over,
+            timer: record.delay().is_some_and(|d| d.is_timer()),
             parent: record.parent_span().cloned(),
         })
     }
@@ -146,6 +150,8 @@ impl Encoder {
             batch: true,
             // Java never compresses batches; brokers store inner messages uncompressed.
             compress: false,
+            // (a batch carries no delay: check_batch refuses one)
+            timer: false,
             parent: first.parent_span().cloned(),
         })
     }
