@@ -199,12 +199,12 @@ cl_check_bind() {
 # ---------------------------------------------------------------------------------------------
 # conf, launch, stop
 
-# jars: hard-link the single instance's complete lib/ when it has the same pom (saves Maven's
-# copy), then ensure_lib as usual
+# jars: hard-link the single instance's complete lib/ when it has the same pom and version (the
+# cluster always runs the pom's: RMQ_VERSION; saves Maven's copy), then ensure_lib as usual
 cl_ensure_lib() {
   local src="$REPO_ROOT/target/rocketmq-local/lib" stamp
   if [ ! -f "$LIB/.complete" ] && [ -f "$src/.complete" ] && [ "$src" != "$LIB" ]; then
-    stamp="$(pom_version) $(sha256sum "$POM" | cut -d' ' -f1)"
+    stamp=$(lib_stamp "$RMQ_VERSION")
     if [ "$(cat "$src/.complete")" = "$stamp" ]; then
       rm -rf "$LIB.tmp"
       if cp -al "$src" "$LIB.tmp" 2>/dev/null || { rm -rf "$LIB.tmp"; cp -a "$src" "$LIB.tmp"; }; then

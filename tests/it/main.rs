@@ -6,6 +6,7 @@ mod bad_input;
 mod cluster;
 mod config_file;
 mod common;
+mod compat;
 mod drain;
 mod fake;
 mod fault_broker;
