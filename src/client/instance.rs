@@ -156,7 +156,7 @@ pub struct BrokerVersionSeen {
 /// The release of the broker at `addr`: the one its last heartbeat answer reported, or, when it
 /// has not answered one yet, that of a heartbeat sent to it now. A producer asks before its first
 /// timer message to a broker (4.x brokers ignore timer delays; see
-/// [`SendError::BrokerTooOld`](crate::SendError::BrokerTooOld)).
+/// [`SendError::BrokerTooOld`]).
 #[derive(Message, Debug)]
 #[rtype(result = "Result<BrokerVersion, RemotingError>")]
 pub struct LearnBrokerVersion {
