@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 use actix_rocketmq::producer::Delay;
 use actix_rocketmq::protocol::codes::{request, response};
 use actix_rocketmq::protocol::RemotingCommand;
-use actix_rocketmq::{Delivery, GetInstanceStatus, Producer, ProducerConfig, ProducerExt, ProducerRecord, SendError, SendErrorKind, SendMessage};
+use actix_rocketmq::{
+    Delivery, GetInstanceStatus, Producer, ProducerConfig, ProducerExt, ProducerRecord, SendAsync, SendError, SendErrorKind, SendMessage,
+    SendOneway, SendOutcome,
+};
 
-use crate::common::unique;
+use crate::common::{unique, wait_for, Inbox};
 use crate::fake::{Behaviour, FakePeer, Responder};
 use crate::retry::{name_server, stored};
 
@@ -84,6 +87,28 @@ async fn a_timer_message_to_a_4_9_broker_is_refused_unsent_and_a_level_delay_goe
     // The release was learned from a heartbeat answer and shows in the instance's status.
     let status = p.send(GetInstanceStatus).await.unwrap().expect("status");
     assert_eq!(status.broker_versions.get(&old.addr), Some(&V4_9_7), "{status:?}");
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn one_way_and_async_timer_sends_to_a_4_9_broker_are_refused_too() {
+    let (ns, old) = (fake(name_server).await, fake(old_broker).await);
+    let topic = format!("t_{}", port(&old));
+    let p = Producer::spawn(ProducerConfig::new(unique("old_ow"), ns.addr.clone())).await.unwrap();
+    let record = ProducerRecord::new(&topic, "one-way later").with_delay(Delay::Seconds(30));
+    let failure = p.send(SendOneway::new(record.clone())).await.unwrap().expect_err("refused");
+    assert!(matches!(failure.error, SendError::BrokerTooOld { .. }), "{:?}", failure.error);
+    assert_eq!(failure.returned, record);
+
+    let inbox = Inbox::<SendOutcome>::start();
+    let record = ProducerRecord::new(&topic, "async later").with_delay(Delay::DeliverAt(4_102_444_800_000));
+    p.send(SendAsync::new(record.clone(), inbox.clone().recipient()).with_context(7)).await.expect("accepted");
+    let outcome = wait_for(&inbox, 1).await.remove(0);
+    assert_eq!(outcome.context, 7);
+    let failure = outcome.result.expect_err("refused");
+    assert!(matches!(failure.error, SendError::BrokerTooOld { .. }), "{:?}", failure.error);
+    assert_eq!(failure.returned, record);
+    assert!(sends(&old).is_empty(), "nothing was sent: {:?}", sends(&old));
     p.shutdown().await;
 }
 
