@@ -80,3 +80,34 @@ pub async fn wait_for<M: actix::Message<Result = ()> + Clone + Send + Unpin + 's
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Collects async send outcomes and hands them over once `want` have arrived.
+pub struct Collector {
+    want: usize,
+    got: Vec<actix_rocketmq::SendOutcome>,
+    done: Option<tokio::sync::oneshot::Sender<Vec<actix_rocketmq::SendOutcome>>>,
+}
+
+impl Collector {
+    /// A started collector waiting for `want` outcomes, and where they will arrive.
+    pub fn start(want: usize) -> (actix::Addr<Collector>, tokio::sync::oneshot::Receiver<Vec<actix_rocketmq::SendOutcome>>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (actix::Actor::start(Collector { want, got: Vec::with_capacity(want), done: Some(tx) }), rx)
+    }
+}
+
+impl actix::Actor for Collector {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<actix_rocketmq::SendOutcome> for Collector {
+    type Result = ();
+    fn handle(&mut self, msg: actix_rocketmq::SendOutcome, _: &mut actix::Context<Self>) {
+        self.got.push(msg);
+        if self.got.len() == self.want {
+            if let Some(tx) = self.done.take() {
+                let _ = tx.send(std::mem::take(&mut self.got));
+            }
+        }
+    }
+}

@@ -20,12 +20,11 @@ use actix_rocketmq::protocol::version::BrokerVersion;
 use actix_rocketmq::protocol::SerializeType;
 use actix_rocketmq::{
     CompressionType, Delay, Delivery, GetInstanceStatus, Producer, ProducerConfig, ProducerExt, ProducerRecord, SendAsync,
-    SendError, SendMessage, SendOutcome,
+    SendError, SendMessage,
 };
-use tokio::sync::oneshot;
 
 use crate::admin::{eventually, Admin};
-use crate::common::unique;
+use crate::common::{unique, Collector};
 
 const DEFAULT_VERSIONS: &str = "4.9.7,5.5.0";
 
@@ -192,36 +191,12 @@ async fn admin_version(p: &Addr<Producer>, addr: &str) -> Option<BrokerVersion> 
     }
 }
 
-/// Collects async outcomes until `want` arrived.
-struct Collector {
-    want: usize,
-    got: Vec<SendOutcome>,
-    done: Option<oneshot::Sender<Vec<SendOutcome>>>,
-}
-
-impl Actor for Collector {
-    type Context = Context<Self>;
-}
-
-impl Handler<SendOutcome> for Collector {
-    type Result = ();
-    fn handle(&mut self, msg: SendOutcome, _: &mut Context<Self>) {
-        self.got.push(msg);
-        if self.got.len() == self.want {
-            if let Some(tx) = self.done.take() {
-                let _ = tx.send(std::mem::take(&mut self.got));
-            }
-        }
-    }
-}
-
 async fn async_and_one_way(broker: &ReleaseBroker, admin: &Admin) {
     let v = &broker.version;
     const N: usize = 500;
     let topic = broker.topic(4).await;
     let p = Producer::spawn(broker.config("compat_async")).await.unwrap_or_else(|e| panic!("{v}: start: {e}"));
-    let (tx, rx) = oneshot::channel();
-    let collector = Collector { want: N, got: Vec::new(), done: Some(tx) }.start();
+    let (collector, rx) = Collector::start(N);
     for i in 0..N {
         let rec = ProducerRecord::new(&topic, format!("async {i}"));
         p.send(SendAsync::new(rec, collector.clone().recipient()).with_context(i as u64)).await.expect("producer alive");

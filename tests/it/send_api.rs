@@ -5,16 +5,14 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use actix::prelude::*;
 use actix_rocketmq::producer::batch::split_batch;
 use actix_rocketmq::{
     CompressionType, Delay, MessageQueue, Producer, ProducerExt, ProducerRecord, SendAsync, SendBatch, SendError,
-    SendMessage, SendOneway, SendOutcome, SendResult, ValidationError,
+    SendMessage, SendOneway, SendResult, ValidationError,
 };
-use tokio::sync::oneshot;
 
 use crate::admin::{eventually, Admin};
-use crate::common::{config, producer, unique};
+use crate::common::{config, producer, unique, Collector};
 use crate::fixture;
 
 /// Creates `topic` with `queues` queues and waits until the name server routes it.
@@ -26,36 +24,12 @@ async fn topic_with_queues(queues: i32) -> String {
     topic
 }
 
-/// Collects async outcomes and reports when `want` have arrived.
-struct Collector {
-    want: usize,
-    got: Vec<SendOutcome>,
-    done: Option<oneshot::Sender<Vec<SendOutcome>>>,
-}
-
-impl Actor for Collector {
-    type Context = Context<Self>;
-}
-
-impl Handler<SendOutcome> for Collector {
-    type Result = ();
-    fn handle(&mut self, msg: SendOutcome, _: &mut Context<Self>) {
-        self.got.push(msg);
-        if self.got.len() == self.want {
-            if let Some(tx) = self.done.take() {
-                let _ = tx.send(std::mem::take(&mut self.got));
-            }
-        }
-    }
-}
-
 #[actix_rt::test]
 async fn hundred_thousand_async_sends_all_land() {
     const N: usize = 100_000;
     let topic = topic_with_queues(4).await;
     let (p, _) = producer().await;
-    let (tx, rx) = oneshot::channel();
-    let collector = Collector { want: N, got: Vec::with_capacity(N), done: Some(tx) }.start();
+    let (collector, rx) = Collector::start(N);
     let body = vec![b'x'; 1024];
     for i in 0..N {
         let rec = ProducerRecord::new(&topic, body.clone()).with_key(format!("k{i}"));
