@@ -11,8 +11,7 @@
 //! 59876+10i and broker port 60911+10i (and 60909+10i, 60912+10i), in `target/rocketmq-it-v<V>`.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -25,6 +24,7 @@ use actix_rocketmq::{
 
 use crate::admin::{eventually, Admin};
 use crate::common::{unique, Collector};
+use crate::fixture;
 
 const DEFAULT_VERSIONS: &str = "4.9.7,5.5.0";
 
@@ -37,30 +37,22 @@ fn versions() -> Vec<String> {
 /// should this process die first).
 struct ReleaseBroker {
     version: String,
-    dir: PathBuf,
+    /// Work dir under `target/`.
+    dir: String,
     namesrv_port: u16,
     broker_port: u16,
 }
 
 impl ReleaseBroker {
     fn script(&self, args: &[&str]) -> std::io::Result<Output> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        Command::new("bash")
-            .arg(root.join("scripts").join("rocketmq-local"))
-            .args(args)
-            .env("ROCKETMQ_DIR", &self.dir)
-            .env("ROCKETMQ_NAMESRV_PORT", self.namesrv_port.to_string())
-            .env("ROCKETMQ_BROKER_PORT", self.broker_port.to_string())
-            .current_dir(&root)
-            .output()
+        fixture::rocketmq_local(&self.dir, self.namesrv_port, self.broker_port, args).output()
     }
 
     /// Starts release `version` (panics with the script's output if it does not start).
     fn start(version: &str, index: u16) -> ReleaseBroker {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let broker = ReleaseBroker {
             version: version.to_string(),
-            dir: root.join("target").join(format!("rocketmq-it-v{version}")),
+            dir: format!("rocketmq-it-v{version}"),
             namesrv_port: 59876 + 10 * index,
             broker_port: 60911 + 10 * index,
         };
@@ -69,16 +61,14 @@ impl ReleaseBroker {
             .script(&["start", "--version", version, "--watch-pid", &pid])
             .unwrap_or_else(|e| panic!("could not run scripts/rocketmq-local: {e}"));
         let expected = format!("NAMESRV_ADDR={}", broker.namesrv_addr());
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() || !stdout.lines().rev().any(|l| l.trim() == expected) {
-            panic!(
-                "RocketMQ {version} for the compatibility set (target/rocketmq-it-v{version}, {} / {}) did not start \
-                 (scripts/rocketmq-local start --version {version} exited with {}).\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        if !output.status.success() || !String::from_utf8_lossy(&output.stdout).lines().rev().any(|l| l.trim() == expected) {
+            let what = format!(
+                "RocketMQ {version} for the compatibility set (target/{}, {} / {}) did not start",
+                broker.dir,
                 broker.namesrv_addr(),
-                broker.broker_addr(),
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
+                broker.broker_addr()
             );
+            panic!("{}", fixture::describe(&what, &output));
         }
         broker
     }

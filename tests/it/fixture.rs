@@ -78,7 +78,7 @@ fn script() -> PathBuf {
 }
 
 /// `scripts/rocketmq-local <args>` for the instance in `target/<dir>` on these ports.
-fn rocketmq_local(dir: &str, namesrv_port: u16, broker_port: u16, args: &[&str]) -> Command {
+pub fn rocketmq_local(dir: &str, namesrv_port: u16, broker_port: u16, args: &[&str]) -> Command {
     let root = repo_root();
     let mut cmd = Command::new("bash");
     cmd.arg(script())
@@ -155,7 +155,8 @@ fn fault_script(args: &[&str]) -> Command {
     )
 }
 
-fn describe(what: &str, output: &Output) -> String {
+/// `what`, the script's exit status and its output, for a panic message.
+pub fn describe(what: &str, output: &Output) -> String {
     format!(
         "{what} ({} exited with {}).\n--- stdout ---\n{}\n--- stderr ---\n{}",
         script().display(),

@@ -71,7 +71,8 @@ macro_rules! responder {
     }};
 }
 
-fn good() -> Responder {
+/// A broker that stores every send (and answers everything else with SUCCESS).
+pub fn good() -> Responder {
     responder!(|| Some(stored(response::SUCCESS)))
 }
 fn busy() -> Responder {
@@ -124,7 +125,8 @@ impl Cluster {
     }
 }
 
-fn port(p: &FakePeer) -> &str {
+/// The port of a fake, as the topic names of [`route_for`] carry it.
+pub fn port(p: &FakePeer) -> &str {
     p.addr.rsplit(':').next().unwrap()
 }
 

@@ -14,7 +14,8 @@ use actix_rocketmq::{
 
 use crate::common::{unique, wait_for, Inbox};
 use crate::fake::{Behaviour, FakePeer, Responder};
-use crate::retry::{name_server, stored};
+// (`good`: a 5.3.3 broker, the fakes' default version)
+use crate::retry::{good, name_server, port, stored};
 
 /// `MQVersion.Version.V4_9_7`: a release without a timer store.
 const V4_9_7: i32 = 407;
@@ -26,21 +27,12 @@ fn old_broker(cmd: &RemotingCommand) -> Option<RemotingCommand> {
     Some(reply)
 }
 
-/// A 5.3.3 broker (the fake's default version).
-fn new_broker(cmd: &RemotingCommand) -> Option<RemotingCommand> {
-    Some(if cmd.code == request::SEND_MESSAGE_V2 { stored(response::SUCCESS) } else { RemotingCommand::response(response::SUCCESS, 0, None) })
-}
-
 /// A broker that never answers a heartbeat (and stores sends).
 fn deaf_to_heartbeats(cmd: &RemotingCommand) -> Option<RemotingCommand> {
     match cmd.code {
         request::HEART_BEAT => None,
-        _ => new_broker(cmd),
+        _ => good()(cmd),
     }
-}
-
-fn port(p: &FakePeer) -> &str {
-    p.addr.rsplit(':').next().unwrap_or_default()
 }
 
 fn sends(peer: &FakePeer) -> Vec<RemotingCommand> {
@@ -114,7 +106,7 @@ async fn one_way_and_async_timer_sends_to_a_4_9_broker_are_refused_too() {
 
 #[actix_rt::test]
 async fn timer_messages_go_to_the_5_x_broker_of_a_mixed_cluster() {
-    let (ns, old, new) = (fake(name_server).await, fake(old_broker).await, fake(new_broker).await);
+    let (ns, old, new) = (fake(name_server).await, fake(old_broker).await, fake(good()).await);
     let topic = format!("t_{}_{}", port(&old), port(&new));
     let p = Producer::spawn(ProducerConfig::new(unique("mixed"), ns.addr.clone())).await.unwrap();
     for i in 0..8 {
