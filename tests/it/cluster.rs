@@ -119,10 +119,7 @@ async fn topic_on(brokers: &[&str], queues: i32) -> String {
 }
 
 fn config(name: &str) -> ProducerConfig {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
-    let mut cfg = ProducerConfig::new(unique(name), namesrv_list());
-    cfg.client.instance_name = unique(name);
-    cfg
+    crate::common::config_on(name, &namesrv_list())
 }
 
 /// A started producer that has sent one message to `topic` (so it knows the route).

@@ -16,10 +16,24 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{t}_{n}", std::process::id())
 }
 
+/// Test output shows the crate's spans and events as `RUST_LOG` asks.
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+}
+
 /// Config for `group` against the test name server.
 pub fn config(group: &str) -> ProducerConfig {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    init_tracing();
     ProducerConfig::new(group, fixture::namesrv_addr())
+}
+
+/// Config for a fresh group named after `name` against `namesrv`, in a client instance of its
+/// own: producers of another name server than the suite's cannot share the suite's instance.
+pub fn config_on(name: &str, namesrv: &str) -> ProducerConfig {
+    init_tracing();
+    let mut cfg = ProducerConfig::new(unique(name), namesrv);
+    cfg.client.instance_name = unique(name);
+    cfg
 }
 
 /// A started producer for a fresh group.

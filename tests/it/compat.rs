@@ -23,7 +23,7 @@ use actix_rocketmq::{
 };
 
 use crate::admin::{eventually, Admin};
-use crate::common::{unique, Collector};
+use crate::common::{config_on, unique, Collector};
 use crate::fixture;
 
 const DEFAULT_VERSIONS: &str = "4.9.7,5.5.0";
@@ -93,10 +93,7 @@ impl ReleaseBroker {
     /// A producer config for this release: a client instance of its own (another name server
     /// than the suite's instance).
     fn config(&self, name: &str) -> ProducerConfig {
-        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
-        let mut cfg = ProducerConfig::new(unique(name), self.namesrv_addr());
-        cfg.client.instance_name = unique(name);
-        cfg
+        config_on(name, &self.namesrv_addr())
     }
 
     /// A fresh topic with `queues` queues, routed by the name server.
