@@ -118,6 +118,8 @@ pub struct Producer {
     pub(super) tracing: Option<Tracing>,
     /// The metrics hook (also among the ledger's hooks), for the gauges sampled by `tick`.
     metrics: Option<Arc<ProducerMetrics>>,
+    /// Where connections answer this producer's requests (see `Producer::answers`).
+    pub(super) answers: std::sync::Weak<Recipient<crate::remoting::connection::Answered>>,
 }
 
 impl Producer {
@@ -158,6 +160,7 @@ impl Producer {
             trace_context: None,
             tracing,
             metrics,
+            answers: std::sync::Weak::new(),
         }
     }
 
@@ -345,7 +348,7 @@ impl Producer {
         let span = super::send::send_span(&self.config.group, &msg);
         // The send's span holds its parent open from here; the message need not.
         msg.parent = None;
-        Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span })
+        Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span, seq: 0, written_at: clock.started })
     }
 
     /// A send that waits for its reply (and for room in the budget), with the sync retries.

@@ -24,8 +24,8 @@ pub(super) struct Links {
 
 impl Links {
     /// A live cached connection to `addr`.
-    pub(super) fn get(&self, addr: &str) -> Option<Addr<Connection>> {
-        self.conns.get(addr).filter(|c| c.connected()).cloned()
+    pub(super) fn get(&self, addr: &str) -> Option<&Addr<Connection>> {
+        self.conns.get(addr).filter(|c| c.connected())
     }
 
     pub(super) fn insert(&mut self, addr: String, conn: Addr<Connection>) {

@@ -290,7 +290,7 @@ impl Handler<EndTransaction> for Producer {
     fn handle(&mut self, msg: EndTransaction, _: &mut Context<Self>) -> Self::Result {
         let Some((addr, cmd)) = self.end_transaction(&msg.send, msg.state, msg.remark) else { return Box::pin(async { false }) };
         self.ledger.hooks().end_transaction(&self.config.group, &msg.send, msg.tags.as_deref(), msg.keys.as_deref(), &addr, msg.state);
-        let cached = self.links.get(&addr);
+        let cached = self.links.get(&addr).cloned();
         let remoting = self.remoting();
         Box::pin(async move {
             let conn = match (cached, remoting) {

@@ -1,6 +1,6 @@
 //! One actor per remote address: the socket, the opaque counter and the pending table.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +12,7 @@ use actix::prelude::*;
 use bytes::{Buf, BytesMut};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
+use tokio::time::Sleep;
 use tokio_util::codec::FramedRead;
 use tracing::{debug, warn};
 
@@ -22,8 +23,6 @@ use crate::error::RemotingError;
 use crate::protocol::codes::response;
 use crate::protocol::{encode_frame, RemotingCommand, SerializeType};
 
-/// How often expired or abandoned entries are swept from the pending table.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Above this many unwritten bytes, one-way sends wait for the socket (back-pressure: they get
 /// no reply that could hold them back otherwise).
 const HIGH_WATER: usize = 1024 * 1024;
@@ -129,6 +128,108 @@ pub struct Request {
     pub timeout: Duration,
 }
 
+/// Send a request whose outcome is told to its [`Answer`] by message: the reply, the one-way
+/// hand-off, or a typed failure saying whether the request had been written.
+///
+/// This is the send path's form of [`Request`]: no reply slot, no task awaiting it and no
+/// timer of its own. The connection keeps the answer in its pending table and times it out
+/// from one deadline-ordered index (one timer for all its requests). Dispatch only to an open
+/// connection (see [`WhenOpen`]): while the connection connects, its mailbox waits.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Dispatch {
+    /// The request; its opaque is assigned by the connection.
+    pub cmd: RemotingCommand,
+    /// When the caller stops waiting: the request fails with a timeout then.
+    pub deadline: Instant,
+    /// Reported as the timeout's length.
+    pub timeout: Duration,
+    /// Written with the one-way flag: the answer is [`Outcome::Queued`] once the frame is in
+    /// the output (and the output below its high-water mark).
+    pub oneway: bool,
+    /// Where the outcome goes.
+    pub answer: Answer,
+}
+
+/// Which request an [`Answered`] is about (chosen by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    /// The caller's id of the request (the producer's send id).
+    pub id: u64,
+    /// Which attempt of it (a resend gets a new one, so a late answer to an older attempt is
+    /// told apart).
+    pub seq: u32,
+}
+
+/// How a [`Dispatch`] ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The peer's reply.
+    Reply(RemotingCommand),
+    /// A one-way request went into the output.
+    Queued,
+    /// No answer, and whether the request had been written.
+    Failed(Unanswered),
+    /// The connection went away holding the request (its mailbox or pending table dropped);
+    /// `written`: it had been written into the output.
+    Dropped {
+        /// Whether the request had been written.
+        written: bool,
+    },
+}
+
+/// The outcome of a [`Dispatch`], told to its [`Answer`]'s recipient.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Answered {
+    /// The caller's token.
+    pub token: Token,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// Where the outcome of a [`Dispatch`] goes, exactly once: told explicitly, or, if the
+/// connection drops it unanswered (a stopped actor's mailbox, a pending table dropped), as
+/// [`Outcome::Dropped`] from `Drop`. So no dispatched request is ever left without an answer.
+pub struct Answer {
+    to: Option<Arc<Recipient<Answered>>>,
+    token: Token,
+    written: bool,
+}
+
+impl Answer {
+    /// Answers `token` at `to`.
+    pub fn new(to: Arc<Recipient<Answered>>, token: Token) -> Self {
+        Answer { to: Some(to), token, written: false }
+    }
+
+    fn tell(mut self, outcome: Outcome) {
+        if let Some(to) = self.to.take() {
+            to.do_send(Answered { token: self.token, outcome });
+        }
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if let Some(to) = self.to.take() {
+            to.do_send(Answered { token: self.token, outcome: Outcome::Dropped { written: self.written } });
+        }
+    }
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer").field("token", &self.token).field("written", &self.written).finish()
+    }
+}
+
+/// Resolves once the connection is open (`Ok`), or with the error that ended it. Handled only
+/// after the connect attempt is over, since the mailbox waits while connecting.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(), RemotingError>")]
+pub struct WhenOpen;
+
 /// Send a one-way request: flag bit 1 set, nothing recorded, nothing awaited.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<(), Unanswered>")]
@@ -233,11 +334,63 @@ pub async fn exchange(
     }
 }
 
+/// A request awaiting its reply.
 struct Pending {
-    tx: oneshot::Sender<Result<RemotingCommand, RemotingError>>,
+    waiter: Waiter,
     deadline: Instant,
     timeout: Duration,
 }
+
+/// Who waits for a reply: a [`Request`]'s slot or a [`Dispatch`]'s answer.
+enum Waiter {
+    Slot(oneshot::Sender<Result<RemotingCommand, RemotingError>>),
+    Tell(Answer),
+}
+
+impl Waiter {
+    fn fail(self, error: RemotingError) {
+        match self {
+            Waiter::Slot(tx) => {
+                let _ = tx.send(Err(error));
+            }
+            Waiter::Tell(answer) => answer.tell(Outcome::Failed(unanswered_after_write(error))),
+        }
+    }
+}
+
+/// A written request that failed: the peer may have acted on it, unless it never accepted the
+/// session (a TLS handshake it refused, seen after the write with TLS 1.3).
+fn unanswered_after_write(error: RemotingError) -> Unanswered {
+    if error.is_tls_refusal() {
+        Unanswered::before_write(error)
+    } else {
+        Unanswered::after_write(error)
+    }
+}
+
+/// Byte-free hasher for the pending table's opaques: we assign them (a counter), so a
+/// multiplicative hash spreads them well, and SipHash's cost per reply bought nothing.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct CounterHasher(u64);
+
+impl std::hash::Hasher for CounterHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i32(&mut self, n: i32) {
+        self.write_u64(n as u32 as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type PendingTable = HashMap<i32, Pending, std::hash::BuildHasherDefault<CounterHasher>>;
 
 enum State {
     /// The connect future runs under `ctx.wait`, so no request is handled in this state.
@@ -259,13 +412,17 @@ pub struct Connection {
     settings: ConnectionSettings,
     state: State,
     next_opaque: i32,
-    pending: HashMap<i32, Pending>,
+    pending: PendingTable,
+    /// The pending requests by deadline: one timer (at the first) times them all out.
+    deadlines: BTreeSet<(Instant, i32)>,
     owner: Option<Recipient<ConnectionEvent>>,
     /// Frames not yet written to the socket. Every frame is encoded straight into it; the write
     /// loop drains it, so frames queued in one turn of the actor go out in one `write`.
     out: BytesMut,
     write_waker: Option<Waker>,
     drain_waiters: Vec<oneshot::Sender<()>>,
+    /// One-way dispatches waiting for the output to drain below `LOW_WATER`.
+    drain_answers: Vec<Answer>,
     /// Set while the output is held back: fires once the thread has run its ready tasks.
     held: Option<Arc<Turn>>,
     /// Frames encoded since the output buffer was last empty.
@@ -289,11 +446,13 @@ impl Connection {
             settings,
             state: State::Connecting,
             next_opaque: 0,
-            pending: HashMap::new(),
+            pending: PendingTable::default(),
+            deadlines: BTreeSet::new(),
             owner,
             out: BytesMut::with_capacity(64 * 1024),
             write_waker: None,
             drain_waiters: Vec::new(),
+            drain_answers: Vec::new(),
             held: None,
             unwritten_frames: 0,
             counts: WriteCounts::default(),
@@ -302,14 +461,16 @@ impl Connection {
     }
 
     fn fail_all(&mut self, err: &RemotingError) {
+        self.deadlines.clear();
         for (_, p) in self.pending.drain() {
-            let _ = p.tx.send(Err(err.clone()));
+            p.waiter.fail(err.clone());
         }
     }
 
     fn fail_and_stop(&mut self, err: RemotingError, ctx: &mut Context<Self>) {
         self.fail_all(&err);
         self.drain_waiters.clear();
+        self.drain_answers.clear();
         self.state = State::Failed(err);
         ctx.stop();
     }
@@ -404,17 +565,21 @@ impl Connection {
         Pin::new(&mut *sock).poll_flush(task).map_err(|e| RemotingError::from(e).at(&self.addr))
     }
 
-    fn sweep(&mut self) {
-        let now = Instant::now();
-        let expired: Vec<i32> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.tx.is_closed() || p.deadline <= now)
-            .map(|(o, _)| *o)
-            .collect();
-        for opaque in expired {
+    /// Records a written request awaiting its reply.
+    fn await_reply(&mut self, opaque: i32, waiter: Waiter, deadline: Instant, timeout: Duration) {
+        self.deadlines.insert((deadline, opaque));
+        self.pending.insert(opaque, Pending { waiter, deadline, timeout });
+    }
+
+    /// Fails every pending request whose deadline is not after `now`.
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(deadline, opaque)) = self.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_first();
             if let Some(p) = self.pending.remove(&opaque) {
-                let _ = p.tx.send(Err(RemotingError::Timeout { addr: self.addr.clone(), after: p.timeout }));
+                p.waiter.fail(RemotingError::Timeout { addr: self.addr.clone(), after: p.timeout });
             }
         }
     }
@@ -456,7 +621,7 @@ impl Actor for Connection {
                 ctx.add_stream(FramedRead::new(read, FrameDecoder::new(act.addr.clone(), act.settings.max_frame_len)));
                 act.state = State::Open(write);
                 ctx.spawn(WriteLoop);
-                ctx.run_interval(SWEEP_INTERVAL, |act, _| act.sweep());
+                ctx.spawn(ExpiryLoop { sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())), armed: None });
                 debug!(addr = %act.addr, "connected");
                 act.counted = true;
                 crate::producer::metrics::connection_opened(true);
@@ -504,8 +669,48 @@ impl Handler<Request> for Connection {
         self.stamp(&mut cmd);
         self.write(&cmd)?;
         let (tx, rx) = oneshot::channel();
-        self.pending.insert(cmd.opaque, Pending { tx, deadline: Instant::now() + msg.timeout, timeout: msg.timeout });
+        self.await_reply(cmd.opaque, Waiter::Slot(tx), Instant::now() + msg.timeout, msg.timeout);
         Ok(rx)
+    }
+}
+
+impl Handler<Dispatch> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, msg: Dispatch, _ctx: &mut Context<Self>) {
+        let Dispatch { mut cmd, deadline, timeout, oneway, mut answer } = msg;
+        if deadline <= Instant::now() {
+            // Its caller stopped waiting while it sat in the mailbox: not written.
+            let error = RemotingError::Timeout { addr: self.addr.clone(), after: timeout };
+            return answer.tell(Outcome::Failed(Unanswered::before_write(error)));
+        }
+        if oneway {
+            cmd.mark_oneway();
+        }
+        self.stamp(&mut cmd);
+        if let Err(e) = self.write(&cmd) {
+            return answer.tell(Outcome::Failed(Unanswered::before_write(e)));
+        }
+        answer.written = true;
+        if !oneway {
+            self.await_reply(cmd.opaque, Waiter::Tell(answer), deadline, timeout);
+        } else if self.out.len() <= HIGH_WATER {
+            answer.tell(Outcome::Queued);
+        } else {
+            self.drain_answers.push(answer);
+        }
+    }
+}
+
+impl Handler<WhenOpen> for Connection {
+    type Result = Result<(), RemotingError>;
+
+    fn handle(&mut self, _: WhenOpen, _: &mut Context<Self>) -> Self::Result {
+        match &self.state {
+            State::Open(_) => Ok(()),
+            State::Failed(e) => Err(e.clone()),
+            State::Connecting => Err(RemotingError::ConnectionClosed { addr: self.addr.clone() }),
+        }
     }
 }
 
@@ -569,7 +774,13 @@ impl StreamHandler<Result<RemotingCommand, RemotingError>> for Connection {
         match item {
             Ok(cmd) if cmd.is_response() => match self.pending.remove(&cmd.opaque) {
                 Some(p) => {
-                    let _ = p.tx.send(Ok(cmd));
+                    self.deadlines.remove(&(p.deadline, cmd.opaque));
+                    match p.waiter {
+                        Waiter::Slot(tx) => {
+                            let _ = tx.send(Ok(cmd));
+                        }
+                        Waiter::Tell(answer) => answer.tell(Outcome::Reply(cmd)),
+                    }
                 }
                 None => debug!(addr = %self.addr, opaque = cmd.opaque, "reply for no pending request (timed out?)"),
             },
@@ -640,9 +851,12 @@ impl ActorFuture<Connection> for WriteLoop {
             }
             Poll::Ready(Ok(())) | Poll::Pending => {}
         }
-        if act.out.len() < LOW_WATER && !act.drain_waiters.is_empty() {
+        if act.out.len() < LOW_WATER {
             for w in act.drain_waiters.drain(..) {
                 let _ = w.send(());
+            }
+            for answer in act.drain_answers.drain(..) {
+                answer.tell(Outcome::Queued);
             }
         }
         if !matches!(act.state, State::Open(_)) {
@@ -651,5 +865,41 @@ impl ActorFuture<Connection> for WriteLoop {
         // Woken by the socket (Pending above) or by the next `write`.
         act.write_waker = Some(task.waker().clone());
         Poll::Pending
+    }
+}
+
+/// Times out pending requests: one timer, armed for the first deadline of the index.
+struct ExpiryLoop {
+    sleep: Pin<Box<Sleep>>,
+    /// The deadline the timer is set for.
+    armed: Option<Instant>,
+}
+
+impl ActorFuture<Connection> for ExpiryLoop {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, act: &mut Connection, _: &mut Context<Connection>, task: &mut TaskContext<'_>) -> Poll<()> {
+        // actix polls this on every wake-up of the actor, so a new first deadline is seen
+        // right after the message that added it.
+        if !matches!(act.state, State::Open(_)) {
+            return Poll::Ready(());
+        }
+        loop {
+            let Some(&(first, _)) = act.deadlines.first() else {
+                self.armed = None;
+                return Poll::Pending;
+            };
+            if self.armed != Some(first) {
+                self.armed = Some(first);
+                self.sleep.as_mut().reset(first.into());
+            }
+            match self.sleep.as_mut().poll(task) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => {
+                    self.armed = None;
+                    act.expire(Instant::now());
+                }
+            }
+        }
     }
 }

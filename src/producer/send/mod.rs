@@ -48,7 +48,7 @@ use crate::protocol::sys_flag::TRANSACTION_PREPARED_TYPE;
 use crate::protocol::version::BrokerVersion;
 use crate::protocol::RemotingCommand;
 use crate::remoting::client::{CloseConnection, GetConnection};
-use crate::remoting::connection::{exchange, Oneway, Unanswered};
+use crate::remoting::connection::{Answer, Answered, Dispatch, Outcome, Token, Unanswered, WhenOpen};
 use crate::remoting::Connection;
 
 /// Bodies at least this large are compressed on a blocking thread, not on the actor's thread.
@@ -153,6 +153,11 @@ pub(crate) struct Send {
     pub stage: Stage,
     /// `rocketmq.send`, open from acceptance to the end (see [`send_span`]).
     pub span: tracing::Span,
+    /// Counts the writes of this send: an answer carries the count of its write, so a late
+    /// answer to an earlier write (before a GO_AWAY resend or a restart) is told apart.
+    pub seq: u32,
+    /// When the last write was handed to the connection (the attempt's latency starts here).
+    pub written_at: Instant,
 }
 
 /// The span of one send, a child of the caller's span (carried by the record): topic and
@@ -245,12 +250,13 @@ pub(super) struct RouteReady {
     result: Result<Arc<TopicPublishInfo>, Option<SendError>>,
 }
 
-/// Internal: a connection to `addr` is available (or the remoting client is gone).
+/// Internal: a connection to `addr` is open, or could not be opened (`Err(None)`: the remoting
+/// client is gone).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(super) struct ConnectionReady {
     addr: String,
-    conn: Option<Addr<Connection>>,
+    conn: Result<Addr<Connection>, Option<RemotingError>>,
 }
 
 /// Internal: the release of the broker at `addr` is known (`Err(None)`: the client instance is
@@ -262,23 +268,11 @@ pub(super) struct ReleaseKnown {
     result: Result<BrokerVersion, Option<RemotingError>>,
 }
 
-/// Internal: the broker answered (or the transport failed).
+/// Internal: a send waiting for a connection reached its deadline.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub(super) struct AttemptDone {
+pub(super) struct WaitOver {
     id: SendId,
-    hop: Hop,
-    reply: Result<RemotingCommand, Unanswered>,
-    latency: Duration,
-}
-
-/// Internal: a one-way frame was handed to the connection (or not).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(super) struct OnewayDone {
-    id: SendId,
-    result: Result<(), Unanswered>,
-    latency: Duration,
 }
 
 fn squeeze(kind: CompressionType, level: u32, body: &[u8]) -> Option<(Bytes, i32)> {
@@ -461,11 +455,12 @@ impl Producer {
         }
     }
 
-    /// Stage Connection: the cached connection to the hop's broker, or parked until the remoting
-    /// client hands one out.
+    /// Stage Connection: the cached open connection to the hop's broker, or parked until the
+    /// remoting client hands one out and it is open. A parked send ends at its deadline even if
+    /// the connect takes longer (the connect timeout may exceed the send's budget).
     fn connect(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
-        if let Some(conn) = self.links.get(&hop.addr) {
-            return self.check_release(id, hop, conn, ctx);
+        if self.links.get(&hop.addr).is_some() {
+            return self.check_release(id, hop, ctx);
         }
         let Some(remoting) = self.remoting() else {
             return self.fail(id, SendError::NotRunning(self.state));
@@ -473,30 +468,72 @@ impl Producer {
         let Some(send) = self.ledger.get_mut(id) else { return };
         let addr = hop.addr.clone();
         send.stage = Stage::Connection(hop);
+        let me = ctx.address();
+        let left = send.clock.left();
+        let timer = me.clone();
+        actix_rt::spawn(async move {
+            tokio::time::sleep(left).await;
+            timer.do_send(WaitOver { id });
+        });
         if !self.links.park(&addr, id) {
             return;
         }
-        let me = ctx.address();
         actix_rt::spawn(async move {
-            let conn = remoting.send(GetConnection(addr.clone())).await.ok();
+            let conn = match remoting.send(GetConnection(addr.clone())).await {
+                Ok(conn) => conn,
+                Err(_) => return me.do_send(ConnectionReady { addr, conn: Err(None) }),
+            };
+            // The connection answers once its connect is over (its mailbox waits until then),
+            // within its connect timeout.
+            let conn = match conn.send(WhenOpen).await {
+                Ok(Ok(())) => Ok(conn),
+                Ok(Err(e)) => Err(Some(e)),
+                Err(_) => Err(Some(RemotingError::ConnectionClosed { addr: addr.clone() })),
+            };
             me.do_send(ConnectionReady { addr, conn });
         });
     }
 
-    fn on_connection(&mut self, addr: String, conn: Option<Addr<Connection>>, ctx: &mut Context<Self>) {
+    fn on_connection(&mut self, addr: String, conn: Result<Addr<Connection>, Option<RemotingError>>, ctx: &mut Context<Self>) {
         let ids = self.links.unpark(&addr);
-        if let Some(conn) = &conn {
-            self.links.insert(addr.clone(), conn.clone());
-        }
+        let error = match conn {
+            Ok(conn) => {
+                self.links.insert(addr, conn);
+                None
+            }
+            Err(error) => error,
+        };
         for id in ids {
             let Some(Stage::Connection(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) else { continue };
-            match &conn {
-                Some(conn) => self.check_release(id, hop, conn.clone(), ctx),
+            match &error {
+                None if self.links.get(&hop.addr).is_some() => self.check_release(id, hop, ctx),
                 None => {
                     let source = RemotingError::ActorGone { actor: "remoting client" };
                     self.fail(id, SendError::Remoting { attempts: 0, source, delivery: Delivery::NotSent })
                 }
+                Some(source) => self.unreachable(id, hop, source.clone(), ctx),
             }
+        }
+    }
+
+    /// The hop's broker could not be connected to: an attempt that wrote nothing. The broker is
+    /// isolated as after any transport failure, and another one may do better.
+    fn unreachable(&mut self, id: SendId, hop: Hop, source: RemotingError, ctx: &mut Context<Self>) {
+        let attempts = self.ledger.get(id).map_or(0, |s| s.tries.attempts) + 1;
+        let error = SendError::Remoting { attempts, source, delivery: Delivery::NotSent };
+        let verdict = Verdict::Lost(error);
+        self.record_latency(&hop.mq.broker_name, Duration::ZERO, &verdict);
+        let Verdict::Lost(error) = verdict else { return };
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        send.tries.attempts += 1;
+        let retryable = !error.is_config();
+        self.after_failure(id, hop, error, retryable, ctx)
+    }
+
+    /// A send parked for a connection (or a release) reached its deadline.
+    fn on_wait_over(&mut self, id: SendId) {
+        if self.ledger.get(id).is_some_and(|s| matches!(s.stage, Stage::Connection(_)) && s.clock.left().is_zero()) {
+            self.out_of_time(id);
         }
     }
 
@@ -504,9 +541,9 @@ impl Producer {
     /// broker stores the message and delivers it at once). The release is asked of the client
     /// instance once per broker connection (a heartbeat answer carries it); the send waits for it
     /// in stage Connection. Other messages go straight on.
-    fn check_release(&mut self, id: SendId, hop: Hop, conn: Addr<Connection>, ctx: &mut Context<Self>) {
+    fn check_release(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
         if !self.ledger.get(id).is_some_and(|s| s.msg.timer) {
-            return self.write(id, hop, conn, ctx);
+            return self.write(id, hop, ctx);
         }
         match self.links.version(&hop.addr) {
             // (a server that reports no release at all is not judged by it)
@@ -519,7 +556,7 @@ impl Producer {
                 };
                 self.failed_before_write(id, hop, error, ctx)
             }
-            Some(_) => self.write(id, hop, conn, ctx),
+            Some(_) => self.write(id, hop, ctx),
             None => self.learn_release(id, hop, ctx),
         }
     }
@@ -598,41 +635,77 @@ impl Producer {
         RemotingCommand::request(msg.code).with_header(&header).with_body(msg.body.clone())
     }
 
-    /// Stage OnWire: hands the request to the connection; the wait for the reply is a task of
-    /// its own that reports back with [`AttemptDone`] (or [`OnewayDone`]).
-    fn write(&mut self, id: SendId, hop: Hop, conn: Addr<Connection>, ctx: &mut Context<Self>) {
+    /// Stage OnWire: hands the request to the connection. The connection tells the outcome
+    /// ([`Answered`]) by message: no task, timer or channel per request here.
+    fn write(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
+        let answers = self.answers(ctx);
         let Some(send) = self.ledger.get(id) else { return };
         let cmd = self.build_command(send, &hop.mq);
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
-        send.stage = Stage::OnWire(hop.clone());
+        send.seq = send.seq.wrapping_add(1);
+        send.written_at = Instant::now();
         if !send.span.is_disabled() {
             send.span.record("broker", hop.mq.broker_name.as_str());
             send.span.record("queue", hop.mq.queue_id);
         }
-        let (oneway, left) = (send.plan.oneway, send.clock.left());
+        let dispatch = Dispatch {
+            cmd,
+            deadline: send.clock.deadline(),
+            timeout: send.clock.left(),
+            oneway: send.plan.oneway,
+            answer: Answer::new(answers, Token { id, seq: send.seq }),
+        };
         if self.ledger.hooks().sees_attempts() {
             if let Some(send) = self.ledger.get(id) {
                 self.ledger.hooks().before(&self.attempt_view(send, &hop, 0));
             }
         }
-        let me = ctx.address();
-        if oneway {
-            actix_rt::spawn(async move {
-                let begin = Instant::now();
-                let result = match conn.send(Oneway { cmd }).await {
-                    Ok(r) => r,
-                    Err(_) => Err(Unanswered { error: RemotingError::ConnectionClosed { addr: hop.addr }, written: false }),
-                };
-                me.do_send(OnewayDone { id, result, latency: begin.elapsed() });
-            });
+        // (A connection gone since `connect` looked it up drops the request, and its answer
+        // says so: not written.)
+        if let Some(conn) = self.links.get(&hop.addr) {
+            conn.do_send(dispatch);
+        }
+        if let Some(send) = self.ledger.get_mut(id) {
+            send.stage = Stage::OnWire(hop);
+        }
+    }
+
+    /// Where connections tell the outcome of this producer's requests. Held strongly only by
+    /// the requests in flight (the producer keeps a weak reference), so it never keeps the
+    /// producer's own mailbox open.
+    fn answers(&mut self, ctx: &mut Context<Self>) -> Arc<Recipient<Answered>> {
+        if let Some(answers) = self.answers.upgrade() {
+            return answers;
+        }
+        let answers = Arc::new(ctx.address().recipient());
+        self.answers = Arc::downgrade(&answers);
+        answers
+    }
+
+    /// An attempt's outcome, told by its connection.
+    fn on_answer(&mut self, token: Token, outcome: Outcome, ctx: &mut Context<Self>) {
+        let id = token.id;
+        let Some(send) = self.ledger.get_mut(id) else { return };
+        if send.seq != token.seq || !matches!(send.stage, Stage::OnWire(_)) {
             return;
         }
-        actix_rt::spawn(async move {
-            let begin = Instant::now();
-            let reply = exchange(&conn, &hop.addr, cmd, left).await;
-            me.do_send(AttemptDone { id, hop, reply, latency: begin.elapsed() });
-        });
+        let latency = send.written_at.elapsed();
+        // Every path below sets the stage again (or ends the send).
+        let Stage::OnWire(hop) = std::mem::replace(&mut send.stage, Stage::Route) else { return };
+        let oneway = send.plan.oneway;
+        let reply = match outcome {
+            Outcome::Reply(cmd) => Ok(cmd),
+            Outcome::Queued => return self.on_oneway(id, hop, Ok(()), latency),
+            Outcome::Failed(unanswered) => Err(unanswered),
+            Outcome::Dropped { written } => {
+                Err(Unanswered { error: RemotingError::ConnectionClosed { addr: hop.addr.clone() }, written })
+            }
+        };
+        if oneway {
+            return self.on_oneway(id, hop, reply.map(|_| ()), latency);
+        }
+        self.on_reply(id, hop, reply, latency, ctx)
     }
 
     /// An attempt as the send hooks see it (`cost_ms`: how long ago it started).
@@ -674,30 +747,29 @@ impl Producer {
         }
     }
 
-    fn on_oneway(&mut self, id: SendId, result: Result<(), Unanswered>, latency: Duration) {
+    fn on_oneway(&mut self, id: SendId, hop: Hop, result: Result<(), Unanswered>, latency: Duration) {
         let outcome = result.map_err(|Unanswered { error, written }| {
             let attempts = self.ledger.get(id).map_or(1, |s| s.tries.attempts);
             SendError::Remoting { attempts, source: error, delivery: delivery(written) }
         });
         if self.ledger.hooks().sees_attempts() {
-            if let Some(Stage::OnWire(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) {
-                let seen = match &outcome {
-                    Ok(()) => AttemptOutcome::Written,
-                    Err(error) => AttemptOutcome::Failed(error),
-                };
-                self.after_hooks(id, &hop, latency, seen);
+            let seen = match &outcome {
+                Ok(()) => AttemptOutcome::Written,
+                Err(error) => AttemptOutcome::Failed(error),
+            };
+            self.after_hooks(id, &hop, latency, seen);
+        }
+        if outcome.is_err() {
+            if let Some(send) = self.ledger.get_mut(id) {
+                send.tries.last_broker = Some(hop.mq.broker_name);
             }
         }
         self.ledger.end(id, outcome.map(|()| None));
     }
 
     /// Judges a reply and moves on: the end, a GO_AWAY resend, or a retry.
-    fn on_reply(&mut self, done: AttemptDone, ctx: &mut Context<Self>) {
-        let AttemptDone { id, hop, reply, latency } = done;
+    fn on_reply(&mut self, id: SendId, hop: Hop, reply: Result<RemotingCommand, Unanswered>, latency: Duration, ctx: &mut Context<Self>) {
         let Some(send) = self.ledger.get(id) else { return };
-        if send.stage != Stage::OnWire(hop.clone()) {
-            return;
-        }
         let rules = Rules {
             retry_codes: &self.config.retry_response_codes,
             retry_another_broker_when_not_store_ok: self.config.retry_another_broker_when_not_store_ok,
@@ -766,6 +838,10 @@ impl Producer {
                 self.route(id, ctx)
             }
             Next::End(outcome) => {
+                // The broker of the last attempt, for the send's report.
+                if let Some(send) = self.ledger.get_mut(id) {
+                    send.tries.last_broker = Some(hop.mq.broker_name);
+                }
                 self.ledger.end(id, outcome.map(Some));
             }
         }
@@ -834,17 +910,17 @@ impl Handler<ReleaseKnown> for Producer {
     }
 }
 
-impl Handler<AttemptDone> for Producer {
+impl Handler<Answered> for Producer {
     type Result = ();
-    fn handle(&mut self, msg: AttemptDone, ctx: &mut Context<Self>) {
-        self.on_reply(msg, ctx);
+    fn handle(&mut self, msg: Answered, ctx: &mut Context<Self>) {
+        self.on_answer(msg.token, msg.outcome, ctx);
     }
 }
 
-impl Handler<OnewayDone> for Producer {
+impl Handler<WaitOver> for Producer {
     type Result = ();
-    fn handle(&mut self, msg: OnewayDone, _: &mut Context<Self>) {
-        self.on_oneway(msg.id, msg.result, msg.latency);
+    fn handle(&mut self, msg: WaitOver, _: &mut Context<Self>) {
+        self.on_wait_over(msg.id);
     }
 }
 
@@ -866,6 +942,8 @@ pub(crate) mod tests {
             tries: Tries::default(),
             stage: Stage::Admission,
             span: tracing::Span::none(),
+            seq: 0,
+            written_at: Instant::now(),
         }
     }
 
