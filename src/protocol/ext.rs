@@ -44,24 +44,24 @@ impl ExtFields {
     /// wins (as with Java's `HashMap.put`) and keeps the place of that last occurrence.
     /// Duplicates are found with a hash set, not with [`insert`](Self::insert)'s linear scan:
     /// decoding stays linear in the header's size even when a hostile peer repeats keys.
-    pub(crate) fn from_received(mut entries: Vec<(String, String)>) -> Self {
+    pub(crate) fn from_received(mut entries: Vec<(Cow<'static, str>, String)>) -> Self {
         // A handful of entries (every real header): compare directly.
         let unique = if entries.len() <= 16 {
             entries.iter().enumerate().all(|(i, (k, _))| entries[i + 1..].iter().all(|(other, _)| other != k))
         } else {
             let mut seen = std::collections::HashSet::with_capacity(entries.len());
-            entries.iter().all(|(k, _)| seen.insert(k.as_str()))
+            entries.iter().all(|(k, _)| seen.insert(k.as_ref()))
         };
         if !unique {
             // From the back, so the last occurrence of each key is the one kept.
             let keep: Vec<bool> = {
                 let mut seen = std::collections::HashSet::with_capacity(entries.len());
-                entries.iter().rev().map(|(k, _)| seen.insert(k.as_str())).collect()
+                entries.iter().rev().map(|(k, _)| seen.insert(k.as_ref())).collect()
             };
             let mut keep = keep.into_iter().rev();
             entries.retain(|_| keep.next().unwrap_or(false));
         }
-        ExtFields { entries: entries.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect() }
+        ExtFields { entries }
     }
 
     /// Sets `key` to `value`, returning the previous value.
@@ -197,12 +197,12 @@ mod tests {
     #[test]
     fn received_duplicates_keep_the_last_value() {
         let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
-        let ext = ExtFields::from_received(pairs(&[("a", "1"), ("b", "2"), ("a", "3")]));
+        let ext = ExtFields::from_received(pairs(&[("a", "1"), ("b", "2"), ("a", "3")]).into_iter().map(|(k, v)| (k.into(), v)).collect());
         assert_eq!(ext.iter().collect::<Vec<_>>(), [("b", "2"), ("a", "3")]);
         // Past the small-header path too.
         let mut many: Vec<(String, String)> = (0..40).map(|i| (format!("k{}", i % 20), i.to_string())).collect();
         many.push(("k3".into(), "last".into()));
-        let ext = ExtFields::from_received(many);
+        let ext = ExtFields::from_received(many.into_iter().map(|(k, v)| (k.into(), v)).collect());
         assert_eq!(ext.len(), 20);
         assert_eq!(ext["k3"], "last");
         assert_eq!(ext["k19"], "39");

@@ -8,9 +8,10 @@ use std::fmt;
 
 use bytes::{Buf, BufMut, BytesMut};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::command::{LanguageCode, RemotingCommand, SerializeType};
+use super::fields::{put_json_str, FieldWriter};
 use super::reader::Reader;
 use super::ProtocolError;
 
@@ -53,43 +54,123 @@ pub fn encode_frame(
     ser: SerializeType,
     dst: &mut BytesMut,
 ) -> Result<(), ProtocolError> {
+    if ser == SerializeType::RocketMq {
+        if let Some((k, _)) = cmd.ext_fields.iter().find(|(k, _)| k.len() > i16::MAX as usize) {
+            return Err(ProtocolError::TooLong { what: "ext field key", len: k.len(), max: i16::MAX as usize });
+        }
+    }
+    let head = Head { code: cmd.code, language: cmd.language, version: cmd.version, opaque: cmd.opaque, flag: cmd.flag };
+    write_frame(dst, ser, &head, cmd.remark.as_deref(), &cmd.body, |w| {
+        for (k, v) in &cmd.ext_fields {
+            w.put_field(k, v);
+        }
+    })
+}
+
+/// A request whose header fields are already encoded (the send path's form: written with a
+/// [`FieldWriter`] straight from the message, no string map). The connection adds the opaque
+/// and flag when it writes the frame ([`encode_request`]).
+///
+/// ```
+/// use actix_rocketmq::protocol::fields::FieldSink;
+/// use actix_rocketmq::protocol::frame::encode_request;
+/// use actix_rocketmq::protocol::{encode_frame, EncodedRequest, RemotingCommand, SerializeType};
+/// use bytes::{Bytes, BytesMut};
+///
+/// let mut req = EncodedRequest::new(310, SerializeType::RocketMq);
+/// req.fields().put_str("b", "TopicTest");
+/// req.body = Bytes::from_static(b"hello");
+/// let mut fast = BytesMut::new();
+/// encode_request(&req, 7, 0, &mut fast).unwrap();
+///
+/// let mut cmd = RemotingCommand::request(310).with_opaque(7).with_body(req.body.clone());
+/// cmd.ext_fields.insert("b", "TopicTest");
+/// let mut slow = BytesMut::new();
+/// encode_frame(&cmd, SerializeType::RocketMq, &mut slow).unwrap();
+/// assert_eq!(fast, slow);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EncodedRequest {
+    /// The request code.
+    pub code: i32,
+    /// The serialization the fields are encoded in.
+    pub ser: SerializeType,
+    fields: BytesMut,
+    /// The body.
+    pub body: bytes::Bytes,
+}
+
+impl EncodedRequest {
+    /// A request with no fields and no body.
+    pub fn new(code: i32, ser: SerializeType) -> Self {
+        EncodedRequest { code, ser, fields: BytesMut::with_capacity(256), body: bytes::Bytes::new() }
+    }
+
+    /// A writer adding header fields.
+    pub fn fields(&mut self) -> FieldWriter<'_> {
+        let first = self.fields.is_empty();
+        let mut w = FieldWriter::new(self.ser, &mut self.fields);
+        w.first = first;
+        w
+    }
+}
+
+/// Appends the frame of `req` with the given opaque and flag (language RUST, version 5.3.3,
+/// no remark), byte for byte what [`encode_frame`] writes for the same command. On error
+/// nothing is appended.
+pub fn encode_request(req: &EncodedRequest, opaque: i32, flag: i32, dst: &mut BytesMut) -> Result<(), ProtocolError> {
+    let head = Head { code: req.code, language: LanguageCode::Rust, version: super::codes::VERSION_5_3_3, opaque, flag };
+    write_frame(dst, req.ser, &head, None, &req.body, |w| w.put_encoded(&req.fields))
+}
+
+/// The fixed fields of a header.
+struct Head {
+    code: i32,
+    language: LanguageCode,
+    version: i32,
+    opaque: i32,
+    flag: i32,
+}
+
+/// Writes one frame: the prefix (patched at the end), the header in `ser` with the ext fields
+/// written by `fields`, the body. On error nothing is appended.
+fn write_frame(
+    dst: &mut BytesMut,
+    ser: SerializeType,
+    head: &Head,
+    remark: Option<&str>,
+    body: &[u8],
+    fields: impl FnOnce(&mut FieldWriter<'_>),
+) -> Result<(), ProtocolError> {
     // Refuse an oversized body before serializing anything.
-    let min_len = PREFIX_LEN.saturating_add(cmd.body.len());
+    let min_len = PREFIX_LEN.saturating_add(body.len());
     if min_len > DEFAULT_MAX_FRAME_LEN {
-        return Err(ProtocolError::FrameTooLarge {
-            len: min_len,
-            max: DEFAULT_MAX_FRAME_LEN,
-        });
+        return Err(ProtocolError::FrameTooLarge { len: min_len, max: DEFAULT_MAX_FRAME_LEN });
     }
     let start = dst.len();
     let result = match ser {
-        SerializeType::Json => encode_json(cmd, dst, start),
-        SerializeType::RocketMq => encode_binary(cmd, dst, start),
-    };
+        SerializeType::Json => {
+            write_json_header(dst, head, remark, fields);
+            Ok(())
+        }
+        SerializeType::RocketMq => write_binary_header(dst, head, remark, fields),
+    }
+    .and_then(|()| finish_frame(ser, dst, start, body));
     if result.is_err() {
         dst.truncate(start);
     }
     result
 }
 
-/// Writes prefix, header and body. `write_header` appends the header after the
-/// 8-byte placeholder; the prefix is patched once the header length is known.
-fn finish_frame(
-    cmd: &RemotingCommand,
-    ser: SerializeType,
-    dst: &mut BytesMut,
-    start: usize,
-) -> Result<(), ProtocolError> {
+/// Patches the prefix once the header is written, checks the limits, appends the body.
+fn finish_frame(ser: SerializeType, dst: &mut BytesMut, start: usize, body: &[u8]) -> Result<(), ProtocolError> {
     let header_len = dst.len() - start - PREFIX_LEN;
     if header_len > MAX_HEADER_LEN {
         return Err(ProtocolError::HeaderTooLarge(header_len));
     }
-    let frame_len = PREFIX_LEN + header_len + cmd.body.len();
+    let frame_len = PREFIX_LEN + header_len + body.len();
     if frame_len > DEFAULT_MAX_FRAME_LEN {
-        return Err(ProtocolError::FrameTooLarge {
-            len: frame_len,
-            max: DEFAULT_MAX_FRAME_LEN,
-        });
+        return Err(ProtocolError::FrameTooLarge { len: frame_len, max: DEFAULT_MAX_FRAME_LEN });
     }
     // Both fit in i32: frame_len <= 16 MiB and header_len < 2^24.
     let length = (frame_len - 4) as i32;
@@ -98,128 +179,66 @@ fn finish_frame(
         prefix[..4].copy_from_slice(&length.to_be_bytes());
         prefix[4..].copy_from_slice(&marker.to_be_bytes());
     }
-    dst.extend_from_slice(&cmd.body);
+    dst.extend_from_slice(body);
     Ok(())
 }
 
-/// The JSON header, with fields declared in alphabetical order because fastjson's
-/// `SortField` feature writes them that way.
-#[derive(Serialize)]
-struct JsonHeaderOut<'a> {
-    code: i32,
-    #[serde(rename = "extFields")]
-    ext_fields: &'a ExtFields,
-    flag: i32,
-    language: &'static str,
-    opaque: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remark: Option<&'a str>,
-    #[serde(rename = "serializeTypeCurrentRPC")]
-    serialize_type_current_rpc: &'static str,
-    version: i32,
-}
-
-fn encode_json(
-    cmd: &RemotingCommand,
-    dst: &mut BytesMut,
-    start: usize,
-) -> Result<(), ProtocolError> {
-    let header = JsonHeaderOut {
-        code: cmd.code,
-        // An empty map is still written (`{}`): Java handlers that read extFields without a
-        // null check then never see null.
-        ext_fields: &cmd.ext_fields,
-        flag: cmd.flag,
-        language: cmd.language.name(),
-        opaque: cmd.opaque,
-        remark: cmd.remark.as_deref(),
-        serialize_type_current_rpc: SerializeType::Json.name(),
-        version: cmd.version,
-    };
-    let ext_estimate: usize = cmd
-        .ext_fields
-        .iter()
-        .map(|(k, v)| k.len() + v.len() + 6)
-        .sum();
-    dst.reserve(
-        PREFIX_LEN
-            + 128
-            + ext_estimate
-            + cmd.remark.as_ref().map_or(0, String::len)
-            + cmd.body.len(),
-    );
+/// The JSON header as fastjson writes it (`SortField`: members in alphabetical order,
+/// `language` by name, `remark` left out when null). An empty `extFields` is still written
+/// (`{}`): Java handlers that read it without a null check then never see null.
+fn write_json_header(dst: &mut BytesMut, head: &Head, remark: Option<&str>, fields: impl FnOnce(&mut FieldWriter<'_>)) {
+    let mut n = itoa::Buffer::new();
+    dst.reserve(PREFIX_LEN + 160 + remark.map_or(0, str::len));
     dst.put_u64(0);
-    // serde_json escapes control characters (0x01/0x02 of message properties) as \u0001.
-    serde_json::to_writer((&mut *dst).writer(), &header)
-        .map_err(|e| ProtocolError::BadHeader(e.to_string()))?;
-    finish_frame(cmd, SerializeType::Json, dst, start)
+    dst.put_slice(b"{\"code\":");
+    dst.put_slice(n.format(head.code).as_bytes());
+    dst.put_slice(b",\"extFields\":{");
+    fields(&mut FieldWriter::new(SerializeType::Json, dst));
+    dst.put_slice(b"},\"flag\":");
+    dst.put_slice(n.format(head.flag).as_bytes());
+    dst.put_slice(b",\"language\":\"");
+    dst.put_slice(head.language.name().as_bytes());
+    dst.put_slice(b"\",\"opaque\":");
+    dst.put_slice(n.format(head.opaque).as_bytes());
+    if let Some(remark) = remark {
+        dst.put_slice(b",\"remark\":");
+        put_json_str(dst, remark);
+    }
+    dst.put_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+    dst.put_slice(n.format(head.version).as_bytes());
+    dst.put_u8(b'}');
 }
 
-fn encode_binary(
-    cmd: &RemotingCommand,
-    dst: &mut BytesMut,
-    start: usize,
-) -> Result<(), ProtocolError> {
-    let code = i16::try_from(cmd.code).map_err(|_| ProtocolError::BadField {
-        field: "code",
-        value: cmd.code.to_string(),
-    })?;
-    let version = i16::try_from(cmd.version).map_err(|_| ProtocolError::BadField {
-        field: "version",
-        value: cmd.version.to_string(),
-    })?;
-    let remark = cmd.remark.as_deref().unwrap_or("").as_bytes();
-
-    // Size the header up front: one reservation, and limits are checked before writing.
-    let mut ext_len = 0usize;
-    for (k, v) in &cmd.ext_fields {
-        if k.is_empty() || v.is_empty() {
-            continue;
-        }
-        if k.len() > i16::MAX as usize {
-            return Err(ProtocolError::TooLong {
-                what: "ext field key",
-                len: k.len(),
-                max: i16::MAX as usize,
-            });
-        }
-        ext_len = ext_len.saturating_add(2 + k.len() + 4 + v.len());
+/// The binary header (`RocketMQSerializable.rocketMQProtocolEncode`); an empty remark is
+/// written as length 0, which Java reads as null.
+fn write_binary_header(dst: &mut BytesMut, head: &Head, remark: Option<&str>, fields: impl FnOnce(&mut FieldWriter<'_>)) -> Result<(), ProtocolError> {
+    let code = i16::try_from(head.code).map_err(|_| ProtocolError::BadField { field: "code", value: head.code.to_string() })?;
+    let version =
+        i16::try_from(head.version).map_err(|_| ProtocolError::BadField { field: "version", value: head.version.to_string() })?;
+    let remark = remark.unwrap_or("").as_bytes();
+    if remark.len() > MAX_HEADER_LEN {
+        return Err(ProtocolError::HeaderTooLarge(remark.len()));
     }
-    let header_len = BINARY_FIXED_LEN
-        .saturating_add(remark.len())
-        .saturating_add(ext_len);
-    if header_len > MAX_HEADER_LEN {
-        return Err(ProtocolError::HeaderTooLarge(header_len));
-    }
-    let frame_len = PREFIX_LEN + header_len + cmd.body.len();
-    if frame_len > DEFAULT_MAX_FRAME_LEN {
-        return Err(ProtocolError::FrameTooLarge {
-            len: frame_len,
-            max: DEFAULT_MAX_FRAME_LEN,
-        });
-    }
-
-    dst.reserve(frame_len);
+    dst.reserve(PREFIX_LEN + BINARY_FIXED_LEN + remark.len() + 256);
     dst.put_u64(0);
     dst.put_i16(code);
-    dst.put_u8(cmd.language.code());
+    dst.put_u8(head.language.code());
     dst.put_i16(version);
-    dst.put_i32(cmd.opaque);
-    dst.put_i32(cmd.flag);
-    // All lengths below are < 2^24 (checked above), so the casts cannot truncate.
+    dst.put_i32(head.opaque);
+    dst.put_i32(head.flag);
     dst.put_i32(remark.len() as i32);
     dst.put_slice(remark);
-    dst.put_i32(ext_len as i32);
-    for (k, v) in &cmd.ext_fields {
-        if k.is_empty() || v.is_empty() {
-            continue;
-        }
-        dst.put_i16(k.len() as i16);
-        dst.put_slice(k.as_bytes());
-        dst.put_i32(v.len() as i32);
-        dst.put_slice(v.as_bytes());
+    let ext_at = dst.len();
+    dst.put_i32(0);
+    fields(&mut FieldWriter::new(SerializeType::RocketMq, dst));
+    let ext_len = dst.len() - ext_at - 4;
+    if ext_len > MAX_HEADER_LEN {
+        return Err(ProtocolError::HeaderTooLarge(ext_len));
     }
-    finish_frame(cmd, SerializeType::RocketMq, dst, start)
+    if let Some(len) = dst.get_mut(ext_at..ext_at + 4) {
+        len.copy_from_slice(&(ext_len as i32).to_be_bytes());
+    }
+    Ok(())
 }
 
 fn peek_i32(buf: &[u8], at: usize) -> Option<i32> {
@@ -373,7 +392,7 @@ fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error>
                     if out.len() == MAX_EXT_FIELDS {
                         return Err(de::Error::custom(too_many_fields()));
                     }
-                    out.push((k, v));
+                    out.push((k.into(), v));
                 }
             }
             Ok(ExtFields::from_received(out))
@@ -432,6 +451,16 @@ fn lossy(bytes: &[u8]) -> String {
     }
 }
 
+/// The key of a received field: the keys of a send reply (read for every message) without an
+/// allocation, others as owned text.
+fn field_key(bytes: &[u8]) -> std::borrow::Cow<'static, str> {
+    const KNOWN: [&str; 7] = ["msgId", "queueId", "queueOffset", "MSG_REGION", "TRACE_ON", "transactionId", "batchUniqId"];
+    match KNOWN.iter().find(|k| k.as_bytes() == bytes) {
+        Some(k) => std::borrow::Cow::Borrowed(k),
+        None => std::borrow::Cow::Owned(lossy(bytes)),
+    }
+}
+
 fn too_many_fields() -> ProtocolError {
     ProtocolError::TooMany { what: "ext fields in a header", max: MAX_EXT_FIELDS }
 }
@@ -476,7 +505,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
                     if ext_fields.len() == MAX_EXT_FIELDS {
                         return Err(too_many_fields());
                     }
-                    ext_fields.push((lossy(key), lossy(val)));
+                    ext_fields.push((field_key(key), lossy(val)));
                 }
             }
         }
@@ -573,6 +602,46 @@ mod tests {
                 Some(cmd)
             );
             assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_pre_encoded_send_request_is_byte_identical_to_its_command() {
+        use crate::protocol::fields::FieldSink;
+        use crate::protocol::header::{SendHeaderRef, SendMessageRequestHeaderV2};
+        let fields = SendHeaderRef {
+            producer_group: "group",
+            topic: "Tópic",
+            default_topic: "TBW102",
+            default_topic_queue_nums: 4,
+            queue_id: 3,
+            sys_flag: 1,
+            born_timestamp: 1_700_000_000_123,
+            flag: -1,
+            properties: "KEYS\u{1}k\"1\u{2}UNIQ_KEY\u{1}AB\u{2}",
+            reconsume_times: 0,
+            unit_mode: false,
+            max_reconsume_times: Some(16),
+            batch: true,
+            broker_name: Some("broker-a"),
+        };
+        let body = Bytes::from_static(b"body");
+        for ser in [SerializeType::Json, SerializeType::RocketMq] {
+            for flag in [0, 2] {
+                let mut req = EncodedRequest::new(320, ser);
+                fields.write(&mut req.fields());
+                req.body = body.clone();
+                let mut fast = BytesMut::from(&b"before"[..]);
+                encode_request(&req, 42, flag, &mut fast).unwrap();
+                let mut cmd = RemotingCommand::request(320).with_opaque(42).with_body(body.clone());
+                cmd.flag = flag;
+                fields.write(&mut cmd.ext_fields);
+                let mut slow = BytesMut::from(&b"before"[..]);
+                encode_frame(&cmd, ser, &mut slow).unwrap();
+                assert_eq!(fast, slow, "{ser:?}");
+                let back = decode_frame(&mut fast.split_off(6), DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
+                assert_eq!(back.decode_header::<SendMessageRequestHeaderV2>().unwrap().as_ref(), fields);
+            }
         }
     }
 

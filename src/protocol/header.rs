@@ -3,6 +3,7 @@
 //! Java turns every typed header into a `HashMap<String,String>`: numbers as decimal
 //! strings, booleans as `"true"`/`"false"`, null fields left out. The types here do the same.
 
+use super::fields::FieldSink;
 use super::ExtFields;
 use std::str::FromStr;
 
@@ -150,27 +151,96 @@ pub struct SendMessageRequestHeaderV2 {
     pub broker_name: Option<String>,
 }
 
+impl SendMessageRequestHeaderV2 {
+    /// The same fields by reference.
+    pub fn as_ref(&self) -> SendHeaderRef<'_> {
+        SendHeaderRef {
+            producer_group: &self.producer_group,
+            topic: &self.topic,
+            default_topic: &self.default_topic,
+            default_topic_queue_nums: self.default_topic_queue_nums,
+            queue_id: self.queue_id,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            flag: self.flag,
+            properties: &self.properties,
+            reconsume_times: self.reconsume_times,
+            unit_mode: self.unit_mode,
+            max_reconsume_times: self.max_reconsume_times,
+            batch: self.batch,
+            broker_name: self.broker_name.as_deref(),
+        }
+    }
+}
+
+/// The fields of a [`SendMessageRequestHeaderV2`] by reference: the send path writes them
+/// straight into the request's bytes ([`FieldWriter`](super::fields::FieldWriter)) from the
+/// message it holds, with no owned copies and no string map. One list of fields serves both.
+///
+/// ```
+/// use actix_rocketmq::protocol::fields::FieldSink;
+/// use actix_rocketmq::protocol::header::{CommandHeader, SendHeaderRef, SendMessageRequestHeaderV2};
+/// use actix_rocketmq::protocol::ExtFields;
+///
+/// let fields = SendHeaderRef {
+///     producer_group: "g", topic: "T", default_topic: "TBW102", default_topic_queue_nums: 4,
+///     queue_id: 1, sys_flag: 0, born_timestamp: 1, flag: 0, properties: "", reconsume_times: 0,
+///     unit_mode: false, max_reconsume_times: None, batch: false, broker_name: Some("b"),
+/// };
+/// let mut ext = ExtFields::new();
+/// fields.write(&mut ext);
+/// assert_eq!(SendMessageRequestHeaderV2::read_ext(&ext).unwrap().as_ref(), fields);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields of `SendMessageRequestHeaderV2`, documented there
+pub struct SendHeaderRef<'a> {
+    pub producer_group: &'a str,
+    pub topic: &'a str,
+    pub default_topic: &'a str,
+    pub default_topic_queue_nums: i32,
+    pub queue_id: i32,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    pub flag: i32,
+    pub properties: &'a str,
+    pub reconsume_times: i32,
+    pub unit_mode: bool,
+    pub max_reconsume_times: Option<i32>,
+    pub batch: bool,
+    pub broker_name: Option<&'a str>,
+}
+
+impl SendHeaderRef<'_> {
+    /// Writes the fields (keys `a`…`n`, in that order; empty properties and absent options
+    /// left out).
+    pub fn write(&self, w: &mut impl FieldSink) {
+        w.put_str("a", self.producer_group);
+        w.put_str("b", self.topic);
+        w.put_str("c", self.default_topic);
+        w.put_int("d", self.default_topic_queue_nums.into());
+        w.put_int("e", self.queue_id.into());
+        w.put_int("f", self.sys_flag.into());
+        w.put_int("g", self.born_timestamp);
+        w.put_int("h", self.flag.into());
+        if !self.properties.is_empty() {
+            w.put_str("i", self.properties);
+        }
+        w.put_int("j", self.reconsume_times.into());
+        w.put_bool("k", self.unit_mode);
+        if let Some(max) = self.max_reconsume_times {
+            w.put_int("l", max.into());
+        }
+        w.put_bool("m", self.batch);
+        if let Some(name) = self.broker_name {
+            w.put_str("n", name);
+        }
+    }
+}
+
 impl CommandHeader for SendMessageRequestHeaderV2 {
     fn write_ext(&self, ext: &mut ExtFields) {
         ext.reserve(14);
-        put(ext, "a", self.producer_group.as_str());
-        put(ext, "b", self.topic.as_str());
-        put(ext, "c", self.default_topic.as_str());
-        put_num(ext, "d", self.default_topic_queue_nums);
-        put_num(ext, "e", self.queue_id);
-        put_num(ext, "f", self.sys_flag);
-        put_num(ext, "g", self.born_timestamp);
-        put_num(ext, "h", self.flag);
-        if !self.properties.is_empty() {
-            put(ext, "i", self.properties.as_str());
-        }
-        put_num(ext, "j", self.reconsume_times);
-        put_bool(ext, "k", self.unit_mode);
-        if let Some(max) = self.max_reconsume_times {
-            put_num(ext, "l", max);
-        }
-        put_bool(ext, "m", self.batch);
-        put_opt(ext, "n", self.broker_name.as_ref());
+        self.as_ref().write(ext);
     }
 
     fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {

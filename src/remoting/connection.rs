@@ -21,7 +21,8 @@ use super::signing::Signer;
 use super::transport::{Transport, WriteHalf};
 use crate::error::RemotingError;
 use crate::protocol::codes::response;
-use crate::protocol::{encode_frame, RemotingCommand, SerializeType};
+use crate::protocol::frame::encode_request;
+use crate::protocol::{encode_frame, EncodedRequest, ProtocolError, RemotingCommand, SerializeType};
 
 /// Above this many unwritten bytes, one-way sends wait for the socket (back-pressure: they get
 /// no reply that could hold them back otherwise).
@@ -139,7 +140,7 @@ pub struct Request {
 #[rtype(result = "()")]
 pub struct Dispatch {
     /// The request; its opaque is assigned by the connection.
-    pub cmd: RemotingCommand,
+    pub request: Outgoing,
     /// When the caller stops waiting: the request fails with a timeout then.
     pub deadline: Instant,
     /// Reported as the timeout's length.
@@ -149,6 +150,16 @@ pub struct Dispatch {
     pub oneway: bool,
     /// Where the outcome goes.
     pub answer: Answer,
+}
+
+/// A request as handed to [`Dispatch`].
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A command (signed by the connection on a cluster with authentication on).
+    Command(RemotingCommand),
+    /// Header fields already encoded in the connection's serialization: the send path's form.
+    /// Such a request cannot be signed, so it is for connections without a signer.
+    Encoded(EncodedRequest),
 }
 
 /// Which request an [`Answered`] is about (chosen by the caller).
@@ -237,6 +248,9 @@ pub struct Oneway {
     /// The request; the connection sets its one-way flag and opaque.
     pub cmd: RemotingCommand,
 }
+
+/// Flag bit 1 of a one-way request (`RemotingCommand::mark_oneway`).
+const ONEWAY_FLAG: i32 = 0x2;
 
 /// How many requests await a reply (diagnostics; one-way requests never count).
 #[derive(Message, Debug)]
@@ -493,14 +507,18 @@ impl Connection {
     /// Encodes one frame into the output buffer and wakes the write loop. Encoding errors stay
     /// with the request that caused them.
     fn write(&mut self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
+        let ser = self.settings.serialize_type;
+        self.put_frame(|out| encode_frame(cmd, ser, out))
+    }
+
+    /// Writes one frame with `encode` (which appends nothing on error).
+    fn put_frame(&mut self, encode: impl FnOnce(&mut BytesMut) -> Result<(), ProtocolError>) -> Result<(), RemotingError> {
         match &self.state {
             State::Open(_) => {}
             State::Failed(e) => return Err(e.clone()),
             State::Connecting => return Err(RemotingError::ConnectionClosed { addr: self.addr.clone() }),
         }
-        let mark = self.out.len();
-        if let Err(source) = encode_frame(cmd, self.settings.serialize_type, &mut self.out) {
-            self.out.truncate(mark);
+        if let Err(source) = encode(&mut self.out) {
             return Err(RemotingError::Protocol { addr: self.addr.clone(), source });
         }
         self.counts.frames += 1;
@@ -678,22 +696,36 @@ impl Handler<Dispatch> for Connection {
     type Result = ();
 
     fn handle(&mut self, msg: Dispatch, _ctx: &mut Context<Self>) {
-        let Dispatch { mut cmd, deadline, timeout, oneway, mut answer } = msg;
+        let Dispatch { request, deadline, timeout, oneway, mut answer } = msg;
         if deadline <= Instant::now() {
             // Its caller stopped waiting while it sat in the mailbox: not written.
             let error = RemotingError::Timeout { addr: self.addr.clone(), after: timeout };
             return answer.tell(Outcome::Failed(Unanswered::before_write(error)));
         }
-        if oneway {
-            cmd.mark_oneway();
-        }
-        self.stamp(&mut cmd);
-        if let Err(e) = self.write(&cmd) {
-            return answer.tell(Outcome::Failed(Unanswered::before_write(e)));
-        }
+        let written = match request {
+            Outgoing::Command(mut cmd) => {
+                if oneway {
+                    cmd.mark_oneway();
+                }
+                self.stamp(&mut cmd);
+                self.write(&cmd).map(|()| cmd.opaque)
+            }
+            Outgoing::Encoded(req) if self.settings.signer.is_none() && req.ser == self.settings.serialize_type => {
+                let (opaque, flag) = (self.next_opaque(), if oneway { ONEWAY_FLAG } else { 0 });
+                self.put_frame(|out| encode_request(&req, opaque, flag, out)).map(|()| opaque)
+            }
+            Outgoing::Encoded(_) => Err(RemotingError::Protocol {
+                addr: self.addr.clone(),
+                source: ProtocolError::BadHeader("a pre-encoded request cannot be signed or re-serialized".into()),
+            }),
+        };
+        let opaque = match written {
+            Ok(opaque) => opaque,
+            Err(e) => return answer.tell(Outcome::Failed(Unanswered::before_write(e))),
+        };
         answer.written = true;
         if !oneway {
-            self.await_reply(cmd.opaque, Waiter::Tell(answer), deadline, timeout);
+            self.await_reply(opaque, Waiter::Tell(answer), deadline, timeout);
         } else if self.out.len() <= HIGH_WATER {
             answer.tell(Outcome::Queued);
         } else {

@@ -41,14 +41,14 @@ use super::record::SendResult;
 use crate::client::instance::{FetchPublishInfo, LearnBrokerVersion};
 use crate::error::{Delivery, RemotingError, SendError, ValidationError};
 use crate::protocol::compression::{compress, CompressionType, COMPRESSED_FLAG};
-use crate::protocol::header::SendMessageRequestHeaderV2;
+use crate::protocol::header::SendHeaderRef;
 use crate::protocol::route::{MessageQueue, TopicPublishInfo};
 use crate::protocol::properties::{find_property, names};
 use crate::protocol::sys_flag::TRANSACTION_PREPARED_TYPE;
 use crate::protocol::version::BrokerVersion;
-use crate::protocol::RemotingCommand;
+use crate::protocol::{EncodedRequest, RemotingCommand};
 use crate::remoting::client::{CloseConnection, GetConnection};
-use crate::remoting::connection::{Answer, Answered, Dispatch, Outcome, Token, Unanswered, WhenOpen};
+use crate::remoting::connection::{Answer, Answered, Dispatch, Outcome, Outgoing, Token, Unanswered, WhenOpen};
 use crate::remoting::Connection;
 
 /// Bodies at least this large are compressed on a blocking thread, not on the actor's thread.
@@ -613,26 +613,37 @@ impl Producer {
         self.after_failure(id, hop, error, true, ctx)
     }
 
-    fn build_command(&self, send: &Send, mq: &MessageQueue) -> RemotingCommand {
+    /// The request of one attempt: its SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE header written
+    /// straight into the request's bytes, or, on a cluster with authentication on (the
+    /// connection signs the fields), as a command.
+    fn build_request(&self, send: &Send, mq: &MessageQueue) -> Outgoing {
         let born_timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         let msg = &send.msg;
-        let header = SendMessageRequestHeaderV2 {
-            producer_group: self.wire_group.clone(),
-            topic: msg.topic.clone(),
-            default_topic: self.config.create_topic_key.clone(),
+        let fields = SendHeaderRef {
+            producer_group: &self.wire_group,
+            topic: &msg.topic,
+            default_topic: &self.config.create_topic_key,
             default_topic_queue_nums: self.config.default_topic_queue_nums,
             queue_id: mq.queue_id,
             sys_flag: msg.sys_flag,
             born_timestamp,
             flag: msg.flag,
-            properties: msg.properties.clone(),
+            properties: &msg.properties,
             reconsume_times: 0,
             unit_mode: false,
             max_reconsume_times: None,
             batch: msg.batch,
-            broker_name: Some(mq.broker_name.clone()),
+            broker_name: Some(&mq.broker_name),
         };
-        RemotingCommand::request(msg.code).with_header(&header).with_body(msg.body.clone())
+        if self.config.client.credentials.is_some() {
+            let mut cmd = RemotingCommand::request(msg.code).with_body(msg.body.clone());
+            fields.write(&mut cmd.ext_fields);
+            return Outgoing::Command(cmd);
+        }
+        let mut req = EncodedRequest::new(msg.code, self.config.client.serialize_type);
+        fields.write(&mut req.fields());
+        req.body = msg.body.clone();
+        Outgoing::Encoded(req)
     }
 
     /// Stage OnWire: hands the request to the connection. The connection tells the outcome
@@ -640,7 +651,7 @@ impl Producer {
     fn write(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
         let answers = self.answers(ctx);
         let Some(send) = self.ledger.get(id) else { return };
-        let cmd = self.build_command(send, &hop.mq);
+        let request = self.build_request(send, &hop.mq);
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
         send.seq = send.seq.wrapping_add(1);
@@ -650,7 +661,7 @@ impl Producer {
             send.span.record("queue", hop.mq.queue_id);
         }
         let dispatch = Dispatch {
-            cmd,
+            request,
             deadline: send.clock.deadline(),
             timeout: send.clock.left(),
             oneway: send.plan.oneway,
