@@ -45,6 +45,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+mod hash;
 pub mod namespace;
 pub mod producer;
 pub mod protocol;

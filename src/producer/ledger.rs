@@ -70,7 +70,9 @@ pub(super) struct Ledger {
     hooks: Hooks,
     namespace: Option<String>,
     budget: InflightBudget,
-    live: BTreeMap<SendId, Entry>,
+    /// Boxed: a B-tree node moves its values on every removal, and an entry is several hundred
+    /// bytes (profiled: half of all copying in the send path before the box).
+    live: BTreeMap<SendId, Box<Entry>>,
     next_id: SendId,
     flushes: Vec<FlushWaiter>,
     on_empty: Vec<oneshot::Sender<()>>,
@@ -136,7 +138,7 @@ impl Ledger {
     pub(super) fn accept(&mut self, send: Send, completion: Completion, on_admit: Option<oneshot::Sender<()>>) -> SendId {
         self.next_id += 1;
         let id = self.next_id;
-        self.live.insert(id, Entry { send, completion, admitted: false, on_admit });
+        self.live.insert(id, Box::new(Entry { send, completion, admitted: false, on_admit }));
         id
     }
 

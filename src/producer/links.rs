@@ -2,22 +2,22 @@
 //! one is handed out. The `RemotingClient` owns the connections and the `ClientInstance` the
 //! releases; this is only the hot path's shortcut to them.
 
-use std::collections::HashMap;
 
 use actix::prelude::*;
 
 use super::ledger::SendId;
 use super::parked::Parked;
+use crate::hash::FastMap;
 use crate::protocol::version::BrokerVersion;
 use crate::remoting::Connection;
 
 #[derive(Default)]
 pub(super) struct Links {
-    conns: HashMap<String, Addr<Connection>>,
+    conns: FastMap<String, Addr<Connection>>,
     parked: Parked,
     /// Releases learned (asked only by timer messages), dropped with the connection: a broker
     /// restarted on the same address may run another release.
-    versions: HashMap<String, BrokerVersion>,
+    versions: FastMap<String, BrokerVersion>,
     /// Timer messages waiting for their broker's release.
     awaiting_version: Parked,
 }

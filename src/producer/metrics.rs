@@ -72,7 +72,7 @@ struct TopicMetrics {
     ok: Histogram,
     error: Histogram,
     /// By broker: (messages, bytes).
-    sent: HashMap<String, (Counter, Counter)>,
+    sent: crate::hash::FastMap<String, (Counter, Counter)>,
     failures: HashMap<&'static str, Counter>,
 }
 
@@ -89,7 +89,7 @@ pub struct ProducerMetrics {
     group: String,
     /// Keyed by the topic as sent (namespace included). One producer actor calls in, so the lock
     /// is never contended; it is there because hooks are `Sync`.
-    topics: Mutex<HashMap<String, TopicMetrics>>,
+    topics: Mutex<crate::hash::FastMap<String, TopicMetrics>>,
     isolations: Mutex<HashMap<String, Counter>>,
     inflight_messages: Gauge,
     inflight_bytes: Gauge,
@@ -102,7 +102,7 @@ impl ProducerMetrics {
         ProducerMetrics {
             inflight_messages: gauge!(INFLIGHT_MESSAGES, "group" => group.clone()),
             inflight_bytes: gauge!(INFLIGHT_BYTES, "group" => group.clone()),
-            topics: Mutex::new(HashMap::new()),
+            topics: Mutex::new(Default::default()),
             isolations: Mutex::new(HashMap::new()),
             group,
         }
@@ -120,7 +120,7 @@ impl ProducerMetrics {
             retries: counter!(SEND_RETRIES, "group" => group.clone(), "topic" => name.clone()),
             ok: histogram!(SEND_DURATION, "group" => group.clone(), "topic" => name.clone(), "outcome" => "ok"),
             error: histogram!(SEND_DURATION, "group" => group, "topic" => name.clone(), "outcome" => "error"),
-            sent: HashMap::new(),
+            sent: Default::default(),
             failures: HashMap::new(),
             name,
         }
@@ -134,11 +134,11 @@ impl SendHook for ProducerMetrics {
 
     fn send_ended(&self, s: &SendSummary<'_>) {
         let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !topics.contains_key(s.topic) {
-            let metrics = self.topic(s.topic_without_namespace());
-            topics.insert(s.topic.to_string(), metrics);
-        }
-        let Some(t) = topics.get_mut(s.topic) else { return };
+        // One lookup on the hot path; the key is copied only the first time.
+        let t = match topics.get_mut(s.topic) {
+            Some(t) => t,
+            None => topics.entry(s.topic.to_string()).or_insert_with(|| self.topic(s.topic_without_namespace())),
+        };
         if s.attempts > 1 {
             t.retries.increment(u64::from(s.attempts - 1));
         }
@@ -146,14 +146,15 @@ impl SendHook for ProducerMetrics {
             Ok(_) => {
                 t.ok.record(s.elapsed.as_secs_f64());
                 let broker = s.broker.unwrap_or("");
-                if !t.sent.contains_key(broker) {
-                    let labels = [("group", self.group.clone()), ("topic", t.name.clone()), ("broker", broker.to_string())];
-                    t.sent.insert(broker.to_string(), (counter!(MESSAGES_SENT, &labels), counter!(BYTES_SENT, &labels)));
-                }
-                if let Some((messages, bytes)) = t.sent.get(broker) {
-                    messages.increment(s.messages as u64);
-                    bytes.increment(s.body_len as u64);
-                }
+                let (messages, bytes) = match t.sent.get(broker) {
+                    Some(counters) => counters,
+                    None => {
+                        let labels = [("group", self.group.clone()), ("topic", t.name.clone()), ("broker", broker.to_string())];
+                        t.sent.entry(broker.to_string()).or_insert_with(|| (counter!(MESSAGES_SENT, &labels), counter!(BYTES_SENT, &labels)))
+                    }
+                };
+                messages.increment(s.messages as u64);
+                bytes.increment(s.body_len as u64);
             }
             Err(e) => {
                 // A send refused before the producer accepted it (no message id) is counted as a

@@ -18,7 +18,7 @@ use crate::protocol::route::{MessageQueue, TopicPublishInfo};
 /// See the module documentation. A restart replaces it with a fresh one.
 #[derive(Default)]
 pub(super) struct Routing {
-    publish: HashMap<String, Arc<TopicPublishInfo>>,
+    publish: crate::hash::FastMap<String, Arc<TopicPublishInfo>>,
     parked: Parked,
     selector: QueueSelector,
     faults: LatencyFaultTable,

@@ -607,7 +607,6 @@ mod tests {
 
     #[test]
     fn a_pre_encoded_send_request_is_byte_identical_to_its_command() {
-        use crate::protocol::fields::FieldSink;
         use crate::protocol::header::{SendHeaderRef, SendMessageRequestHeaderV2};
         let fields = SendHeaderRef {
             producer_group: "group",

@@ -1,6 +1,6 @@
 //! One actor per remote address: the socket, the opaque counter and the pending table.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +20,7 @@ use super::codec::FrameDecoder;
 use super::signing::Signer;
 use super::transport::{Transport, WriteHalf};
 use crate::error::RemotingError;
+use crate::hash::FastMap;
 use crate::protocol::codes::response;
 use crate::protocol::frame::encode_request;
 use crate::protocol::{encode_frame, EncodedRequest, ProtocolError, RemotingCommand, SerializeType};
@@ -382,29 +383,8 @@ fn unanswered_after_write(error: RemotingError) -> Unanswered {
     }
 }
 
-/// Byte-free hasher for the pending table's opaques: we assign them (a counter), so a
-/// multiplicative hash spreads them well, and SipHash's cost per reply bought nothing.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct CounterHasher(u64);
-
-impl std::hash::Hasher for CounterHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_i32(&mut self, n: i32) {
-        self.write_u64(n as u32 as u64);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type PendingTable = HashMap<i32, Pending, std::hash::BuildHasherDefault<CounterHasher>>;
+/// Keyed by the opaques we assign (see `crate::hash`).
+type PendingTable = FastMap<i32, Pending>;
 
 enum State {
     /// The connect future runs under `ctx.wait`, so no request is handled in this state.
