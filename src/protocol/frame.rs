@@ -485,7 +485,8 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         }
     };
 
-    let mut ext_fields = Vec::new();
+    // Sized for a send reply (five to seven fields).
+    let mut ext_fields = Vec::with_capacity(8);
     // Like Java, a non-positive ext length means "no ext fields".
     let ext_len = r.i32("ext fields length")?;
     if let Ok(n) = usize::try_from(ext_len) {
