@@ -318,7 +318,7 @@ impl Producer {
             Err(error) => return Box::pin(async move { Err(SendFailure { error, returned }) }),
         };
         let (tx, rx) = oneshot::channel();
-        self.accept(send, Completion::Reply(tx), None, ctx);
+        self.accept(send, Completion::Reply(tx), ctx);
         Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned }) })
     }
 
@@ -714,15 +714,14 @@ impl Handler<SendAsync> for Producer {
                 return Response::reply(());
             }
         };
-        let (tx, mut rx) = oneshot::channel();
-        self.accept(send, Completion::Callback { to: callback, context, record }, Some(tx), ctx);
-        // Usually admitted on the spot: answer at once instead of spawning a task to wait.
-        if rx.try_recv().is_ok() {
-            return Response::reply(());
+        let id = self.accept(send, Completion::Callback { to: callback, context, record }, ctx);
+        // Usually admitted on the spot: answer at once, with no channel and no task to wait.
+        match self.ledger.when_admitted(id) {
+            None => Response::reply(()),
+            Some(rx) => Response::fut(async move {
+                let _ = rx.await;
+            }),
         }
-        Response::fut(async move {
-            let _ = rx.await;
-        })
     }
 }
 

@@ -140,11 +140,20 @@ impl Ledger {
     }
 
     /// Records an accepted send; from here on only [`Ledger::end`] answers it.
-    pub(super) fn accept(&mut self, send: Send, completion: Completion, on_admit: Option<oneshot::Sender<()>>) -> SendId {
+    pub(super) fn accept(&mut self, send: Send, completion: Completion) -> SendId {
         self.next_id += 1;
         let id = self.next_id;
-        self.live.insert(id, Entry { send, completion, admitted: false, on_admit });
+        self.live.insert(id, Entry { send, completion, admitted: false, on_admit: None });
         id
+    }
+
+    /// A receiver that resolves once `id` is admitted or ends; `None` if that happened already
+    /// (most sends are admitted on the spot: no channel for them).
+    pub(super) fn when_admitted(&mut self, id: SendId) -> Option<oneshot::Receiver<()>> {
+        let entry = self.live.get_mut(&id).filter(|e| !e.admitted)?;
+        let (tx, rx) = oneshot::channel();
+        entry.on_admit = Some(tx);
+        Some(rx)
     }
 
     pub(super) fn get(&self, id: SendId) -> Option<&Send> {

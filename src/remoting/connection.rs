@@ -1,6 +1,6 @@
 //! One actor per remote address: the socket, the opaque counter and the pending table.
 
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -407,8 +407,10 @@ pub struct Connection {
     state: State,
     next_opaque: i32,
     pending: PendingTable,
-    /// The pending requests by deadline: one timer (at the first) times them all out.
-    deadlines: BTreeSet<(Instant, i32)>,
+    /// The pending requests by deadline: one timer (at the first) times them all out. Replies
+    /// mostly come in the order the requests went out, so new entries go at the back and
+    /// answered ones leave from the front; one answered out of order stays until it gets there.
+    deadlines: VecDeque<(Instant, i32)>,
     owner: Option<Recipient<ConnectionEvent>>,
     /// Frames not yet written to the socket. Every frame is encoded straight into it; the write
     /// loop drains it, so frames queued in one turn of the actor go out in one `write`.
@@ -441,7 +443,7 @@ impl Connection {
             state: State::Connecting,
             next_opaque: 0,
             pending: PendingTable::default(),
-            deadlines: BTreeSet::new(),
+            deadlines: VecDeque::new(),
             owner,
             out: BytesMut::with_capacity(64 * 1024),
             write_waker: None,
@@ -565,19 +567,40 @@ impl Connection {
 
     /// Records a written request awaiting its reply.
     fn await_reply(&mut self, opaque: i32, waiter: Waiter, deadline: Instant, timeout: Duration) {
-        self.deadlines.insert((deadline, opaque));
+        match self.deadlines.back() {
+            // A shorter timeout than the last request's: into its place.
+            Some(&(last, _)) if deadline < last => {
+                let at = self.deadlines.partition_point(|&(d, _)| d <= deadline);
+                self.deadlines.insert(at, (deadline, opaque));
+            }
+            _ => self.deadlines.push_back((deadline, opaque)),
+        }
         self.pending.insert(opaque, Pending { waiter, deadline, timeout });
+    }
+
+    /// Drops the deadlines of answered requests from the front.
+    fn trim_answered(&mut self) {
+        while let Some(&(_, opaque)) = self.deadlines.front() {
+            if self.pending.contains_key(&opaque) {
+                break;
+            }
+            self.deadlines.pop_front();
+        }
     }
 
     /// Fails every pending request whose deadline is not after `now`.
     fn expire(&mut self, now: Instant) {
-        while let Some(&(deadline, opaque)) = self.deadlines.first() {
+        while let Some(&(deadline, opaque)) = self.deadlines.front() {
             if deadline > now {
                 break;
             }
-            self.deadlines.pop_first();
-            if let Some(p) = self.pending.remove(&opaque) {
-                p.waiter.fail(RemotingError::Timeout { addr: self.addr.clone(), after: p.timeout });
+            self.deadlines.pop_front();
+            // (The opaque may belong to an answered request, or, after the counter wrapped, to
+            // a newer one with a later deadline.)
+            if self.pending.get(&opaque).is_some_and(|p| p.deadline <= now) {
+                if let Some(p) = self.pending.remove(&opaque) {
+                    p.waiter.fail(RemotingError::Timeout { addr: self.addr.clone(), after: p.timeout });
+                }
             }
         }
     }
@@ -786,7 +809,7 @@ impl StreamHandler<Result<RemotingCommand, RemotingError>> for Connection {
         match item {
             Ok(cmd) if cmd.is_response() => match self.pending.remove(&cmd.opaque) {
                 Some(p) => {
-                    self.deadlines.remove(&(p.deadline, cmd.opaque));
+                    self.trim_answered();
                     match p.waiter {
                         Waiter::Slot(tx) => {
                             let _ = tx.send(Ok(cmd));
@@ -897,11 +920,14 @@ impl ActorFuture<Connection> for ExpiryLoop {
             return Poll::Ready(());
         }
         loop {
-            let Some(&(first, _)) = act.deadlines.first() else {
+            let Some(&(first, _)) = act.deadlines.front() else {
                 self.armed = None;
                 return Poll::Pending;
             };
-            if self.armed != Some(first) {
+            // Re-armed only for an earlier deadline: a timer set for an answered request fires
+            // early, finds nothing due and is set again (about once per timeout, instead of
+            // once per reply).
+            if self.armed.map_or(true, |armed| first < armed) {
                 self.armed = Some(first);
                 self.sleep.as_mut().reset(first.into());
             }

@@ -7,6 +7,7 @@ mod cluster;
 mod config_file;
 mod common;
 mod compat;
+mod dispatch;
 mod drain;
 mod fake;
 mod fault_broker;

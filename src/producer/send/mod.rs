@@ -283,19 +283,21 @@ fn squeeze(kind: CompressionType, level: u32, body: &[u8]) -> Option<(Bytes, i32
 impl Producer {
     /// Entry of every send: records it in the ledger (which answers it exactly once from here
     /// on), compresses when due (big bodies off the actor's thread), then asks for admission.
-    pub(super) fn accept(&mut self, send: Send, completion: Completion, on_admit: Option<tokio::sync::oneshot::Sender<()>>, ctx: &mut Context<Self>) {
+    pub(super) fn accept(&mut self, send: Send, completion: Completion, ctx: &mut Context<Self>) -> SendId {
         let compress_now = send.msg.compress;
         let big = send.msg.body.len() >= OFFLOAD_COMPRESSION_AT;
-        let id = self.ledger.accept(send, completion, on_admit);
+        let id = self.ledger.accept(send, completion);
         if !compress_now {
-            return self.admit(id, ctx);
+            self.admit(id, ctx);
+            return id;
         }
         let (kind, level) = (self.config.compress_type, self.config.compress_level);
-        let Some(send) = self.ledger.get_mut(id) else { return };
+        let Some(send) = self.ledger.get_mut(id) else { return id };
         send.msg.compress = false;
         if !big {
             let squeezed = squeeze(kind, level, &send.msg.body);
-            return self.on_compressed(id, squeezed, ctx);
+            self.on_compressed(id, squeezed, ctx);
+            return id;
         }
         send.stage = Stage::Compressing;
         let body = send.msg.body.clone();
@@ -304,6 +306,7 @@ impl Producer {
             let squeezed = tokio::task::spawn_blocking(move || squeeze(kind, level, &body)).await.ok().flatten();
             me.do_send(Compressed { id, squeezed });
         });
+        id
     }
 
     /// Takes the compressed body (if compression paid off), then asks for admission.
