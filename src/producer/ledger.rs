@@ -375,7 +375,7 @@ mod tests {
     fn a_send_is_answered_once_and_gives_its_room_back() {
         let mut l = ledger(1);
         let (c, mut rx) = reply();
-        let id = l.accept(sample_send(), c, None);
+        let id = l.accept(sample_send(), c);
         assert!(l.try_admit(id));
         assert_eq!(l.budget_ref().messages(), 1);
         assert!(l.end(id, Ok(None)));
@@ -389,11 +389,11 @@ mod tests {
         let mut l = ledger(10);
         let (c1, _r1) = reply();
         let (c2, _r2) = reply();
-        let a = l.accept(sample_send(), c1, None);
-        let b = l.accept(sample_send(), c2, None);
+        let a = l.accept(sample_send(), c1);
+        let b = l.accept(sample_send(), c2);
         let mut flushed = l.flush();
         let (c3, _r3) = reply();
-        let later = l.accept(sample_send(), c3, None);
+        let later = l.accept(sample_send(), c3);
         l.end(a, Ok(None));
         assert!(flushed.try_recv().is_err(), "b is still live");
         l.end(later, Err(SendError::NoQueueSelected));
@@ -413,7 +413,7 @@ mod tests {
     fn dropping_the_ledger_answers_every_live_send() {
         let mut l = ledger(1);
         let (c, mut rx) = reply();
-        l.accept(sample_send(), c, None);
+        l.accept(sample_send(), c);
         drop(l);
         assert!(matches!(rx.try_recv(), Ok(Err(SendError::Stopped { delivery: Delivery::NotSent }))));
     }
