@@ -1,13 +1,37 @@
 #!/usr/bin/env python3
-"""Run actix-rocketmq's benchmark tool and the Java benchmark producers alternately against one
-running broker (plus the bare pipelined sender, benches/bare_sender.rs, on W3 and W4), measure each
-client process from outside, write BENCHMARKS.md and benchmarks.json. Normally started by
-benches/compare.sh (which starts the broker and builds).
+"""Run actix-rocketmq's benchmark tool, the Java benchmark producers and the official Go client's
+benchmark (benches/go) alternately against one running broker (plus the bare pipelined sender,
+benches/bare_sender.rs, on W3 and W4), measure each client process from outside, write
+BENCHMARKS.md and benchmarks.json. Normally started by benches/compare.sh (which starts the broker
+and builds).
+
+Workloads: W1 sync, 1 sender, 128 B; W2 sync, 64 senders, 1 KiB; W3 async, 1 KiB; W4 batches of
+32 x 128 B, 64 senders; W5 one-way, 64 senders, 1 KiB; W6 async, 1 KiB, auto-batching on (ours
+`--auto-batch`, Java `setAutoBatch(true)`; the same --batch-max-delay-ms / --batch-max-bytes /
+--total-batch-max-bytes to both, by default the Java 5.3.3 client's defaults 10 ms, 32 KiB, 32 MiB).
 
 Java side: the official `org.apache.rocketmq.example.benchmark.Producer` (W1, W2) and
-`BatchProducer` (W4); for W3 (async) and W5 (one-way) benches/java/JavaBench.java on the same
-client: the official async mode floods without a bound on a small machine (every send fails) and
-there is no official one-way tool.
+`BatchProducer` (W4); for W3 (async), W5 (one-way) and W6 (async, auto-batching)
+benches/java/JavaBench.java on the same client: the official async mode floods without a bound on a
+small machine (every send fails) and there is no official one-way or auto-batching tool.
+
+Go side (--go-bin, built by compare.sh from benches/go): github.com/apache/rocketmq-client-go/v2 on
+W1-W5 (SendSync, SendAsync with 1024 messages in flight at most, SendSync of 32 messages,
+SendOneWay); it has no auto-batching (W6: n/a). It prints a BENCH_JSON line like ours.
+
+Repetitions (--repeat, default 3): per workload, repetition r runs ours, bare, Java, Go in that
+order when r is odd (1st, 3rd, ...) and Go, Java, bare, ours when it is even, so no client always
+runs first. Reported per client: the median msgs/s over its runs and the min-max; the other
+columns come from its median run (the run whose msgs/s is the median; with an even number of runs
+the faster of the two middle ones). Ratios are of the medians.
+
+W5 (one-way) is judged by what the broker stored: while a one-way run goes on, the topic's queue
+max offsets are read from the broker every 50 ms (GET_TOPIC_STATS_INFO, --broker-addr), from when
+the count has been still for 0.5 s before the client starts until it is still again after it exits;
+"stored msgs/s" = messages stored during the run / the time from the first to the last increase of
+the stored count (each end taken midway between the two polls around it). The ratio table uses the
+median stored msgs/s for W5. Without --broker-addr (or when the broker cannot be asked directly,
+e.g. TLS or ACL) only the count is taken, with `admin topicStatus` before and after.
 
 Per run, from outside the client process: CPU seconds (user + system of all its threads, from
 wait4's rusage when it exits) and peak RSS (VmHWM, polled). Throughput and latency come
@@ -15,8 +39,9 @@ from each tool's own output: ours prints a BENCH_JSON line, Java prints `[Comple
 (Producer and JavaBench, which also prints a JAVA_BENCH_JSON line) or per-second `Send MPS` lines
 (BatchProducer, which never stops by itself); bare_sender prints a BENCH_JSON line.
 
-Throughput is compared on the same footing for both: messages/s over the last <= 10 one-second
-snapshots of the run (the Java tool's own method; our tool computes the same `window_tps`).
+Throughput is compared on the same footing for all: messages/s over the last <= 10 one-second
+snapshots of the run (the Java tool's own method; our tool and the Go benchmark compute the same
+`window_tps`).
 
 Secured brokers (issue 8, run by benches/secure.sh through compare.sh --auth/--tls): --access-key/
 --secret-key sign both clients' requests as the same user (ours: --access-key/--secret-key; Java:
@@ -27,7 +52,11 @@ Java side with `JavaBench --mode sync` instead of the official Producer (whose -
 hard-coded user). --result-json FILE writes this run's results there instead of BENCHMARKS.md; then
 `compare.py secure-section --md BENCHMARKS.md --json benchmarks.json FRAGMENT...` writes (or
 replaces) the "Secured clusters (issue 8)" section of BENCHMARKS.md and the "secured" key of
-benchmarks.json from such fragments, leaving the rest of both files as they are.
+benchmarks.json from such fragments, leaving the rest of both files as they are. The secured runs
+compare ours and Java only (compare.sh skips Go and bare there).
+
+The generated text names no machine paths: log directories are shown as
+`$ROCKETMQ_DIR/bench-logs/<time>` (or relative to the repository when they are in its target/).
 """
 import argparse
 import json
@@ -35,8 +64,12 @@ import os
 import platform
 import re
 import signal
+import socket
+import statistics
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 WORKLOADS = {
@@ -53,7 +86,32 @@ WORKLOADS = {
            "BatchProducer", ["-b", "32", "-w", "64", "-s", "128"], 2000000),
     "W5": ("one-way, 64 senders, 1 KiB", ["--mode", "oneway", "-w", "64", "-s", "1024", "--linger", "3000"],
            "JavaBench", ["--mode", "oneway", "-w", "64", "-s", "1024", "--linger", "3000"], 500000),
+    # + the auto-batching settings (auto_batch_flags), the same for both
+    "W6": ("async, 1 KiB, auto-batching on", ["--mode", "async", "-s", "1024", "--auto-batch"],
+           "JavaBench", ["--mode", "async", "-s", "1024", "--auto-batch"], 1000000),
 }
+DEFAULT_WORKLOADS = "W1,W2,W3,W4,W5,W6"
+
+# The official Go client's benchmark (benches/go/main.go), same flags as ours; None = no such send.
+GO = {
+    "W1": ["--mode", "sync", "-w", "1", "-s", "128"],
+    "W2": ["--mode", "sync", "-w", "64", "-s", "1024"],
+    "W3": ["--mode", "async", "-s", "1024"],
+    "W4": ["--mode", "batch", "--batch-size", "32", "-w", "64", "-s", "128"],
+    "W5": ["--mode", "oneway", "-w", "64", "-s", "1024", "--linger", "3000"],
+    "W6": None,
+}
+GO_NO_TOOL = {"W6": "rocketmq-client-go has no auto-batching"}
+
+# Targets (issue 12): ours/Java and ours/Go msgs/s (W5: stored msgs/s), medians.
+JAVA_TARGET = 2.0
+GO_TARGET = 1.5
+
+# W6: the Java 5.3.3 client's auto-batching defaults (ProduceAccumulator: holdMs, holdSize,
+# totalHoldSize), passed explicitly to both clients unless set otherwise (0 = not passed).
+AUTO_BATCH_DEFAULTS = {"batch_max_delay_ms": 10, "batch_max_bytes": 32 * 1024, "total_batch_max_bytes": 32 * 1024 * 1024}
+
+POLL_S = 0.05  # broker offset polling interval around one-way runs
 
 # The bare pipelined sender (benches/bare_sender.rs: one connection, prebuilt frames, no actors)
 # against the same broker, as the upper bound of W3 and W4. Its window matches ours: W3 1024
@@ -76,6 +134,7 @@ JAVA_OPTS = [
 ]
 
 NA_NOT_YET = "n/a (not yet)"
+CLIENT_NAMES = {"ours": "ours", "java": "Java", "go": "Go", "bare": "bare"}
 
 # The section of BENCHMARKS.md written by `compare.py secure-section` (benches/secure.sh); a full
 # compare.sh run that rewrites BENCHMARKS.md keeps it (and benchmarks.json's "secured" key).
@@ -268,21 +327,180 @@ def stored_messages(args):
     return total if seen else None
 
 
+class BrokerOffsets:
+    """The topic's stored message count (sum of its queues' max offsets) read straight from the
+    broker: GET_TOPIC_STATS_INFO (request code 202) over one plain TCP connection, JSON headers.
+    For brokers that want TLS or signed requests it fails, and the caller falls back to
+    `admin topicStatus`."""
+
+    def __init__(self, addr, topic):
+        host, port = addr.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.topic = topic
+        self.opaque = 0
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise OSError("broker closed the connection")
+            buf += chunk
+        return buf
+
+    def count(self):
+        self.opaque += 1
+        header = json.dumps({"code": 202, "language": "PYTHON", "version": 0, "opaque": self.opaque, "flag": 0,
+                             "extFields": {"topic": self.topic}}).encode()
+        self.sock.sendall(struct.pack(">ii", 4 + len(header), len(header)) + header)
+        (length,) = struct.unpack(">i", self._read(4))
+        data = self._read(length)
+        (mark,) = struct.unpack(">i", data[:4])
+        hlen = mark & 0xFFFFFF
+        if mark >> 24 != 0:
+            raise OSError("the broker answered with a non-JSON header")
+        head = json.loads(data[4:4 + hlen])
+        if head.get("code") != 0:
+            raise OSError(f"GET_TOPIC_STATS_INFO: code {head.get('code')} {head.get('remark', '')}")
+        offsets = re.findall(rb'"maxOffset":(\d+)', data[4 + hlen:])
+        if not offsets:
+            raise OSError("GET_TOPIC_STATS_INFO: no queue offsets in the answer")
+        return sum(int(x) for x in offsets)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class StoredPoller:
+    """Polls BrokerOffsets.count every POLL_S s in a thread while a one-way run goes on."""
+
+    def __init__(self, offsets):
+        self.offsets = offsets
+        self.samples = []  # (monotonic time, stored count)
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self):
+        self.samples.append((time.monotonic(), self.offsets.count()))
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.sample()
+            except (OSError, ValueError) as e:
+                self.error = str(e)
+                return
+            self._stop.wait(POLL_S)
+
+    def settle(self, quiet=0.5, timeout=20.0):
+        """Samples every 0.1 s until the count has not changed for `quiet` s (the broker dispatches
+        stored messages to its queues asynchronously; after a fast run that can lag by tens of
+        thousands of messages), at most `timeout` s."""
+        deadline = time.monotonic() + timeout
+        self.sample()
+        since = self.samples[-1][0]
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            prev = self.samples[-1][1]
+            self.sample()
+            if self.samples[-1][1] != prev:
+                since = self.samples[-1][0]
+            elif self.samples[-1][0] - since >= quiet:
+                break
+
+    def start(self):
+        self.settle()
+        self.samples = self.samples[-1:]  # the count before the run
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+
+def storing_window(samples):
+    """(stored, start, end) from (time, count) samples: the messages stored between the first and
+    the last sample, and the times of the first and the last increase of the count, each taken
+    midway between the two samples around it (the polling interval is the uncertainty)."""
+    if len(samples) < 2:
+        return None, None, None
+    before, after = samples[0][1], samples[-1][1]
+    stored = after - before
+    if stored <= 0:
+        return max(stored, 0), None, None
+    i = next(k for k, (_, c) in enumerate(samples) if c > before)
+    j = next(k for k, (_, c) in enumerate(samples) if c >= after)
+    start = (samples[i - 1][0] + samples[i][0]) / 2.0
+    end = (samples[j - 1][0] + samples[j][0]) / 2.0
+    return stored, start, max(end, start + POLL_S)
+
+
 def run_counting_stored(args, cmd, log_path, oneway, **kw):
-    """run_measured; around a one-way run also what the broker stored meanwhile (m["stored"])."""
-    before = stored_messages(args) if oneway else None
+    """run_measured; around a one-way run also what the broker stored meanwhile (m["stored"]) and,
+    when the broker can be polled directly, the storing window and rate (m["stored_window_s"],
+    m["stored_per_s"])."""
+    if not oneway:
+        return run_measured(cmd, args.run_timeout, log_path, **kw)
+    poller = None
+    if args.broker_addr:
+        try:
+            poller = StoredPoller(BrokerOffsets(args.broker_addr, args.topic))
+            poller.start()
+        except (OSError, ValueError) as e:
+            log(f"cannot read the topic's offsets from {args.broker_addr} ({e}); counting with admin topicStatus")
+            if poller is not None:
+                poller.offsets.close()
+            poller = None
+    before = stored_messages(args) if poller is None else None
+    t_start = time.monotonic()
     m = run_measured(cmd, args.run_timeout, log_path, **kw)
-    if before is not None:
-        time.sleep(1.0)
+    t_exit = time.monotonic()
+    time.sleep(1.0)
+    if poller is not None:
+        poller.stop()
+        try:
+            # until the broker's queues stop growing (its dispatch may lag behind the run)
+            poller.settle()
+        except (OSError, ValueError) as e:
+            poller.error = poller.error or str(e)
+        poller.offsets.close()
+        stored = start = end = None
+        if poller.error:
+            log(f"polling the broker's offsets failed: {poller.error}; nothing counted for this run")
+            m["stored_error"] = poller.error
+        else:
+            stored, start, end = storing_window(poller.samples)
+        if stored is not None:
+            m["stored"] = stored
+        if start is not None:
+            m["stored_window_s"] = round(end - start, 3)
+            m["stored_per_s"] = round(stored / (end - start), 1)
+            # when the storing began after the process started, and ended after it exited
+            m["stored_from_s"] = round(start - t_start, 3)
+            m["stored_until_exit_s"] = round(end - t_exit, 3)
+    elif before is not None:
         after = stored_messages(args)
         if after is not None:
             m["stored"] = after - before
     return m
 
 
-def stored_note(handed, stored, to_what):
-    return (f"one-way: {handed:,} messages handed to {to_what}, {stored:,} stored by the broker "
-            f"(a one-way request gets no answer; a busy broker drops it); msgs/s counts hand-offs")
+def add_stored(res, m, handed, to_what):
+    """Copies a one-way run's stored count (and rate) into its result, with the note."""
+    if "stored" not in m:
+        return
+    res["stored_by_broker"] = m["stored"]
+    for k in ("stored_window_s", "stored_per_s", "stored_from_s", "stored_until_exit_s"):
+        if k in m:
+            res[k] = m[k]
+    rate = (f", {m['stored_per_s']:,.0f} stored msgs/s over {m['stored_window_s']:.2f} s of storing"
+            if "stored_per_s" in m else "")
+    res["note"] = (f"one-way: {handed:,} messages handed to {to_what}, {m['stored']:,} stored by the broker{rate} "
+                   f"(a one-way request gets no answer; a busy broker drops it); msgs/s counts hand-offs")
 
 
 def rep_tag(args):
@@ -295,42 +513,91 @@ def first_errors(output):
     return [l[len("first error: "):].strip() for l in output.splitlines() if l.startswith("first error: ")][:3]
 
 
-def ours_run(args, wid, count, log_dir):
-    desc, flags, _, _, _ = WORKLOADS[wid]
-    cmd = ([args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(count), "--report-interval", "1000"]
-           + flags + ours_security_flags(args))
-    if wid == "W3" and args.async_inflight:
-        cmd += ["--inflight", str(args.async_inflight)]
-    log(f"{wid} ours: {' '.join(cmd[1:])}")
-    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-ours{rep_tag(args)}.log"), "oneway" in flags)
+def auto_batch_flags(args):
+    """The auto-batching settings of W6, the same flags for ours and JavaBench (0 = not passed:
+    the client's own default)."""
+    f = []
+    for flag, key in (("--batch-max-delay-ms", "batch_max_delay_ms"), ("--batch-max-bytes", "batch_max_bytes"),
+                      ("--total-batch-max-bytes", "total_batch_max_bytes")):
+        v = getattr(args, key)
+        if v:
+            f += [flag, str(v)]
+    return f
+
+
+def workload_extra(args, wid):
+    """Flags every client of an async workload gets on top of the table's: the in-flight budget
+    (W3, W6) and the auto-batching settings (W6)."""
+    f = []
+    if wid in ("W3", "W6") and args.async_inflight:
+        f += ["--inflight", str(args.async_inflight)]
+    if wid == "W6":
+        f += auto_batch_flags(args)
+    return f
+
+
+def usage_error(output):
+    """The first line of a command-line parser's complaint (clap: `error: ...`), or ""."""
+    for line in output.splitlines():
+        if line.startswith("error:"):
+            return line.strip()
+    return ""
+
+
+def json_tool_run(args, who, wid, cmd, count, log_dir):
+    """A run of a tool that prints a BENCH_JSON line (ours, the Go benchmark)."""
+    log(f"{wid} {who}: {' '.join(cmd[1:])}")
+    m = run_counting_stored(args, cmd, os.path.join(log_dir, f"{wid}-{who}{rep_tag(args)}.log"), "oneway" in cmd)
     j = parse_bench_json(m["output"])
-    res = {"client": "ours", "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
+    res = {"client": who, "cmd": cmd, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
            "peak_rss_mb": m["peak_rss_mb"], "messages": count}
     if first_errors(m["output"]):
         res["first_errors"] = first_errors(m["output"])
     if j is None:
+        if who == "ours" and m["rc"] == 2:
+            # exit status 2 without a result: the tool refused the flags (a send it does not have yet)
+            why = usage_error(m["output"])
+            res.update(status="not_available",
+                       note=f"our tool refused the workload's flags (exit 2{': ' + why if why else ''})")
+            return res
         res.update(status="error", error=f"no BENCH_JSON (exit {m['rc']})")
         return res
     res["tool"] = j
     # The tool reads its own VmHWM at the very end; the poll may miss the last 0.1 s.
     res["peak_rss_mb"] = max(res["peak_rss_mb"] or 0.0, j.get("peak_rss_mb") or 0.0)
-    if j.get("status") == "not_available" or m["rc"] == 2:
+    if j.get("status") == "not_available" or (who == "ours" and m["rc"] == 2):
         res["status"] = "not_available"
         return res
     msgs = j.get("messages", 0)
-    if "stored" in m:
-        res["stored_by_broker"] = m["stored"]
-        res["note"] = stored_note(msgs, m["stored"], "the connection")
+    add_stored(res, m, msgs, "the connection" if who == "ours" else "SendOneWay")
     res.update(
         status="ok" if msgs > 0 else "error",
         messages=msgs,
         msgs_per_s=j.get("window_tps") or j.get("msgs_per_s"),
         msgs_per_s_total=j.get("msgs_per_s"),
+        elapsed_s=j.get("elapsed_s"),
         avg_rt_ms=j.get("avg_rt_ms"), p50_ms=j.get("p50_ms"), p99_ms=j.get("p99_ms"), max_rt_ms=j.get("max_rt_ms"),
         failed=j.get("send_failed", 0) + j.get("response_failed", 0),
         cpu_ms_per_1000=round(m["cpu_s"] * 1000.0 / (msgs / 1000.0), 3) if msgs else None,
     )
     return res
+
+
+def ours_run(args, wid, count, log_dir):
+    flags = WORKLOADS[wid][1]
+    cmd = ([args.ours_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(count), "--report-interval", "1000"]
+           + flags + workload_extra(args, wid) + ours_security_flags(args))
+    return json_tool_run(args, "ours", wid, cmd, count, log_dir)
+
+
+def go_run(args, wid, count, log_dir):
+    """The official Go client (benches/go), where it has the workload's kind of send."""
+    flags = GO.get(wid)
+    if flags is None:
+        return {"client": "go", "status": "no_tool", "note": GO_NO_TOOL.get(wid, "no Go tool for this workload")}
+    cmd = ([args.go_bin, "-n", args.namesrv, "-t", args.topic, "-q", str(count), "--report-interval", "1000"]
+           + flags + workload_extra(args, wid))
+    return json_tool_run(args, "go", wid, cmd, count, log_dir)
 
 
 def java_cmd(args, cls, tail):
@@ -363,8 +630,8 @@ def java_run(args, wid, count, log_dir):
     if cls != "JavaBench" and args.access_key:
         return {"client": "java", "status": "no_tool",
                 "note": f"the official {cls} cannot sign as {args.access_key} (use --java-sync-tool javabench)"}
-    if cls == "JavaBench" and "async" in jflags and args.async_inflight:
-        jflags += ["--inflight", str(args.async_inflight)]
+    if cls == "JavaBench":
+        jflags += workload_extra(args, wid)
     main, cmd = java_cmd(args, cls, ["-n", args.namesrv, "-t", args.topic, "-ri", "1000"] + jflags)
     # The Java Producer's async mode (-y true) cannot be run with -q: its sender thread only queues
     # the sends, and main prints [Complete] and shuts the producer down before the callbacks come
@@ -412,13 +679,13 @@ def java_run(args, wid, count, log_dir):
             if jb is not None:
                 res["tool"] = jb
                 res["msgs_per_s_total"] = jb.get("msgs_per_s")
+                res["elapsed_s"] = jb.get("elapsed_s")
                 if res.get("msgs_per_s") is None:
                     res["msgs_per_s"] = jb.get("window_tps")
             if "did not return within" in out:
                 res["shutdown_timed_out"] = True
             if "stored" in m:
-                res["stored_by_broker"] = m["stored"]
-                res["note"] = stored_note(ok_msgs, m["stored"], "sendOneway")
+                add_stored(res, m, ok_msgs, "sendOneway")
                 if res.get("shutdown_timed_out"):
                     res["note"] += ("; producer.shutdown() did not return within 10 s (the client's netty event "
                                     "loop was blocked in invokeOnewayImpl waiting for one-way permits), so the "
@@ -506,6 +773,10 @@ def baselines(args):
         m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-java-bench.log"))
         base["java_bench"] = {"cpu_s": m["cpu_s"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"],
                               "rc": m["rc"]}
+    if args.go_bin and any(GO.get(w) for w in args.workloads):
+        cmd = [args.go_bin, "-n", args.namesrv, "-t", args.topic, "-q", "1", "--mode", "sync", "-w", "1"]
+        m = run_measured(cmd, args.run_timeout, os.path.join(args.log_dir, "baseline-go.log"))
+        base["go"] = {"cpu_s": m["cpu_s"], "wall_s": m["wall_s"], "peak_rss_mb": m["peak_rss_mb"], "rc": m["rc"]}
     for who, b in base.items():
         log(f"baseline {who} (1 message): CPU {b['cpu_s']:.2f} s, wall {b['wall_s']:.1f} s, RSS {b['peak_rss_mb']} MB")
     return base
@@ -558,6 +829,14 @@ def median_run(runs):
     return ok[len(ok) // 2]
 
 
+def spread(runs, key="msgs_per_s"):
+    """{median, min, max, n} of `key` over the successful runs, or None."""
+    vals = [r[key] for r in runs if r.get("status") == "ok" and r.get(key)]
+    if not vals:
+        return None
+    return {"median": round(statistics.median(vals), 1), "min": min(vals), "max": max(vals), "n": len(vals)}
+
+
 def versions(args):
     def sh(cmd):
         try:
@@ -591,33 +870,131 @@ def pct(a, b):
     return f"{100.0 * a / b:.0f} %" if a is not None and b else "n/a"
 
 
+def shown_log_dir(path):
+    """A log directory as BENCHMARKS.md names it: relative to the repository when it is in a
+    target/rocketmq-bench* dir, else `$ROCKETMQ_DIR/bench-logs/<time>`; never a machine path."""
+    m = re.search(r"(?:^|/)(target/rocketmq-bench[^/]*/bench-logs/[^/]+)/?$", path or "")
+    if m:
+        return m.group(1)
+    return f"$ROCKETMQ_DIR/bench-logs/{os.path.basename(os.path.normpath(path or '?'))}"
+
+
+def scrub_paths(text):
+    """Machine paths of log directories in an older generated text, as shown_log_dir shows them."""
+    return re.sub(r"/[^\s`'\",]*/(target/rocketmq-bench[^/\s`'\",]*/bench-logs/[^/\s`'\",]+)", r"\1", text)
+
+
+def client_label(who, res):
+    if who == "java":
+        return "Java (JavaBench)" if res.get("class") == "JavaBench" else "Java"
+    return CLIENT_NAMES[who]
+
+
+def judged_key(wid):
+    """What a workload's targets are judged by: stored msgs/s for one-way (W5), else msgs/s."""
+    return "stored_per_s" if wid == "W5" else "msgs_per_s"
+
+
+def spread_cell(runs, res, key, nd=0):
+    """median (min-max) of `key` over the runs; the status text when there is no number."""
+    sp = spread(runs, key)
+    if sp is None:
+        return cell(res, key, nd) if res.get("status") != "ok" else "n/a"
+    t = fmt(sp["median"], nd)
+    if sp["n"] > 1:
+        t += f" ({fmt(sp['min'], nd)}-{fmt(sp['max'], nd)})"
+    return t
+
+
+def median_ratio(a_runs, b_runs, key):
+    sa, sb = spread(a_runs, key), spread(b_runs, key)
+    if not sa or not sb or not sb["median"]:
+        return None
+    return sa["median"] / sb["median"]
+
+
+def per_rep_ratios(a_runs, b_runs, key):
+    """The ratio within each repetition (the i-th runs of both clients ran in the same one)."""
+    out = []
+    for a, b in zip(a_runs, b_runs):
+        if a.get("status") == "ok" and b.get("status") == "ok" and a.get(key) and b.get(key):
+            out.append(a[key] / b[key])
+    return out
+
+
 def write_reports(args, results, ver, base):
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    base_names = {"ours": "ours", "java": "Java Producer", "java_bench": "JavaBench"}
+    has_go = bool(args.go_bin)
+    whos = ("ours", "java", "go") if has_go else ("ours", "java")
+    base_names = {"ours": "ours", "java": "Java Producer", "java_bench": "JavaBench", "go": "Go"}
     base_text = ", ".join(f"{base_names.get(w, w)} {b['cpu_s']:.2f} CPU s" for w, b in base.items()) \
         if base else "no baseline run"
+    batch_settings = {k: getattr(args, k) or None for k in AUTO_BATCH_DEFAULTS}
     data = {"date": date, "machine": ver, "baselines": base, "namesrv": args.namesrv, "topic": args.topic,
             "counts": {w: args.count_for(w) for w in args.workloads}, "repeat": args.repeat,
-            "bare_target": BARE_TARGET, "workloads": []}
-    rows, ratios, bare_rows, stored_rows = [], [], [], []
+            "bare_target": BARE_TARGET, "java_target": JAVA_TARGET, "go_target": GO_TARGET,
+            "auto_batch": batch_settings, "async_inflight": args.async_inflight or 1024,
+            "go_client": args.go_desc if has_go else None,
+            "definitions": {
+                "msgs_per_s": "messages per second over the last <= 10 one-second snapshots of a run (window_tps)",
+                "median": "median over the runs of a client; the other numbers of a client come from its median run",
+                "stored_per_s": "W5: messages the broker stored during the run (sum of the topic's queue max offsets, "
+                                f"polled every {POLL_S * 1000:.0f} ms) / time from the first to the last increase",
+            },
+            "workloads": []}
+    rows, targets, res_ratios, bare_rows, stored_rows = [], [], [], [], []
     for wid in args.workloads:
         r = results[wid]
-        ours, java, bare = r["ours"], r["java"], r.get("bare")
-        entry = {"id": wid, "description": WORKLOADS[wid][0], "ours": ours, "java": java,
-                 "ours_runs": r["ours_runs"], "java_runs": r["java_runs"]}
+        runs = {w: r.get(f"{w}_runs", []) for w in whos}
+        med = {w: r.get(w, {"status": "no_tool"}) for w in whos}
+        bare = r.get("bare")
+        entry = {"id": wid, "description": WORKLOADS[wid][0], "judged_by": judged_key(wid)}
+        for w in whos:
+            entry[w] = med[w]
+            entry[f"{w}_runs"] = runs[w]
+        entry["summary"] = {w: {k: spread(runs[w], k) for k in ("msgs_per_s", "stored_per_s") if spread(runs[w], k)}
+                            for w in whos}
         if bare is not None:
             entry.update(bare=bare, bare_runs=r["bare_runs"])
         data["workloads"].append(entry)
-        desc = f"{wid} {WORKLOADS[wid][0]}"
-        for who, res in (("ours", ours), ("Java" if java.get("class") != "JavaBench" else "Java (JavaBench)", java)):
-            rows.append(f"| {desc} | {who} | {cell(res, 'msgs_per_s', 0)} | {cell(res, 'avg_rt_ms', 3)} | "
-                        f"{cell(res, 'p50_ms', 3)} | {cell(res, 'p99_ms', 3)} | {cell(res, 'cpu_ms_per_1000', 1)} | "
-                        f"{cell(res, 'cpu_net_ms_per_1000', 1)} | {cell(res, 'peak_rss_mb', 1)} |")
+
+        # main table: one row per client
+        desc = f"{wid} {WORKLOADS[wid][0]}" + (" (msgs/s = hand-offs)" if wid == "W5" else "")
+        for w in whos:
+            res = med[w]
+            rows.append(f"| {desc} | {client_label(w, res)} | {spread_cell(runs[w], res, 'msgs_per_s')} | "
+                        f"{cell(res, 'avg_rt_ms', 3)} | {cell(res, 'p50_ms', 3)} | {cell(res, 'p99_ms', 3)} | "
+                        f"{cell(res, 'cpu_ms_per_1000', 1)} | {cell(res, 'cpu_net_ms_per_1000', 1)} | "
+                        f"{cell(res, 'peak_rss_mb', 1)} |")
             desc = ""
-        handoffs = " (hand-offs; see stored)" if "stored_by_broker" in ours or "stored_by_broker" in java else ""
-        ratios.append(f"| {wid} | {ratio(ours, java, 'msgs_per_s')}{handoffs if ratio(ours, java, 'msgs_per_s') != 'n/a' else ''} | "
-                      f"{ratio(ours, java, 'cpu_ms_per_1000')} | "
-                      f"{ratio(ours, java, 'cpu_net_ms_per_1000')} | {ratio(ours, java, 'peak_rss_mb')} |")
+
+        # targets: ratios of the medians of what the workload is judged by
+        key = judged_key(wid)
+        judged = "stored msgs/s" if key == "stored_per_s" else "msgs/s"
+        tcells = [f"{wid}", judged] + [spread_cell(runs[w], med[w], key) if runs[w] or w == "ours" else "n/a"
+                                        for w in whos]
+        for other, target in (("java", JAVA_TARGET), ("go", GO_TARGET)):
+            if other not in whos:
+                continue
+            x = median_ratio(runs["ours"], runs[other], key)
+            reps = per_rep_ratios(runs["ours"], runs[other], key)
+            entry[f"ours_over_{other}"] = round(x, 3) if x is not None else None
+            entry[f"ours_over_{other}_runs"] = [round(v, 3) for v in reps]
+            if x is None:
+                tcells += ["n/a", "n/a", "n/a"]
+            else:
+                tcells += [f"{x:.2f}x", "yes" if x >= target else "**no**",
+                           " / ".join(f"{v:.2f}" for v in reps) if reps else "n/a"]
+        targets.append("| " + " | ".join(tcells) + " |")
+
+        # client resources, of the median runs
+        rcells = [wid]
+        for other in whos[1:]:
+            rcells += [ratio(med["ours"], med[other], "cpu_ms_per_1000"), ratio(med["ours"], med[other], "cpu_net_ms_per_1000"),
+                       ratio(med["ours"], med[other], "peak_rss_mb")]
+        res_ratios.append("| " + " | ".join(rcells) + " |")
+
+        ours = med["ours"]
         if bare is not None:
             rb = "n/a"
             met = "n/a"
@@ -627,10 +1004,7 @@ def write_reports(args, results, ver, base):
                 entry["ours_over_bare"] = round(x, 3)
                 rb = f"{x:.2f}x"
                 # each repetition's pair (bare ran right after/before ours in the same repetition)
-                pairs = [o["msgs_per_s_total"] / b["msgs_per_s_total"]
-                         for o, b in zip(r["ours_runs"], r["bare_runs"])
-                         if o.get("status") == "ok" and b.get("status") == "ok"
-                         and o.get("msgs_per_s_total") and b.get("msgs_per_s_total")]
+                pairs = per_rep_ratios(r["ours_runs"], r["bare_runs"], "msgs_per_s_total")
                 entry["ours_over_bare_runs"] = [round(p, 3) for p in pairs]
                 if len(pairs) > 1:
                     rb += f" (runs {min(pairs):.2f}-{max(pairs):.2f}x)"
@@ -640,40 +1014,56 @@ def write_reports(args, results, ver, base):
                 f"{cell(bare, 'msgs_per_s_total', 0)} | {rb} | {met} | {cell(ours, 'p50_ms', 3)} / {cell(ours, 'p99_ms', 3)} | "
                 f"{cell(bare, 'p50_ms', 3)} / {cell(bare, 'p99_ms', 3)} | {cell(ours, 'cpu_ms_per_1000', 2)} | "
                 f"{cell(bare, 'cpu_ms_per_1000', 2)} |")
-        for who, res in (("ours", ours), ("Java (JavaBench)", java)):
-            if "stored_by_broker" in res:
-                handed = res.get("messages")
-                if who != "ours" and handed is not None:
-                    handed -= res.get("failed", 0)
-                stored_rows.append(f"| {wid} | {who} | {fmt(handed, 0)} | {fmt(res['stored_by_broker'], 0)} | "
-                                   f"{pct(res['stored_by_broker'], handed)} |")
+        for w in whos:
+            counted = [x for x in runs[w] if "stored_by_broker" in x]
+            if not counted:
+                continue
+            # the run with the median stored msgs/s (or, without rates, the median run)
+            rated = sorted((x for x in counted if x.get("stored_per_s")), key=lambda x: x["stored_per_s"])
+            res = rated[len(rated) // 2] if rated else med[w]
+            handed = res.get("messages")
+            if w == "java" and handed is not None:
+                handed -= res.get("failed", 0)
+            window = f"{res['stored_window_s']:.2f}" if res.get("stored_window_s") else "n/a"
+            stored_rows.append(f"| {wid} | {client_label(w, res)} | {fmt(handed, 0)} | {fmt(res.get('stored_by_broker'), 0)} | "
+                               f"{pct(res.get('stored_by_broker'), handed)} | {window} | "
+                               f"{spread_cell(runs[w], res, 'stored_per_s')} |")
     notes = []
     for wid in args.workloads:
-        for who in ("ours", "java", "bare"):
+        for who in whos + ("bare",):
             res = results[wid].get(who)
             if res is None:
                 continue
             if res.get("note"):
-                notes.append(f"* {wid} {who}: {res['note']}.")
+                notes.append(f"* {wid} {client_label(who, res)}: {res['note']}.")
             if res.get("error"):
-                notes.append(f"* {wid} {who}: {res['error']}.")
+                notes.append(f"* {wid} {client_label(who, res)}: {res['error']}.")
             if res.get("status") == "ok" and res.get("failed") and "failed sends" not in res.get("note", ""):
-                notes.append(f"* {wid} {who}: {res['failed']:,} failed sends.")
+                notes.append(f"* {wid} {client_label(who, res)}: {res['failed']:,} failed sends.")
+            # the other runs' failures (the median run's are above)
+            for k, run in enumerate(results[wid].get(f"{who}_runs", []), 1):
+                if run is res:
+                    continue
+                if run.get("status") == "error":
+                    notes.append(f"* {wid} {client_label(who, run)}, run {k}: {run.get('error') or 'error'}.")
+                elif run.get("status") == "ok" and run.get("failed"):
+                    notes.append(f"* {wid} {client_label(who, run)}, run {k}: {run['failed']:,} failed sends.")
     inflight_text = f"`--inflight {args.async_inflight}`" if args.async_inflight else "the crate default, 1024 messages"
-    java_tools_text = ("(W4) and `benches/java/JavaBench.java` on the same classpath (W1, W2, W3, W5)"
+    java_tools_text = ("(W4) and `benches/java/JavaBench.java` on the same classpath (W1, W2, W3, W5, W6)"
                        if args.java_sync_tool == "javabench" else
-                       "(W1, W2, W4) and `benches/java/JavaBench.java` on the same classpath (W3, W5)")
+                       "(W1, W2, W4) and `benches/java/JavaBench.java` on the same classpath (W3, W5, W6)")
     sync_tool_text = ("`JavaBench --mode sync` (`-w` threads calling `send(msg)`, as the official Producer's sync loop)"
                       if args.java_sync_tool == "javabench" else "`org.apache.rocketmq.example.benchmark.Producer`")
     bare_inflight = args.async_inflight or 1024
     bare_md = bare_bullet = ""
     if bare_rows:
-        bare_bullet = (f"* ours/bare: `bare_sender` ran right after ours on W3 and W4 with a window like ours\n"
-                       f"  (W3 {bare_inflight} single 1 KiB messages in flight, our in-flight budget; W4 64 requests "
-                       f"of 32 x 128 B,\n  our 64 batch senders) and the same message counts.\n")
+        bare_bullet = (f"* ours/bare: `bare_sender` ran right after ours (right before it in reversed repetitions) on\n"
+                       f"  W3 and W4 with a window like ours (W3 {bare_inflight} single 1 KiB messages in flight, our "
+                       f"in-flight budget;\n  W4 64 requests of 32 x 128 B, our 64 batch senders) and the same message "
+                       f"counts; the table shows the median runs.\n")
         bare_md = f"""
 Against the bare pipelined sender (`benches/bare_sender.rs`: one connection, prebuilt frames, no
-actors; the upper bound for a client on this machine), run right after ours against the same broker.
+actors; the upper bound for a client on this machine), run next to ours against the same broker.
 Both rates are over the whole run (all messages / time from the first send to the last reply), not the
 10-s window above, because the bare sender reports only that. Target: ours >= {BARE_TARGET}x bare.
 
@@ -684,45 +1074,101 @@ Both rates are over the whole run (all messages / time from the first send to th
     stored_md = ""
     if stored_rows:
         stored_md = f"""
-One-way sends get no answer, so the msgs/s above count hand-offs to the client library; what the
-broker actually stored (sum of the topic's queue offsets before and after the run):
+One-way sends get no answer, so the msgs/s of the main table count hand-offs to the client library.
+What the broker stored (sum of the topic's queue max offsets, read from the broker every
+{POLL_S * 1000:.0f} ms during the run; counts and storing time of the run with the median stored msgs/s):
 
-| Workload | Client | messages handed off | stored by the broker | stored |
-|---|---|---:|---:|---:|
+| Workload | Client | messages handed off | stored by the broker | stored | storing time (s) | stored msgs/s median (min-max) |
+|---|---|---:|---:|---:|---:|---:|
 {chr(10).join(stored_rows)}
 """
-    md = f"""# Benchmarks: actix-rocketmq vs the Java RocketMQ client
+    t_head = "| Workload | judged by | ours | Java |" + (" Go |" if has_go else "") \
+        + f" ours/Java | >= {JAVA_TARGET}x | ours/Java per repetition |" \
+        + (f" ours/Go | >= {GO_TARGET}x | ours/Go per repetition |" if has_go else "")
+    t_sep = "|---|---|---:|---:|" + ("---:|" if has_go else "") + "---:|:-:|---:|" + ("---:|:-:|---:|" if has_go else "")
+    res_head = "| Workload | CPU per msg ours/Java | same, net of start-up | RSS ours/Java |"
+    res_sep = "|---|---:|---:|---:|"
+    if has_go:
+        res_head += " CPU per msg ours/Go | same, net of start-up | RSS ours/Go |"
+        res_sep += "---:|---:|---:|"
+    ab = batch_settings
+    ab_text = ", ".join(t for t in (
+        f"`--batch-max-delay-ms {ab['batch_max_delay_ms']}`" if ab["batch_max_delay_ms"] else "",
+        f"`--batch-max-bytes {ab['batch_max_bytes']}`" if ab["batch_max_bytes"] else "",
+        f"`--total-batch-max-bytes {ab['total_batch_max_bytes']}`" if ab["total_batch_max_bytes"] else "") if t)
+    ab_text = (f"both with {ab_text} (the Java 5.3.3 client's defaults are 10 ms, 32768 and 33554432)" if ab_text
+               else "each with its own defaults (Java 5.3.3: 10 ms, 32 KiB, 32 MiB)")
+    go_versions = f"; Go client: {args.go_desc}" if has_go else ""
+    command = args.command or "benches/compare.sh"
+    go_bullet = ""
+    if has_go:
+        go_bullet = f"""* Go: `benches/go` on {args.go_desc}, the same flags as ours: W1/W2 `-w` goroutines calling
+  `SendSync`; W3 one goroutine calling `SendAsync` with at most {bare_inflight} messages awaiting their callback
+  (a semaphore in the benchmark: the Go client has no async back-pressure; every `SendAsync` starts a
+  goroutine that writes and waits); W4 64 goroutines calling `SendSync` with 32 messages; W5 64 goroutines
+  calling `SendOneWay` (returns once the frame is written to the connection), then the same 3-s linger.
+  Group `benchmark_producer`, compression off, 2 retries (Java's default; the Go client's is 3), round-robin
+  queues, its logging at `error`. It cannot match two things: it always sends JSON request headers (its
+  codec choice is internal; ours and Java send ROCKETMQ binary headers), and it has no auto-batching (W6 n/a).
+  Its p50/p99 come from a log-linear histogram (1/64 resolution); msgs/s is the same 10-s window.
+"""
+    md = f"""# Benchmarks: actix-rocketmq vs the Java{' and Go' if has_go else ''} RocketMQ clients
 
-Generated by `benches/compare.sh` on {date}. The clients ran one after the other against the same local
-single-node RocketMQ {args.rocketmq_version} broker (name server `{args.namesrv}`, topic `{args.topic}` with 8 queues,
-ASYNC_FLUSH), on the same machine as the broker, one client process at a time.
+Generated by `{command}` on {date}.
+The clients ran one after the other against the same local single-node RocketMQ {args.rocketmq_version} broker
+(name server `{args.namesrv}`, topic `{args.topic}` with 8 queues, ASYNC_FLUSH), on the same machine as the
+broker, one client process at a time: {args.repeat} run{'s' if args.repeat != 1 else ''} per client and workload, in alternating order
+(ours, bare, Java{', Go' if has_go else ''} in the 1st, 3rd, ... repetition, reversed in the 2nd, 4th, ...).
 
 Machine: {ver['cpu']}, {ver['cores']} cores, {ver['memory']}, Linux {ver['kernel']}.
 Versions: {ver['rustc']}; {ver['java']}; Java client rocketmq-client {args.rocketmq_version}; Java tools: {ver['java_benchmark']}
-{java_tools_text}.
+{java_tools_text}{go_versions}.
 
-| Workload | Client | msgs/s | avg RT (ms) | p50 (ms) | p99 (ms) | CPU ms / 1000 msgs | same, net of start-up | peak RSS (MB) |
+msgs/s is the median over the runs, with the slowest and fastest run in parentheses; the other
+columns are those of the client's median run (the run with the median msgs/s; of two middle runs
+the faster).
+
+| Workload | Client | msgs/s median (min-max) | avg RT (ms) | p50 (ms) | p99 (ms) | CPU ms / 1000 msgs | same, net of start-up | peak RSS (MB) |
 |---|---|---:|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
-| Workload | msgs/s ours/Java | CPU per msg ours/Java | same, net of start-up | RSS ours/Java |
-|---|---:|---:|---:|---:|
-{chr(10).join(ratios)}
+Targets: ours/Java >= {JAVA_TARGET}x{f' and ours/Go >= {GO_TARGET}x' if has_go else ''}, ratios of the medians; W5 (one-way) is judged
+by the messages the broker stored per second (below), the others by msgs/s. "per repetition" = the
+ratio within each repetition (the clients ran back to back).
+
+{t_head}
+{t_sep}
+{chr(10).join(targets)}
+
+Client resources (of the median runs):
+
+{res_head}
+{res_sep}
+{chr(10).join(res_ratios)}
 {bare_md}{stored_md}
-Messages per run: {', '.join(f'{w} {args.count_for(w):,}' for w in args.workloads)}; runs per client and workload: {args.repeat}
-(median by msgs/s when more than one); the broker was first warmed up with {args.warmup:,} unmeasured messages.
+Messages per run: {', '.join(f'{w} {args.count_for(w):,}' for w in args.workloads)}; the broker was first warmed up with
+{args.warmup:,} unmeasured messages (our tool, sync).
 
 How it was measured:
 * msgs/s: messages per second over the last <= 10 one-second snapshots of the run, the Java tools' own
-  method (their `[Complete] ... Send TPS`); ours computes the same window (`window_tps` in benchmarks.json,
-  next to `msgs_per_s_total` = all messages / time from first send to last result; JavaBench prints both too).
+  method (their `[Complete] ... Send TPS`); ours and the Go benchmark compute the same window (`window_tps`
+  in benchmarks.json, next to `msgs_per_s_total` = all messages / time from first send to last result;
+  JavaBench prints both too).
+* W5 stored msgs/s: the messages the broker stored during the run divided by the storing time. Stored =
+  the growth of the topic's queue max offsets (summed), read from the broker with GET_TOPIC_STATS_INFO
+  every {POLL_S * 1000:.0f} ms from just before the client starts (once the count has been still for 0.5 s: the
+  broker adds stored messages to its queues asynchronously, behind the previous run) until it is still
+  again, at least 1 s after the client exits. Storing time = from the first increase of the count to the
+  last one, each end taken midway between the two polls around it (so within {POLL_S * 1000:.0f} ms). Messages a
+  client still writes during its 3-s linger count, and so does the time they take; the linger itself, JVM
+  or process start-up and the shutdown do not.
 * RT: per request, send call to result. The Java tools report only the average and the maximum, so p50/p99
-  are ours only (HdrHistogram, microsecond resolution).
+  are ours and Go's only (ours: HdrHistogram, microsecond resolution).
 * CPU and RSS: measured from outside, for the whole client process: user + system CPU of all its
-  threads from `wait4`, peak RSS = VmHWM polled every 0.1 s (ours: or its own end-of-run VmHWM if
-  higher). "CPU ms / 1000 msgs" = process CPU ms / (messages sent / 1000), start-up included (JVM start
-  and JIT weigh heavily on short Java runs). "net of start-up" subtracts the CPU of a 1-message run of
-  the same client ({base_text}). Java: `{' '.join(JAVA_OPTS[:6])}` (the heap of the official
+  threads from `wait4`, peak RSS = VmHWM polled every 0.1 s (ours and Go: or the tool's own end-of-run
+  VmHWM if higher). "CPU ms / 1000 msgs" = process CPU ms / (messages sent / 1000), start-up included (JVM
+  start and JIT weigh heavily on short Java runs). "net of start-up" subtracts the CPU of a 1-message run
+  of the same client ({base_text}). Java: `{' '.join(JAVA_OPTS[:6])}` (the heap of the official
   `runclass.sh`, G1 because JDK 17 has no CMS).
 * W1, W2 (sync): {sync_tool_text}. W4: `BatchProducer` (`-b 32`), which has
   no message limit: it runs until {args.java_batch_seconds:g} s after its first report line (the tool reports once it
@@ -738,19 +1184,30 @@ How it was measured:
   2-core machine until every send times out, and with `-q` it exits before its callbacks arrive.
 * W5 (one-way): ours is 64 workers awaiting the one-way send (resolved once the frame is handed to the
   connection). Java is `JavaBench --mode oneway`: 64 threads calling `sendOneway` (there is no official
-  one-way tool). Both wait 3 s before shutting down (not timed) so queued frames can reach the broker.
+  one-way tool). All wait 3 s before shutting down (not timed) so queued frames can reach the broker.
   In the 5.3.3 client `sendOneway` only queues the write as a task on the channel's netty event loop
   (the one-way permit is taken there), so its hand-off rate has no back-pressure; see the stored counts.
-{bare_bullet}* "n/a (not yet)": actix-rocketmq does not offer that kind of send yet (the tool exits with status 2).
+* W6 (async, auto-batching on): W3 with the client gathering messages into batch requests by itself,
+  {ab_text}.
+  Ours: `--mode async -s 1024 --auto-batch` and those flags, the same in-flight budget as W3.
+  Java: `JavaBench --mode async --auto-batch`, i.e. W3's program with `producer.setAutoBatch(true)` and
+  `batchMaxDelayMs` / `batchMaxBytes` / `totalBatchMaxBytes` set to those values: its `ProduceAccumulator`
+  sends a batch once its bodies exceed batchMaxBytes (from the sending thread) or once it is
+  batchMaxDelayMs old (a guard thread, every batchMaxDelayMs / 2), and sends a message unbatched while
+  totalBatchMaxBytes of bodies are held or awaiting their batch's answer; the async back-pressure
+  ({bare_inflight}) then counts batch requests, not messages.
+{go_bullet}{bare_bullet}* "n/a (not yet)": actix-rocketmq does not offer that kind of send yet (the tool exits with status 2, or
+  refuses the workload's flags); "n/a (no tool)": the client has no such send.
 
 {chr(10).join(notes) if notes else ''}
 
-Raw data: `benchmarks.json` (every run, the commands, the tools' own numbers); logs in `{args.log_dir}`.
+Raw data: `benchmarks.json` (every run, the commands, the tools' own numbers); logs under
+`{shown_log_dir(args.log_dir)}`.
 """
     md_path = os.path.join(args.out_dir, "BENCHMARKS.md")
     json_path = os.path.join(args.out_dir, "benchmarks.json")
     # keep the secured-clusters section (benches/secure.sh) of the previous files
-    old_section = extract_section(read_text(md_path))
+    old_section = scrub_paths(extract_section(read_text(md_path)))
     if old_section:
         md = md.rstrip("\n") + "\n\n" + old_section + "\n"
     try:
@@ -763,7 +1220,7 @@ Raw data: `benchmarks.json` (every run, the commands, the tools' own numbers); l
     with open(md_path, "w") as f:
         f.write(md)
     for w in data["workloads"]:
-        for k in ("ours_runs", "java_runs", "bare_runs"):
+        for k in ("ours_runs", "java_runs", "go_runs", "bare_runs"):
             for run in w.get(k, []):
                 run.pop("output", None)
     with open(json_path, "w") as f:
@@ -1067,7 +1524,7 @@ the tables above (last <= 10 one-second snapshots; CPU of the whole client proce
 
 {overview}{chr(10).join(blocks)}
 {signing_text}Raw data: the `secured` key of `benchmarks.json` (every run, its command line and the tools' own numbers);
-logs in {', '.join(f"`{f['log_dir']}`" for f in frags)}.
+logs in {', '.join(f"`{shown_log_dir(f['log_dir'])}`" for f in frags)}.
 {SECURE_END}"""
 
     text = read_text(a.md)
@@ -1108,11 +1565,23 @@ def main():
     ap.add_argument("--java-home-dir", required=True, help="-Duser.home of the Java client (its logs)")
     ap.add_argument("--rocketmq-version", default="5.3.3")
     ap.add_argument("--example-jar-desc", default="rocketmq-example")
-    ap.add_argument("--workloads", default="W1,W2,W3,W4,W5")
+    ap.add_argument("--workloads", default=DEFAULT_WORKLOADS)
     ap.add_argument("--count", type=int, default=0, help="messages per run for every workload (0 = per-workload defaults)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the per-workload default counts")
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--async-inflight", type=int, default=0, help="our --inflight in W3 (0 = the tool's default)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per client and workload, alternating (median)")
+    ap.add_argument("--async-inflight", type=int, default=0,
+                    help="--inflight of every client in W3 and W6 (0 = each tool's default, 1024 in all)")
+    ap.add_argument("--batch-max-delay-ms", type=int, default=AUTO_BATCH_DEFAULTS["batch_max_delay_ms"],
+                    help="W6, both clients (0 = not passed: each client's default)")
+    ap.add_argument("--batch-max-bytes", type=int, default=AUTO_BATCH_DEFAULTS["batch_max_bytes"],
+                    help="W6, both clients (0 = not passed)")
+    ap.add_argument("--total-batch-max-bytes", type=int, default=AUTO_BATCH_DEFAULTS["total_batch_max_bytes"],
+                    help="W6, both clients (0 = not passed)")
+    ap.add_argument("--go-bin", default="", help="build of benches/go (the official Go client's benchmark)")
+    ap.add_argument("--go-desc", default="rocketmq-client-go", help="the Go client and toolchain versions (text)")
+    ap.add_argument("--broker-addr", default="",
+                    help="host:port of the broker, to poll the topic's offsets during one-way runs (W5 stored msgs/s)")
+    ap.add_argument("--command", default="", help="the command line to name in BENCHMARKS.md")
     ap.add_argument("--java-batch-seconds", type=float, default=5.0)
     ap.add_argument("--run-timeout", type=float, default=300.0)
     ap.add_argument("--warmup", type=int, default=200000, help="messages sent (unmeasured) before the runs")
@@ -1135,6 +1604,13 @@ def main():
         ap.error("--access-key and --secret-key go together")
     if args.access_key:
         args.java_sync_tool = "javabench"
+    if args.result_json:
+        args.go_bin = ""  # a fragment holds ours and Java only
+    if args.access_key or args.tls_dir:
+        # secured brokers: ours vs Java only (the Go benchmark signs and trusts nothing); the offsets
+        # are counted with the admin tool, which is set up for them
+        args.go_bin = ""
+        args.broker_addr = ""
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     for w in args.workloads:
         if w not in WORKLOADS:
@@ -1155,12 +1631,13 @@ def main():
     results = {}
     for wid in args.workloads:
         count = args.count_for(wid)
-        ours_runs, java_runs, bare_runs = [], [], []
+        ours_runs, java_runs, bare_runs, go_runs = [], [], [], []
         with_bare = bool(args.bare_bin) and wid in BARE
         for rep in range(args.repeat):
             args.rep = rep
-            # bare next to ours: the same broker state for the ours/bare ratio
-            order = ("ours", "bare", "java") if rep % 2 == 0 else ("java", "bare", "ours")
+            # bare next to ours: the same broker state for the ours/bare ratio; the order reversed
+            # in every other repetition
+            order = ("ours", "bare", "java", "go") if rep % 2 == 0 else ("go", "java", "bare", "ours")
             for who in order:
                 if who == "ours":
                     r = ours_run(args, wid, count, args.log_dir)
@@ -1171,6 +1648,14 @@ def main():
                         continue
                     r = bare_run(args, wid, count, args.log_dir)
                     bare_runs.append(r)
+                elif who == "go":
+                    if not args.go_bin:
+                        continue
+                    r = go_run(args, wid, count, args.log_dir)
+                    go_runs.append(r)
+                    add_net_cpu(r, base.get("go"))
+                    if r.get("status") == "no_tool":
+                        continue
                 else:
                     r = java_run(args, wid, count, args.log_dir)
                     java_runs.append(r)
@@ -1180,6 +1665,9 @@ def main():
                     f"RSS {fmt(r.get('peak_rss_mb'))} MB")
         results[wid] = {"ours": median_run(ours_runs), "java": median_run(java_runs),
                         "ours_runs": ours_runs, "java_runs": java_runs}
+        if go_runs:
+            results[wid]["go"] = median_run(go_runs)
+            results[wid]["go_runs"] = go_runs
         if bare_runs:
             results[wid]["bare"] = median_run(bare_runs)
             results[wid]["bare_runs"] = bare_runs

@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Compare actix-rocketmq's benchmark tool (examples/benchmark) with the Java client's benchmark
-# producers (the official Producer/BatchProducer, and benches/java/JavaBench.java for async and
-# one-way) and with the bare pipelined sender (benches/bare_sender.rs, W3 and W4) against one
-# local RocketMQ broker, and write BENCHMARKS.md + benchmarks.json.
+# producers (the official Producer/BatchProducer, and benches/java/JavaBench.java for async,
+# one-way and auto-batching), with the official Go client (benches/go, W1-W5) and with the bare
+# pipelined sender (benches/bare_sender.rs, W3 and W4) against one local RocketMQ broker, and write
+# BENCHMARKS.md + benchmarks.json.
 #
 # Usage: benches/compare.sh [options]
-#   --workloads W1,W2,...  which workloads (default W1,W2,W3,W4,W5):
+#   --workloads W1,W2,...  which workloads (default W1,W2,W3,W4,W5,W6):
 #                            W1 sync, 1 sender, 128 B      W2 sync, 64 senders, 1 KiB
 #                            W3 async, 1 KiB                W4 batches of 32 x 128 B, 64 senders
-#                            W5 one-way, 64 senders, 1 KiB
-#   --count N              messages per run for every workload (default: per workload, sized so the
-#                          whole script takes about 5 minutes: W1 50k, W2 300k, W3 300k, W4 2M, W5 500k)
+#                            W5 one-way, 64 senders, 1 KiB  W6 async, 1 KiB, auto-batching on
+#   --count N              messages per run for every workload (default: per workload: W1 50k,
+#                          W2 300k, W3 300k, W4 2M, W5 500k, W6 1M)
 #   --scale F              multiply the default counts (e.g. 0.1 for a smoke run, 5 for a long one)
-#   --repeat R             runs per client and workload, alternating (default 1; median reported)
-#   --async-inflight N     W3 in-flight budget of ours, JavaBench's back-pressure and bare_sender's
-#                          window (default 1024, the crate default)
+#   --repeat R             runs per client and workload (default 3), alternating: ours, bare, Java,
+#                          Go in odd repetitions, the reverse in even ones. Reported: the median
+#                          msgs/s and the min-max per client; ratios of the medians. The full
+#                          default run (R=3, all workloads, all clients) takes about 25 minutes on
+#                          the 2-core test machine.
+#   --async-inflight N     W3/W6 in-flight budget of ours, JavaBench's back-pressure, the Go
+#                          benchmark's bound and bare_sender's window (default 1024, the crate default)
+#   --batch-max-delay-ms N, --batch-max-bytes N, --total-batch-max-bytes N
+#                          W6's auto-batching settings, passed to ours and JavaBench alike (default:
+#                          the Java 5.3.3 client's defaults 10, 32768, 33554432; 0 = not passed, each
+#                          client's own default)
+#   --no-go                leave the Go client out (else a missing `go` is an error)
 #   --java-batch-seconds S how long Java's BatchProducer (no message limit) runs after its first report (5)
 #   --warmup N             unmeasured messages sent first, to warm the broker's JIT (default 200000)
 #   --no-baseline          skip the 1-message runs behind the "net of start-up" CPU column
@@ -36,17 +46,23 @@
 #                          Producer's -a true signs as a hard-coded user)
 #   --result-json FILE     write the results there (for `compare.py secure-section`) instead of
 #                          BENCHMARKS.md / benchmarks.json
-#   With --auth or --tls the bare_sender runs are skipped (it speaks neither) and the default
+#   With --result-json the Go client is left out (the fragments hold ours and Java).
+#   With --auth or --tls the bare_sender and Go runs are skipped (ours vs Java only) and the default
 #   ROCKETMQ_DIR is <repo>/target/rocketmq-bench-{auth,tls,authtls} (a secured dir remembers its
 #   options; a running instance with other options is refused).
 #
 # Environment: ROCKETMQ_DIR (default <repo>/target/rocketmq-bench), ROCKETMQ_NAMESRV_PORT (27876),
-# ROCKETMQ_BROKER_PORT (28911), BENCH_TOPIC (BenchCompare), JAVA, JAVAC, MVN, CARGO_TARGET_DIR.
+# ROCKETMQ_BROKER_PORT (28911), BENCH_TOPIC (BenchCompare), JAVA, JAVAC, MVN, GO, CARGO_TARGET_DIR.
 #
 # Steps: start the broker once with scripts/rocketmq-local (own dir and ports; a watchdog stops it
 # if this script dies), create the topic with 8 queues, build our tool and bare_sender in release,
 # make sure the Java benchmark classes are on the classpath, compile benches/java/JavaBench.java
-# (javac, into $ROCKETMQ_DIR/java-bench), run benches/compare.py, stop the broker (trap).
+# (javac, into $ROCKETMQ_DIR/java-bench), build benches/go (`go build`, its go.mod/go.sum, into
+# $ROCKETMQ_DIR/go-bench), run benches/compare.py, stop the broker (trap). Logs of every run:
+# $ROCKETMQ_DIR/bench-logs/<time>/.
+#
+# Smoke test (about 2 minutes once built; writes nothing into the repository but target/):
+#   benches/compare.sh --scale 0.02 --repeat 1 --warmup 20000 --out-dir /tmp/bench-smoke
 #
 # The Java benchmark classes: Maven Central has no rocketmq-example 5.3.3; when the pom's version
 # is missing there, rocketmq-example 5.5.0 is fetched alone (no dependencies) and run on the
@@ -66,13 +82,15 @@ FALLBACK_EXAMPLE_VERSION=5.5.0
 OUT_DIR="$REPO"
 KEEP_BROKER=0
 NO_BARE=0
+NO_GO=0
 AUTH=0
 TLS=0
 AUTH_USER="alice:alice-secret-1"
 JAVA_SYNC_TOOL=producer
 RESULT_JSON=""
-WORKLOADS="W1,W2,W3,W4,W5"
+WORKLOADS="W1,W2,W3,W4,W5,W6"
 PY_ARGS=()
+SHOWN=()  # the options to name in BENCHMARKS.md (no paths)
 while [ $# -gt 0 ]; do
   case "$1" in
     --auth) AUTH=1; shift ;;
@@ -82,13 +100,14 @@ while [ $# -gt 0 ]; do
     --result-json) [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }; RESULT_JSON=$2; shift 2 ;;
     --workloads)
       [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
-      WORKLOADS=$2; PY_ARGS+=("$1" "$2"); shift 2 ;;
-    --count|--scale|--repeat|--async-inflight|--java-batch-seconds|--warmup)
+      WORKLOADS=$2; PY_ARGS+=("$1" "$2"); SHOWN+=("$1" "$2"); shift 2 ;;
+    --count|--scale|--repeat|--async-inflight|--java-batch-seconds|--warmup|--batch-max-delay-ms|--batch-max-bytes|--total-batch-max-bytes)
       [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
-      PY_ARGS+=("$1" "$2"); shift 2 ;;
+      PY_ARGS+=("$1" "$2"); SHOWN+=("$1" "$2"); shift 2 ;;
     --out-dir) [ $# -ge 2 ] || { echo "compare.sh: --out-dir needs a value" >&2; exit 2; }; OUT_DIR=$2; shift 2 ;;
-    --no-baseline) PY_ARGS+=("$1"); shift ;;
-    --no-bare) NO_BARE=1; shift ;;
+    --no-baseline) PY_ARGS+=("$1"); SHOWN+=("$1"); shift ;;
+    --no-bare) NO_BARE=1; SHOWN+=("$1"); shift ;;
+    --no-go) NO_GO=1; SHOWN+=("$1"); shift ;;
     --keep-broker) KEEP_BROKER=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -102,7 +121,16 @@ START_OPTS=()
 SUFFIX=""
 [ "$AUTH" = 1 ] && { START_OPTS+=(--auth); SUFFIX+=auth; JAVA_SYNC_TOOL=javabench; }
 [ "$TLS" = 1 ] && { START_OPTS+=(--tls); SUFFIX+=tls; }
-[ -n "$SUFFIX" ] && NO_BARE=1
+[ -n "$SUFFIX" ] && { NO_BARE=1; NO_GO=1; }
+# --result-json fragments (benches/secure.sh) carry ours and Java only
+[ -n "$RESULT_JSON" ] && NO_GO=1
+# the Go client has W1-W5 only
+case ",$(echo "$WORKLOADS" | tr '[:lower:]' '[:upper:]')," in *,W[1-5],*) ;; *) NO_GO=1 ;; esac
+GO="${GO:-go}"
+if [ "$NO_GO" = 0 ] && ! command -v "$GO" >/dev/null 2>&1; then
+  echo "compare.sh: Go not found ('$GO'): the official Go client's benchmark (benches/go) needs Go 1.22 or later; pass --no-go to leave the Go client out" >&2
+  exit 1
+fi
 export ROCKETMQ_DIR="${ROCKETMQ_DIR:-$REPO/target/rocketmq-bench${SUFFIX:+-$SUFFIX}}"
 case "$ROCKETMQ_DIR" in "$REPO"/target/rocketmq-it*) echo "compare.sh: $ROCKETMQ_DIR belongs to the test suite" >&2; exit 2 ;; esac
 [ -n "$RESULT_JSON" ] && case "$RESULT_JSON" in /*) ;; *) RESULT_JSON="$PWD/$RESULT_JSON" ;; esac
@@ -226,6 +254,18 @@ rm -rf "$JAVA_BENCH_DIR" && mkdir -p "$JAVA_BENCH_DIR"
 "$JAVAC" -nowarn -d "$JAVA_BENCH_DIR" -cp "$ROCKETMQ_DIR/lib/*" "$REPO/benches/java/JavaBench.java" \
   || { echo "compare.sh: javac failed on benches/java/JavaBench.java" >&2; exit 1; }
 
+# --- the Go client's benchmark (benches/go) -----------------------------------------------------------
+GO_ARGS=()
+if [ "$NO_GO" = 0 ]; then
+  GO_BENCH="$ROCKETMQ_DIR/go-bench/gobench"
+  say "building benches/go (go build) into $ROCKETMQ_DIR/go-bench"
+  mkdir -p "$ROCKETMQ_DIR/go-bench"
+  (cd "$REPO/benches/go" && GOFLAGS=-mod=readonly "$GO" build -o "$GO_BENCH" .) \
+    || { echo "compare.sh: go build failed in benches/go (or pass --no-go)" >&2; exit 1; }
+  GO_CLIENT=$(cd "$REPO/benches/go" && GOFLAGS=-mod=readonly "$GO" list -m -f '{{.Path}} {{.Version}}' github.com/apache/rocketmq-client-go/v2)
+  GO_ARGS=(--go-bin "$GO_BENCH" --go-desc "$GO_CLIENT ($("$GO" env GOVERSION))")
+fi
+
 # --- run ----------------------------------------------------------------------------------------
 LOG_DIR="$ROCKETMQ_DIR/bench-logs/$(date -u +%Y%m%d-%H%M%S)"
 RESULT_ARGS=()
@@ -239,6 +279,7 @@ fi
 python3 "$REPO/benches/compare.py" \
   --namesrv "$NAMESRV" --topic "$TOPIC" --ours-bin "$OURS" \
   --java "$JAVA" --admin "$LOCAL" --java-cp "$ROCKETMQ_DIR/lib/*$EXAMPLE_CP" --java-home-dir "$ROCKETMQ_DIR/home-client" \
-  --java-bench-dir "$JAVA_BENCH_DIR" "${BARE_ARGS[@]}" \
+  --java-bench-dir "$JAVA_BENCH_DIR" "${BARE_ARGS[@]}" "${GO_ARGS[@]}" \
+  --broker-addr "127.0.0.1:$ROCKETMQ_BROKER_PORT" --command "benches/compare.sh${SHOWN[*]:+ ${SHOWN[*]}}" \
   --rocketmq-version "$RMQ_VERSION" --example-jar-desc "$EXAMPLE_DESC" --java-sync-tool "$JAVA_SYNC_TOOL" \
   --out-dir "$OUT_DIR" --log-dir "$LOG_DIR" "${SEC_ARGS[@]}" "${RESULT_ARGS[@]}" "${PY_ARGS[@]}"

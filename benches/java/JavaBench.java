@@ -13,6 +13,16 @@
  *           sync mode; used where the official tool cannot be configured like our client: its
  *           -a true signs as a hard-coded user (rocketmq2/12345678, example.benchmark.AclClient).
  *
+ * Auto-batching (W6): --auto-batch calls producer.setAutoBatch(true): send(msg) and
+ * send(msg, SendCallback) then go through the client's ProduceAccumulator, which gathers messages
+ * of the same topic into one SEND_BATCH_MESSAGE (sent once their bodies exceed batchMaxBytes, or
+ * by its guard thread once the batch is batchMaxDelayMs old; bodies held or in flight beyond
+ * totalBatchMaxBytes are sent unbatched). --batch-max-delay-ms N, --batch-max-bytes N and
+ * --total-batch-max-bytes N call producer.batchMaxDelayMs / batchMaxBytes / totalBatchMaxBytes
+ * (the 5.3.3 defaults, ProduceAccumulator's fields holdMs / holdSize / totalHoldSize: 10 ms,
+ * 32 KiB, 32 MiB). The async back-pressure then counts batch requests, not messages. Not with
+ * --mode oneway (sendOneway never batches).
+ *
  * Secured brokers: --access-key AK --secret-key SK sign every request with the client's own
  * AclClientRPCHook(new SessionCredentials(AK, SK)); --tls calls producer.setUseTLS(true) (run the
  * JVM with -Dtls.enable=true -Dtls.test.mode.enable=false -Dtls.config.file=<tls.properties> so
@@ -29,7 +39,9 @@
  * Own flags: --mode async|oneway|sync (async), --inflight N (1024, setBackPressureForAsyncSendNum),
  * --inflight-bytes N (100 MiB, setBackPressureForAsyncSendSize), --linger ms (0: wait after
  * the last one-way send before the shutdown, not timed), --send-timeout ms (3000),
- * --shutdown-timeout ms (10000: give up waiting for producer.shutdown() and exit).
+ * --shutdown-timeout ms (10000: give up waiting for producer.shutdown() and exit), --auto-batch,
+ * --batch-max-delay-ms N, --batch-max-bytes N, --total-batch-max-bytes N (0 or absent: the
+ * client's default).
  *
  * Producer set up as the official tool does it: group benchmark_producer, instance name = start
  * time in ms, ROCKETMQ binary headers, compression off (threshold Integer.MAX_VALUE), body of
@@ -129,7 +141,8 @@ public class JavaBench {
         System.err.println("JavaBench: " + why);
         System.err.println("usage: JavaBench -n NAMESRV [-t TOPIC] [--mode async|oneway|sync | -y true] [-s SIZE] [-w THREADS]"
             + " [-q MESSAGES] [-ri MS] [--inflight N] [--inflight-bytes N] [--linger MS] [--send-timeout MS]"
-            + " [--shutdown-timeout MS] [--access-key AK --secret-key SK] [--tls]");
+            + " [--shutdown-timeout MS] [--auto-batch [--batch-max-delay-ms MS] [--batch-max-bytes N]"
+            + " [--total-batch-max-bytes N]] [--access-key AK --secret-key SK] [--tls]");
         System.exit(2);
     }
 
@@ -145,12 +158,16 @@ public class JavaBench {
     public static void main(String[] args) throws Exception {
         System.setProperty(RemotingCommand.SERIALIZE_TYPE_PROPERTY, SerializeType.ROCKETMQ.name());
         boolean tls = false;
+        boolean autoBatch = false;
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
                 usage("help");
             }
             if (a.equals("--tls")) {
                 tls = true;
+            }
+            if (a.equals("--auto-batch")) {
+                autoBatch = true;
             }
         }
         final String namesrv = opt(args, null, "-n", "--namesrv");
@@ -173,6 +190,9 @@ public class JavaBench {
         final long lingerMs = Long.parseLong(opt(args, "0", "--linger"));
         final int sendTimeout = Integer.parseInt(opt(args, "3000", "--send-timeout"));
         final long shutdownMs = Long.parseLong(opt(args, "10000", "--shutdown-timeout"));
+        final int batchMaxDelayMs = Integer.parseInt(opt(args, "0", "--batch-max-delay-ms"));
+        final long batchMaxBytes = Long.parseLong(opt(args, "0", "--batch-max-bytes"));
+        final long totalBatchMaxBytes = Long.parseLong(opt(args, "0", "--total-batch-max-bytes"));
         final String accessKey = opt(args, null, "--access-key");
         final String secretKey = opt(args, null, "--secret-key");
         if (namesrv == null) {
@@ -181,12 +201,15 @@ public class JavaBench {
         if ((accessKey == null) != (secretKey == null)) {
             usage("--access-key and --secret-key go together");
         }
+        if (autoBatch && mode.equals("oneway")) {
+            usage("--auto-batch is for --mode async or sync (sendOneway never batches)");
+        }
 
         System.out.printf("topic: %s, mode: %s, threadCount: %d, messageSize: %d, messageQuantity: %d, "
                 + "backpressure: %s, inflight: %d, inflightBytes: %d, sendTimeout: %d, linger: %d, namesrv: %s, "
-                + "accessKey: %s, useTLS: %s%n",
+                + "accessKey: %s, useTLS: %s, autoBatch: %s%n",
             topic, mode, threads, size, total, async, inflight, inflightBytes, sendTimeout, lingerMs, namesrv,
-            accessKey == null ? "(none)" : accessKey, tls);
+            accessKey == null ? "(none)" : accessKey, tls, autoBatch);
 
         final String alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         StringBuilder sb = new StringBuilder(size);
@@ -241,7 +264,25 @@ public class JavaBench {
             producer.setBackPressureForAsyncSendNum(inflight);
             producer.setBackPressureForAsyncSendSize(inflightBytes);
         }
+        if (autoBatch) {
+            producer.setAutoBatch(true);
+            // Stored in the producer and handed to its ProduceAccumulator by start()
+            // (initProduceAccumulator); the accumulator's own defaults apply to those left at -1.
+            if (batchMaxDelayMs > 0) {
+                producer.batchMaxDelayMs(batchMaxDelayMs);
+            }
+            if (batchMaxBytes > 0) {
+                producer.batchMaxBytes(batchMaxBytes);
+            }
+            if (totalBatchMaxBytes > 0) {
+                producer.totalBatchMaxBytes(totalBatchMaxBytes);
+            }
+        }
         producer.start();
+        if (autoBatch) {
+            System.out.printf("autoBatch: %s, batchMaxDelayMs: %d, batchMaxBytes: %d%n", producer.getAutoBatch(),
+                producer.getBatchMaxDelayMs(), producer.getBatchMaxBytes());
+        }
 
         final long t0 = System.nanoTime();
         if (async) {
@@ -350,10 +391,10 @@ public class JavaBench {
             System.out.println("first error: " + stats.firstError.get());
         }
         System.out.printf(Locale.ROOT, "JAVA_BENCH_JSON {\"tool\":\"JavaBench\",\"mode\":\"%s\",\"threads\":%d,\"size\":%d,"
-                + "\"inflight\":%d,\"inflight_bytes\":%d,\"messages\":%d,\"send_failed\":%d,\"response_failed\":%d,"
+                + "\"auto_batch\":%s,\"inflight\":%d,\"inflight_bytes\":%d,\"messages\":%d,\"send_failed\":%d,\"response_failed\":%d,"
                 + "\"elapsed_s\":%.4f,\"msgs_per_s\":%.1f,\"window_tps\":%.1f,\"avg_rt_ms\":%.3f,\"window_avg_rt_ms\":%.3f,"
                 + "\"max_rt_ms\":%.3f}%n",
-            mode, threads, size, async ? inflight : 0, async ? inflightBytes : 0, ok, sf, rf, elapsed, totalTps,
+            mode, threads, size, autoBatch, async ? inflight : 0, async ? inflightBytes : 0, ok, sf, rf, elapsed, totalTps,
             w != null ? w[0] : totalTps, avgAll, w != null ? w[1] : avgAll, stats.maxRtUs.get() / 1000.0);
         System.out.flush();
 
