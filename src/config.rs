@@ -302,6 +302,21 @@ pub struct ProducerConfig {
     /// Record metrics through the [`metrics`] facade (see [`crate::producer::metrics`]). With
     /// no recorder installed the calls go nowhere; `false` skips them altogether.
     pub enable_metrics: bool,
+    /// Auto-batching (Java 5.x `autoBatch`): single sync and async sends to one topic (or one
+    /// given queue) are gathered and sent as one SEND_BATCH_MESSAGE; every caller still gets its
+    /// own result or error. Off by default. See [`crate::producer::accumulate`].
+    pub auto_batch: bool,
+    /// How long a batch gathers after its first message before it is sent (Java
+    /// `batchMaxDelayMs`; its accumulator's default, 10 ms).
+    #[serde(with = "text::duration")]
+    pub batch_max_delay: Duration,
+    /// A batch is sent once its body reaches this size (Java `batchMaxBytes`; default 32 KiB).
+    #[serde(with = "text::size")]
+    pub batch_max_bytes: usize,
+    /// Most body bytes held in batches, gathering or on their way; beyond it a message is sent
+    /// alone (Java `totalBatchMaxBytes`; default 32 MiB).
+    #[serde(with = "text::size")]
+    pub total_batch_max_bytes: usize,
 }
 
 impl ProducerConfig {
@@ -340,6 +355,13 @@ impl ProducerConfig {
         if self.max_message_size == 0 {
             return Err(ConfigError::Invalid { name: "max_message_size", reason: "must be > 0".into() });
         }
+        if self.batch_max_bytes == 0 || self.batch_max_bytes > self.max_message_size {
+            return Err(ConfigError::Invalid { name: "batch_max_bytes", reason: "must be > 0 and at most max_message_size".into() });
+        }
+        if self.total_batch_max_bytes < self.batch_max_bytes {
+            return Err(ConfigError::Invalid { name: "total_batch_max_bytes", reason: "must be at least batch_max_bytes".into() });
+        }
+        check_not_huge("batch_max_delay", self.batch_max_delay)?;
         for topic in &self.topics {
             crate::producer::validate::check_topic(topic)
                 .and_then(|()| crate::producer::validate::check_topic(&crate::namespace::wrap(self.namespace.as_deref(), topic)))
@@ -386,6 +408,10 @@ impl Default for ProducerConfig {
             trace_topic: None,
             topics: Vec::new(),
             enable_metrics: true,
+            auto_batch: false,
+            batch_max_delay: Duration::from_millis(10),
+            batch_max_bytes: 32 * 1024,
+            total_batch_max_bytes: 32 * 1024 * 1024,
         }
     }
 }

@@ -137,6 +137,19 @@ struct Args {
     /// with no recorder installed.
     #[arg(long = "no-metrics")]
     no_metrics: bool,
+    /// Auto-batching (`auto_batch`, Java `setAutoBatch(true)`): single sends gathered into
+    /// batch requests; each message still gets its own result.
+    #[arg(long = "auto-batch")]
+    auto_batch: bool,
+    /// With --auto-batch: how long a batch gathers (ms; 0 = the crate default, 10).
+    #[arg(long = "batch-max-delay-ms", default_value_t = 0)]
+    batch_max_delay_ms: u64,
+    /// With --auto-batch: batch size that sends it at once (bytes; 0 = the default, 32 KiB).
+    #[arg(long = "batch-max-bytes", default_value_t = 0)]
+    batch_max_bytes: usize,
+    /// With --auto-batch: most bytes held in batches (0 = the default, 32 MiB).
+    #[arg(long = "total-batch-max-bytes", default_value_t = 0)]
+    total_batch_max_bytes: usize,
 }
 
 fn main() -> ExitCode {
@@ -218,6 +231,16 @@ async fn run(args: Args) -> ExitCode {
     config.compress_msg_body_over_howmuch = if args.compress { args.compress_over } else { usize::MAX };
     config.compress_level = args.compress_level;
     config.send_msg_timeout = Duration::from_millis(args.send_timeout_ms.max(1));
+    config.auto_batch = args.auto_batch;
+    if args.batch_max_delay_ms > 0 {
+        config.batch_max_delay = Duration::from_millis(args.batch_max_delay_ms);
+    }
+    if args.batch_max_bytes > 0 {
+        config.batch_max_bytes = args.batch_max_bytes;
+    }
+    if args.total_batch_max_bytes > 0 {
+        config.total_batch_max_bytes = args.total_batch_max_bytes;
+    }
     if let (Some(access), Some(secret)) = (&args.access_key, &args.secret_key) {
         config.client.credentials = Some(actix_rocketmq::Credentials::new(access.clone(), secret.as_str()));
     }

@@ -86,6 +86,10 @@ impl ProducerConfigBuilder {
         plain => enable_msg_trace: bool;
         some => trace_topic: String;
         plain => enable_metrics: bool;
+        plain => auto_batch: bool;
+        plain => batch_max_delay: Duration;
+        plain => batch_max_bytes: usize;
+        plain => total_batch_max_bytes: usize;
         some client => namesrv_addr: String;
         some client => namesrv_endpoint: String;
         some client => client_ip: IpAddr;

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
+use super::accumulate::{Accumulator, MemberReply};
 use super::budget::InflightBudget;
 use super::hook::Hooks;
 use super::ledger::{Completion, Ledger, Outcome, SendId};
@@ -98,7 +99,9 @@ pub struct Producer {
     pub(super) ledger: Ledger,
     pub(super) routing: Routing,
     pub(super) links: Links,
-    encoder: Encoder,
+    pub(super) encoder: Encoder,
+    /// Auto-batching: the batches being gathered.
+    pub(super) accumulator: Accumulator,
     pub(super) events: Events,
     pub(super) closing: Closing,
     pub(super) restarts: u32,
@@ -142,6 +145,7 @@ impl Producer {
         Producer {
             wire_group: config.wire_group(),
             encoder: Encoder::new(&config),
+            accumulator: Accumulator::default(),
             config,
             state: ServiceState::CreateJust,
             token: TOKENS.fetch_add(1, Ordering::Relaxed),
@@ -207,7 +211,7 @@ impl Producer {
     }
 
     /// Adds the `traceparent` property to a single message whose record was made in a span.
-    fn inject_trace_context(&self, msg: &mut Prepared) {
+    pub(super) fn inject_trace_context(&self, msg: &mut Prepared) {
         let (Some(inject), Some(parent)) = (&self.trace_context, &msg.parent) else { return };
         if msg.batch || find_property(&msg.properties, TRACEPARENT).is_some() {
             return;
@@ -361,7 +365,7 @@ impl Producer {
         Plan::request(target, self.config.retry_times_when_send_failed, false)
     }
 
-    fn async_plan(&self, target: Target) -> Plan {
+    pub(super) fn async_plan(&self, target: Target) -> Plan {
         Plan::request(target, self.config.retry_times_when_send_async_failed, true)
     }
 
@@ -612,6 +616,8 @@ impl Handler<Shutdown> for Producer {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        // What is gathering goes out now, and the drain waits for it like any send.
+        self.send_all_gathered(ctx);
         let was = self.state;
         self.state = ServiceState::ShutdownAlready;
         let (tx, rx) = oneshot::channel();
@@ -666,7 +672,8 @@ impl Handler<DrainOver> for Producer {
 impl Handler<Flush> for Producer {
     type Result = ResponseFuture<FlushReport>;
 
-    fn handle(&mut self, _: Flush, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: Flush, ctx: &mut Context<Self>) -> Self::Result {
+        self.send_all_gathered(ctx);
         let rx = self.ledger.flush();
         Box::pin(async move { rx.await.unwrap_or_default() })
     }
@@ -685,6 +692,14 @@ impl Handler<SendMessage> for Producer {
     type Result = ResponseFuture<Result<SendResult, SendFailure>>;
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Context<Self>) -> Self::Result {
+        if self.gathers(&msg.record, &msg.target) {
+            let (tx, rx) = oneshot::channel();
+            let returned = msg.record.clone();
+            self.gather(msg.record, MemberReply::Sync(tx), msg.timeout, msg.target, ctx);
+            // (The accumulator and the ledger answer every member, even when the actor goes.)
+            let stopped = SendError::Stopped { delivery: crate::error::Delivery::Unknown };
+            return Box::pin(async move { rx.await.unwrap_or(Err(SendFailure { error: stopped, returned })) });
+        }
         self.single(msg, Producer::sync_plan, expect_reply, ctx)
     }
 }
@@ -706,6 +721,10 @@ impl Handler<SendAsync> for Producer {
     fn handle(&mut self, msg: SendAsync, ctx: &mut Context<Self>) -> Self::Result {
         let SendAsync { send, callback, context } = msg;
         let SendMessage { record, timeout, target } = send;
+        if self.gathers(&record, &target) {
+            self.gather(record, MemberReply::Async { to: callback, context }, timeout, target, ctx);
+            return Response::reply(());
+        }
         let plan = self.async_plan(target);
         let send = match self.admit_new(record.topic(), |enc| enc.single(&record), plan, timeout) {
             Ok(send) => send,

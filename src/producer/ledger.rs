@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use super::accumulate::BatchCompletion;
 use super::budget::InflightBudget;
 use super::messages::{FlushReport, SendFailure, SendOutcome};
 use super::record::{ProducerRecord, SendResult};
@@ -34,6 +35,8 @@ pub(super) enum Completion {
     Reply(oneshot::Sender<Outcome>),
     /// A `SendAsync` callback; the record travels along to be handed back on failure.
     Callback { to: Recipient<SendOutcome>, context: u64, record: ProducerRecord },
+    /// An auto-batch: each gathered message's caller gets its share of the outcome.
+    Batch(BatchCompletion),
 }
 
 impl Completion {
@@ -46,6 +49,7 @@ impl Completion {
                 let result = outcome.and_then(super::send::expect_reply).map_err(|error| SendFailure { error, returned: record });
                 to.do_send(SendOutcome { context, result });
             }
+            Completion::Batch(batch) => batch.deliver(outcome),
         }
     }
 }
@@ -221,12 +225,17 @@ impl Ledger {
             let _ = tx.send(());
         }
         let ok = outcome.is_ok();
+        // An auto-batch counts each of its callers' sends.
+        let sends = match &entry.completion {
+            Completion::Batch(batch) => batch.members.len() as u64,
+            _ => 1,
+        };
         for f in self.flushes.iter_mut().filter(|f| id < f.before) {
             f.left = f.left.saturating_sub(1);
             if ok {
-                f.report.succeeded += 1;
+                f.report.succeeded += sends;
             } else {
-                f.report.failed += 1;
+                f.report.failed += sends;
             }
         }
         entry.completion.deliver(outcome);

@@ -1,6 +1,7 @@
 //! The producer layer: the `Producer` actor, its messages, the user's message, validation,
 //! batching, queue choice, fault tolerance and back-pressure.
 
+pub mod accumulate;
 pub mod actor;
 pub mod batch;
 pub mod budget;

@@ -24,9 +24,12 @@ enum Seen {
     Other(String),
 }
 
+/// Every answer: the request's id, what it came to, when.
+type Log = Arc<Mutex<Vec<(u64, Seen, Instant)>>>;
+
 #[derive(Default)]
 struct Answers {
-    seen: Arc<Mutex<Vec<(u64, Seen, Instant)>>>,
+    seen: Log,
 }
 
 impl Actor for Answers {
@@ -72,7 +75,7 @@ async fn open(peer: &FakePeer) -> Addr<Connection> {
     conn
 }
 
-async fn wait_for(seen: &Arc<Mutex<Vec<(u64, Seen, Instant)>>>, n: usize) -> Vec<(u64, Seen, Instant)> {
+async fn wait_for(seen: &Log, n: usize) -> Vec<(u64, Seen, Instant)> {
     for _ in 0..300 {
         if seen.lock().unwrap().len() >= n {
             break;

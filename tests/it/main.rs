@@ -2,6 +2,7 @@
 
 mod admin;
 mod alloc;
+mod auto_batch;
 mod bad_input;
 mod cluster;
 mod config_file;

@@ -1,7 +1,7 @@
 //! Turning the user's message (or batch) into what goes on the wire: validation, namespace,
 //! properties with a fresh `UNIQ_KEY`, the batch body. Nothing is sent if this fails.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ValidationError};
@@ -9,6 +9,7 @@ use crate::namespace::wrap;
 use crate::producer::batch::{check_batch, encode_batch};
 use crate::producer::record::ProducerRecord;
 use crate::producer::validate::{check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
+use crate::protocol::batch::encode_batch_message;
 use crate::protocol::codes::request;
 use crate::protocol::message_id::UniqIdGenerator;
 use crate::protocol::properties::{encode_properties, names};
@@ -128,17 +129,43 @@ impl Encoder {
     pub(crate) fn batch(&mut self, records: &[ProducerRecord]) -> Result<Prepared, SendError> {
         check_batch(records, self.max_message_size)?;
         let first = records.first().ok_or(ValidationError::EmptyBatch)?;
-        let topic = self.wire_topic(first.topic())?;
         let keys: Vec<String> = records.iter().map(|_| self.ids.next_id()).collect();
-        let extra = self.extra_properties();
-        let body = encode_batch(records, &keys, &extra, self.max_message_size)?;
+        let body = encode_batch(records, &keys, &self.extra_properties(), self.max_message_size)?;
+        self.batch_envelope(first.topic(), first.wait_store_msg_ok(), body, keys.join(","), first.parent_span().cloned())
+    }
+
+    /// Validates one message of an auto-batch and appends it to the batch body with a fresh
+    /// UNIQ_KEY, which it returns. On error nothing is appended.
+    pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut) -> Result<String, SendError> {
+        check_record(record, self.max_message_size)?;
+        let key = self.ids.next_id();
+        let mut properties = String::with_capacity(96);
+        record.encode_properties(&key, &self.extra_properties(), &mut properties);
+        let too_large = || ValidationError::PropertiesTooLarge { size: properties.len(), max: MAX_PROPERTIES_LEN };
+        if properties.len() > MAX_PROPERTIES_LEN {
+            return Err(too_large().into());
+        }
+        let mark = body.len();
+        if encode_batch_message(record.flag(), record.body(), &properties, body).is_err() {
+            body.truncate(mark);
+            return Err(too_large().into());
+        }
+        Ok(key)
+    }
+
+    /// The SEND_BATCH_MESSAGE around an encoded batch body of messages to `topic`.
+    pub(crate) fn batch_envelope(&self, topic: &str, wait: bool, body: Bytes, msg_ids: String, parent: Option<tracing::Span>) -> Result<Prepared, SendError> {
+        let topic = self.wire_topic(topic)?;
+        if body.len() > self.max_message_size {
+            return Err(ValidationError::BatchTooLarge { size: body.len(), max: self.max_message_size }.into());
+        }
         // No UNIQ_KEY on the envelope, unlike Java: a 5.3.3 broker appends the envelope's
         // properties to every inner message, and a later duplicate key wins when read, so an
         // envelope id would replace each message's own id (seen against the real broker).
-        let wait = if first.wait_store_msg_ok() { "true" } else { "false" };
+        let wait = if wait { "true" } else { "false" };
         let mut properties = String::new();
         let envelope = [(names::WAIT, wait)];
-        encode_properties(envelope.into_iter().chain(extra.iter().copied()), &mut properties);
+        encode_properties(envelope.into_iter().chain(self.extra_properties()), &mut properties);
         Ok(Prepared {
             code: request::SEND_BATCH_MESSAGE,
             topic,
@@ -146,13 +173,13 @@ impl Encoder {
             sys_flag: 0,
             flag: 0,
             properties,
-            msg_id: keys.join(","),
+            msg_id: msg_ids,
             batch: true,
             // Java never compresses batches; brokers store inner messages uncompressed.
             compress: false,
-            // (a batch carries no delay: check_batch refuses one)
+            // (a batch carries no delay: check_batch refuses one, auto-batching gathers none)
             timer: false,
-            parent: first.parent_span().cloned(),
+            parent,
         })
     }
 }

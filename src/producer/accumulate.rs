@@ -1,0 +1,365 @@
+//! Auto-batching (`ProducerConfig::auto_batch`, the Java 5.x client's `autoBatch` with its
+//! `ProduceAccumulator`): single sync and async sends are gathered per topic (or per queue,
+//! for a send to a given queue) and go out as one SEND_BATCH_MESSAGE; every caller still gets its
+//! own [`SendResult`] (its own msgId, queue and offset) or its own error with its message back.
+//!
+//! A gathering batch is sent once its body reaches `batch_max_bytes`, or `batch_max_delay`
+//! after its first message. Each message is encoded into the batch body as it arrives (its
+//! UNIQ_KEY is fixed then), so a message that cannot be encoded fails alone, at once. The bytes
+//! held (gathering, and on their way until they end) are bounded by `total_batch_max_bytes`:
+//! beyond it a message goes alone, through the in-flight budget like any single send (Java:
+//! `tryAddMessage` fails and the message is sent directly).
+//!
+//! Not gathered (they go alone, as in Java's `canBatch`): one-way sends, sends with a queue
+//! selector, delayed and timer messages, retry and dead-letter topics, bodies that would be
+//! compressed (batches never are) and messages bigger than `batch_max_bytes` on their own.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::BytesMut;
+use tokio::sync::oneshot;
+
+use super::actor::Producer;
+use super::batch::estimated_size;
+use super::ledger::Completion;
+use super::messages::{SendFailure, SendOutcome};
+use super::queue_select::Target;
+use super::record::{ProducerRecord, SendResult};
+use super::send::{Clock, Send, Stage, Tries};
+use crate::config::ProducerConfig;
+use crate::error::{Delivery, SendError, ServiceState};
+use crate::hash::FastMap;
+use crate::protocol::route::MessageQueue;
+
+/// Where one gathered message's outcome goes.
+pub(crate) enum MemberReply {
+    /// A `SendMessage` caller awaiting its result.
+    Sync(oneshot::Sender<Result<SendResult, SendFailure>>),
+    /// A `SendAsync` callback.
+    Async { to: Recipient<SendOutcome>, context: u64 },
+}
+
+/// One gathered message: its caller, its id, and the message to hand back on failure.
+pub(crate) struct Member {
+    pub reply: MemberReply,
+    /// The UNIQ_KEY it carries in the batch.
+    pub msg_id: String,
+    pub record: ProducerRecord,
+}
+
+impl Member {
+    /// Answers this message's caller.
+    pub(crate) fn answer(self, result: Result<SendResult, SendError>) {
+        let Member { reply, record, .. } = self;
+        let result = result.map_err(|error| SendFailure { error, returned: record });
+        match reply {
+            MemberReply::Sync(tx) => {
+                let _ = tx.send(result);
+            }
+            MemberReply::Async { to, context } => to.do_send(SendOutcome { context, result }),
+        }
+    }
+}
+
+/// The result of message `index` of a stored batch: its own id, its offset id (the reply lists
+/// them in order, `,`-joined), and its offset (the batch's messages are contiguous in the queue).
+pub(crate) fn member_result(batch: &SendResult, index: usize, msg_id: String) -> SendResult {
+    let offset_msg_id = batch.offset_msg_id.split(',').nth(index).unwrap_or(&batch.offset_msg_id).to_string();
+    SendResult {
+        status: batch.status,
+        msg_id,
+        offset_msg_id,
+        message_queue: batch.message_queue.clone(),
+        queue_offset: batch.queue_offset + index as i64,
+        transaction_id: None,
+        region_id: batch.region_id.clone(),
+        trace_on: batch.trace_on,
+    }
+}
+
+/// The members of a batch on its way, as the ledger holds them; answered together when the
+/// batch ends. Gives its bytes back to the accumulator's count then.
+pub(crate) struct BatchCompletion {
+    pub members: Vec<Member>,
+    held: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl BatchCompletion {
+    /// Answers every member: its share of the batch's result, or the batch's error.
+    pub(crate) fn deliver(self, outcome: Result<Option<SendResult>, SendError>) {
+        self.held.fetch_sub(self.bytes, Ordering::Relaxed);
+        match outcome.and_then(super::send::expect_reply) {
+            Ok(batch) => {
+                for (i, m) in self.members.into_iter().enumerate() {
+                    let result = member_result(&batch, i, m.msg_id.clone());
+                    m.answer(Ok(result));
+                }
+            }
+            Err(error) => {
+                for m in self.members {
+                    m.answer(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// What identifies a gathering batch: messages in one batch share topic, target queue and the
+/// `WAIT` flag (the broker takes one for the whole batch).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct BatchKey {
+    /// The topic as the user gave it.
+    pub topic: String,
+    pub queue: Option<MessageQueue>,
+    pub wait: bool,
+}
+
+/// A batch being gathered.
+pub(crate) struct Gathering {
+    /// Tells its delay timer apart from a later batch under the same key.
+    pub generation: u64,
+    pub body: BytesMut,
+    pub members: Vec<Member>,
+    /// Body bytes of its messages (counted as held).
+    pub held: usize,
+    /// The earliest deadline among its members: the batch's own budget ends there.
+    pub deadline: Instant,
+    /// Whether a sync caller waits (the batch then gets the sync retries).
+    pub has_sync: bool,
+}
+
+/// The gathering batches and the bytes held.
+#[derive(Default)]
+pub(crate) struct Accumulator {
+    open: FastMap<BatchKey, Gathering>,
+    held: Arc<AtomicUsize>,
+    generations: u64,
+}
+
+impl Accumulator {
+    /// Whether `record` (to `target`) may be gathered, by the rules in the module doc and the
+    /// room left under `total_batch_max_bytes`.
+    pub(crate) fn takes(&self, config: &ProducerConfig, record: &ProducerRecord, target: &Target) -> bool {
+        let size = record.body().len();
+        config.auto_batch
+            && matches!(target, Target::Auto | Target::Queue(_))
+            && record.delay().is_none()
+            && !record.topic().starts_with("%RETRY%")
+            && !record.topic().starts_with("%DLQ%")
+            && size < config.compress_msg_body_over_howmuch
+            && size <= config.batch_max_bytes
+            && self.held.load(Ordering::Relaxed) + size <= config.total_batch_max_bytes
+    }
+
+    /// The batch gathering under `key`, opened if there is none; `true` with it when it was just
+    /// opened (its delay timer is to be started).
+    pub(crate) fn open(&mut self, key: BatchKey, deadline: Instant) -> (&mut Gathering, bool) {
+        let mut opened = false;
+        let generations = &mut self.generations;
+        let gathering = self.open.entry(key).or_insert_with(|| {
+            opened = true;
+            *generations += 1;
+            Gathering { generation: *generations, body: BytesMut::new(), members: Vec::new(), held: 0, deadline, has_sync: false }
+        });
+        (gathering, opened)
+    }
+
+    /// Counts `bytes` more as held.
+    pub(crate) fn hold(&self, bytes: usize) {
+        self.held.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Gives back held bytes (tests).
+    #[cfg(test)]
+    pub(crate) fn release(&self, bytes: usize) {
+        self.held.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Takes the batch under `key` out to send (if `generation` matches, when given).
+    pub(crate) fn take(&mut self, key: &BatchKey, generation: Option<u64>) -> Option<Gathering> {
+        if generation.is_some_and(|g| self.open.get(key).map_or(true, |b| b.generation != g)) {
+            return None;
+        }
+        self.open.remove(key)
+    }
+
+    /// Every gathering batch's key.
+    pub(crate) fn keys(&self) -> Vec<BatchKey> {
+        self.open.keys().cloned().collect()
+    }
+
+    /// The ledger's side of a batch taken out: its members, answered when it ends.
+    pub(crate) fn completion(&self, members: Vec<Member>, bytes: usize) -> BatchCompletion {
+        BatchCompletion { members, held: self.held.clone(), bytes }
+    }
+
+    /// The batch under `key`, if one is gathering.
+    pub(crate) fn get(&self, key: &BatchKey) -> Option<&Gathering> {
+        self.open.get(key)
+    }
+}
+
+impl Drop for Accumulator {
+    /// The producer is gone for good: nothing was sent of what is still gathering.
+    fn drop(&mut self) {
+        for (_, batch) in self.open.drain() {
+            for m in batch.members {
+                m.answer(Err(SendError::Stopped { delivery: Delivery::NotSent }));
+            }
+        }
+    }
+}
+
+/// Internal: a gathering batch's delay is over.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct BatchDue {
+    key: BatchKey,
+    generation: u64,
+}
+
+impl Producer {
+    /// Whether this send is to be gathered (the producer runs, and the rules of the module doc).
+    pub(super) fn gathers(&self, record: &ProducerRecord, target: &Target) -> bool {
+        self.state == ServiceState::Running && self.accumulator.takes(&self.config, record, target)
+    }
+
+    /// Gathers `record` into its batch; its caller is answered when the batch ends (or at once,
+    /// if the message cannot be encoded).
+    pub(super) fn gather(&mut self, record: ProducerRecord, reply: MemberReply, timeout: Option<Duration>, target: Target, ctx: &mut Context<Self>) {
+        let size = record.body().len();
+        let deadline = Instant::now() + timeout.unwrap_or(self.config.send_msg_timeout);
+        let queue = match target {
+            Target::Queue(mq) => Some(mq),
+            _ => None,
+        };
+        let key = BatchKey { topic: record.topic().to_string(), queue, wait: record.wait_store_msg_ok() };
+        // A batch this message would push past the broker's size limit goes first.
+        let limit = self.config.max_message_size;
+        if self.accumulator.get(&key).is_some_and(|b| b.body.len() + estimated_size(&record) > limit) {
+            self.send_gathered(&key, None, ctx);
+        }
+        let sync = matches!(reply, MemberReply::Sync(_));
+        let (batch, opened) = self.accumulator.open(key.clone(), deadline);
+        match self.encoder.batch_member(&record, &mut batch.body) {
+            Ok(msg_id) => {
+                batch.members.push(Member { reply, msg_id, record });
+                batch.held += size;
+                batch.deadline = batch.deadline.min(deadline);
+                batch.has_sync |= sync;
+            }
+            Err(error) => {
+                let empty = batch.members.is_empty();
+                self.ledger.refused(record.topic(), false, &error);
+                Member { reply, msg_id: String::new(), record }.answer(Err(error));
+                if empty {
+                    self.accumulator.take(&key, None);
+                }
+                return;
+            }
+        }
+        let (full, generation, deadline) = (batch.body.len() >= self.config.batch_max_bytes, batch.generation, batch.deadline);
+        self.accumulator.hold(size);
+        if full {
+            return self.send_gathered(&key, None, ctx);
+        }
+        if opened {
+            let wait = self.config.batch_max_delay.min(deadline.saturating_duration_since(Instant::now()));
+            let me = ctx.address();
+            actix_rt::spawn(async move {
+                tokio::time::sleep(wait).await;
+                me.do_send(BatchDue { key, generation });
+            });
+        }
+    }
+
+    /// Sends the batch gathered under `key` (only the one of `generation`, when given): one
+    /// SEND_BATCH_MESSAGE through the send machine, as any batch, within the earliest deadline
+    /// of its messages.
+    pub(super) fn send_gathered(&mut self, key: &BatchKey, generation: Option<u64>, ctx: &mut Context<Self>) {
+        let Some(batch) = self.accumulator.take(key, generation) else { return };
+        let Gathering { body, members, held, deadline, has_sync, .. } = batch;
+        let msg_ids = members.iter().map(|m| m.msg_id.as_str()).collect::<Vec<_>>().join(",");
+        let parent = members.first().and_then(|m| m.record.parent_span().cloned());
+        let completion = self.accumulator.completion(members, held);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), msg_ids, parent);
+        let mut msg = match prepared {
+            Ok(msg) if !left.is_zero() => msg,
+            Ok(_) => return completion.deliver(Err(SendError::Timeout { budget: Duration::ZERO, attempts: 0, delivery: Delivery::NotSent })),
+            Err(error) => return completion.deliver(Err(error)),
+        };
+        let target = key.queue.clone().map_or(Target::Auto, Target::Queue);
+        let plan = if has_sync { self.sync_plan(target) } else { self.async_plan(target) };
+        self.inject_trace_context(&mut msg);
+        let span = super::send::send_span(&self.config.group, &msg);
+        msg.parent = None;
+        let clock = Clock::new(left);
+        let send = Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span, seq: 0, written_at: clock.started };
+        self.accept(send, Completion::Batch(completion), ctx);
+    }
+
+    /// Sends every gathering batch now (`Flush`, `Shutdown`).
+    pub(super) fn send_all_gathered(&mut self, ctx: &mut Context<Self>) {
+        for key in self.accumulator.keys() {
+            self.send_gathered(&key, None, ctx);
+        }
+    }
+}
+
+impl Handler<BatchDue> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: BatchDue, ctx: &mut Context<Self>) {
+        self.send_gathered(&msg.key, Some(msg.generation), ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::producer::record::SendStatus;
+
+    fn batch_result() -> SendResult {
+        SendResult {
+            status: SendStatus::SendOk,
+            msg_id: "A,B,C".into(),
+            offset_msg_id: "O1,O2,O3".into(),
+            message_queue: MessageQueue { topic: "t".into(), broker_name: "b".into(), queue_id: 2 },
+            queue_offset: 40,
+            transaction_id: None,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+        }
+    }
+
+    #[test]
+    fn each_member_gets_its_own_ids_and_offset() {
+        let r = member_result(&batch_result(), 1, "B".into());
+        assert_eq!((r.msg_id.as_str(), r.offset_msg_id.as_str(), r.queue_offset), ("B", "O2", 41));
+        assert_eq!(r.message_queue.queue_id, 2);
+        let last = member_result(&batch_result(), 2, "C".into());
+        assert_eq!((last.offset_msg_id.as_str(), last.queue_offset), ("O3", 42));
+    }
+
+    #[test]
+    fn what_is_gathered_and_what_goes_alone() {
+        let config = ProducerConfig { auto_batch: true, ..ProducerConfig::default() };
+        let acc = Accumulator::default();
+        let plain = ProducerRecord::new("t", vec![0u8; 100]);
+        assert!(acc.takes(&config, &plain, &Target::Auto));
+        assert!(!acc.takes(&ProducerConfig::default(), &plain, &Target::Auto), "off by default");
+        let delayed = ProducerRecord::new("t", "x").with_delay(crate::Delay::Level(3));
+        assert!(!acc.takes(&config, &delayed, &Target::Auto));
+        assert!(!acc.takes(&config, &ProducerRecord::new("%RETRY%g", "x"), &Target::Auto));
+        let big = ProducerRecord::new("t", vec![0u8; config.compress_msg_body_over_howmuch]);
+        assert!(!acc.takes(&config, &big, &Target::Auto), "would be compressed");
+        acc.hold(config.total_batch_max_bytes);
+        assert!(!acc.takes(&config, &plain, &Target::Auto), "over the total");
+        acc.release(config.total_batch_max_bytes);
+        assert!(acc.takes(&config, &plain, &Target::Auto));
+    }
+}

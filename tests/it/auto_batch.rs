@@ -1,0 +1,190 @@
+//! Auto-batching against the real broker: single sync and async sends gathered into
+//! SEND_BATCH_MESSAGE requests, each stored once with its own properties, each caller answered
+//! with its own result, and every caller of a refused batch answered with its own error and its
+//! message back.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor;
+use actix_rocketmq::producer::hook::SendSummary;
+use actix_rocketmq::{Flush, Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendHook, SendMessage, SendResult};
+use futures::future::join_all;
+
+use crate::admin::{eventually, Admin};
+use crate::common::{config, unique, Collector};
+use crate::fixture;
+
+/// Counts the sends that ended (one per request) and the messages they carried.
+#[derive(Default)]
+struct Requests {
+    sends: AtomicUsize,
+    messages: AtomicUsize,
+}
+
+impl SendHook for Requests {
+    fn send_ended(&self, s: &SendSummary<'_>) {
+        self.sends.fetch_add(1, Ordering::Relaxed);
+        self.messages.fetch_add(s.messages, Ordering::Relaxed);
+    }
+}
+
+async fn topic_with_queues(queues: i32) -> String {
+    let topic = unique("autobatch");
+    Admin::connect(&fixture::broker_addr()).create_topic(&topic, queues).await;
+    let ns = Admin::connect(fixture::namesrv_addr());
+    assert!(eventually(Duration::from_secs(15), || async { ns.route(&topic).await.is_some() }).await);
+    topic
+}
+
+fn record(topic: &str, i: usize) -> ProducerRecord {
+    ProducerRecord::new(topic, format!("auto-batched body #{i} {}", "y".repeat(i % 40)))
+        .with_tags(format!("tag-{}", i % 3))
+        .with_keys([format!("key-{i}")])
+        .with_property("idx", i.to_string())
+}
+
+#[actix_rt::test]
+async fn gathered_sends_are_each_stored_once_with_their_own_properties_and_result() {
+    const ASYNC: usize = 120;
+    const SYNC: usize = 40;
+    let topic = topic_with_queues(4).await;
+    let requests = Arc::new(Requests::default());
+    let mut cfg = config(&unique("grp"));
+    cfg.auto_batch = true;
+    cfg.batch_max_delay = Duration::from_millis(50);
+    cfg.batch_max_bytes = 2 * 1024;
+    let p = Producer::new(cfg).with_hook(requests.clone()).start();
+    p.send(actix_rocketmq::Start).await.expect("mailbox").expect("producer starts");
+
+    // Async sends (callbacks) and sync sends from concurrent callers, all gathered.
+    let (collector, rx) = Collector::start(ASYNC);
+    for i in 0..ASYNC {
+        p.send(SendAsync::new(record(&topic, i), collector.clone().recipient()).with_context(i as u64)).await.expect("producer alive");
+    }
+    let sync = join_all((ASYNC..ASYNC + SYNC).map(|i| {
+        let p = p.clone();
+        let topic = topic.clone();
+        async move { (i, p.send_message(record(&topic, i)).await) }
+    }))
+    .await;
+    let outcomes = tokio::time::timeout(Duration::from_secs(30), rx).await.expect("all callbacks").unwrap();
+
+    let mut results: Vec<(usize, SendResult)> = outcomes
+        .into_iter()
+        .map(|o| (o.context as usize, o.result.unwrap_or_else(|f| panic!("async send {} failed: {}", o.context, f.error))))
+        .collect();
+    results.extend(sync.into_iter().map(|(i, r)| (i, r.unwrap_or_else(|f| panic!("sync send {i} failed: {f}")))));
+    assert_eq!(results.len(), ASYNC + SYNC);
+
+    // They went as batches: far fewer requests than messages, every message in one.
+    let sends = requests.sends.load(Ordering::Relaxed);
+    assert_eq!(requests.messages.load(Ordering::Relaxed), ASYNC + SYNC, "every message went in exactly one request");
+    assert!(sends * 4 <= ASYNC + SYNC, "{sends} requests for {} messages: not gathered", ASYNC + SYNC);
+
+    // Each caller got its own id and its own slot; the broker holds each message there, once.
+    let broker = Admin::connect(&fixture::broker_addr());
+    let mut ids = HashSet::new();
+    let mut slots = HashSet::new();
+    for (i, r) in &results {
+        assert!(!r.msg_id.contains(','), "message {i} got a batch's ids: {}", r.msg_id);
+        assert!(ids.insert(r.msg_id.clone()), "msgId {} twice", r.msg_id);
+        assert!(slots.insert((r.message_queue.queue_id, r.queue_offset)), "two messages at one offset");
+        let want = record(&topic, *i);
+        let stored = broker.view(&r.offset_msg_id).await;
+        assert_eq!(stored.topic, topic);
+        assert_eq!(stored.body, want.body(), "body of message {i}");
+        assert_eq!(stored.property("TAGS"), want.tags(), "tags of message {i}");
+        assert_eq!(stored.property("KEYS"), Some(format!("key-{i}").as_str()), "keys of message {i}");
+        assert_eq!(stored.property("idx"), Some(i.to_string().as_str()), "idx of message {i}");
+        assert_eq!(stored.property("UNIQ_KEY"), Some(r.msg_id.as_str()), "UNIQ_KEY of message {i}");
+        assert_eq!((stored.queue_id, stored.queue_offset), (r.message_queue.queue_id, r.queue_offset), "slot of message {i}");
+    }
+    assert_eq!(broker.held_settled(&topic, 4, (ASYNC + SYNC) as i64).await, (ASYNC + SYNC) as i64, "stored once each");
+    // Read back queue by queue: every UNIQ_KEY once.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for q in 0..4 {
+        let mut offset = 0;
+        loop {
+            let (msgs, next) = broker.pull(&unique("reader"), &topic, q, offset).await;
+            if msgs.is_empty() {
+                break;
+            }
+            for m in msgs {
+                *seen.entry(m.property("UNIQ_KEY").unwrap_or_default().to_string()).or_default() += 1;
+            }
+            offset = next;
+        }
+    }
+    assert_eq!(seen.len(), ASYNC + SYNC);
+    assert!(seen.values().all(|&n| n == 1), "a message stored twice");
+    assert_eq!(seen.keys().cloned().collect::<HashSet<_>>(), ids);
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn flush_and_shutdown_send_what_is_gathering() {
+    let topic = topic_with_queues(2).await;
+    let mut cfg = config(&unique("grp"));
+    cfg.auto_batch = true;
+    // Longer than the test waits: only Flush and Shutdown can send these.
+    cfg.batch_max_delay = Duration::from_secs(60);
+    cfg.send_msg_timeout = Duration::from_secs(120);
+    let p = Producer::spawn(cfg).await.expect("producer starts");
+    let (collector, rx) = Collector::start(5);
+    for i in 0..3 {
+        p.send(SendAsync::new(record(&topic, i), collector.clone().recipient()).with_context(i as u64)).await.unwrap();
+    }
+    let report = p.send(Flush).await.expect("mailbox");
+    assert_eq!((report.succeeded, report.failed), (3, 0), "flush sent the gathered messages and waited for them");
+    for i in 3..5 {
+        p.send(SendAsync::new(record(&topic, i), collector.clone().recipient()).with_context(i as u64)).await.unwrap();
+    }
+    p.shutdown().await;
+    let outcomes = tokio::time::timeout(Duration::from_secs(10), rx).await.expect("every callback").unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{:?}", outcomes.iter().map(|o| o.result.as_ref().err()).collect::<Vec<_>>());
+    let broker = Admin::connect(&fixture::broker_addr());
+    assert_eq!(broker.held_settled(&topic, 2, 5).await, 5);
+}
+
+#[actix_rt::test]
+async fn a_batch_the_broker_refuses_fails_every_caller_with_its_own_message() {
+    let topic = topic_with_queues(1).await;
+    let mut cfg = config(&unique("grp"));
+    cfg.auto_batch = true;
+    cfg.batch_max_delay = Duration::from_millis(300);
+    // The client lets 5 MiB through; the broker stores at most 4 MiB (its maxMessageSize).
+    cfg.max_message_size = 8 * 1024 * 1024;
+    cfg.batch_max_bytes = 8 * 1024 * 1024;
+    cfg.compress_msg_body_over_howmuch = usize::MAX;
+    cfg.send_msg_timeout = Duration::from_secs(10);
+    let p = Producer::spawn(cfg).await.expect("producer starts");
+    let (collector, rx) = Collector::start(3);
+    let big = |i: usize| ProducerRecord::new(&topic, vec![b'0' + i as u8; 1024 * 1024]).with_keys([format!("big-{i}")]);
+    for i in 0..3 {
+        p.send(SendAsync::new(big(i), collector.clone().recipient()).with_context(i as u64)).await.unwrap();
+    }
+    let sync = join_all((3..5).map(|i| p.send(SendMessage::new(big(i))))).await;
+    let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
+    let mut failures: Vec<(usize, SendError, ProducerRecord)> =
+        outcomes.into_iter().map(|o| (o.context as usize, o.result.expect_err("refused").into_parts())).map(|(i, (e, r))| (i, e, r)).collect();
+    failures.extend(sync.into_iter().enumerate().map(|(j, r)| {
+        let (e, rec) = r.expect("mailbox").expect_err("refused").into_parts();
+        (3 + j, e, rec)
+    }));
+    assert_eq!(failures.len(), 5);
+    let first = failures[0].1.clone();
+    for (i, error, returned) in &failures {
+        // 5.3.3 refuses the whole batch in its encoder (MessageExtEncoder#encode) as SYSTEM_ERROR.
+        assert!(matches!(error, SendError::Broker { code: 1, remark, .. } if remark.contains("size exceeded")), "message {i}: {error}");
+        assert_eq!(error, &first, "one batch, one refusal");
+        assert_eq!(returned.keys(), [format!("big-{i}")], "message {i} came back to its own caller");
+        assert_eq!(returned.body().len(), 1024 * 1024);
+    }
+    let broker = Admin::connect(&fixture::broker_addr());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(broker.held(&topic, 1).await, 0, "nothing of the refused batch was stored");
+    p.shutdown().await;
+}
