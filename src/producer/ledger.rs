@@ -270,7 +270,7 @@ impl Ledger {
         }
         let broker = match (outcome, &send.stage) {
             (Ok(Some(r)), _) => Some(r.message_queue.broker_name.as_str()),
-            (_, Stage::OnWire(hop) | Stage::Connection(hop)) => Some(hop.mq.broker_name.as_str()),
+            (_, Stage::OnWire(hop) | Stage::Connection(hop)) => Some(hop.mq().broker_name.as_str()),
             _ => send.tries.last_broker.as_deref(),
         };
         let msg = &send.msg;

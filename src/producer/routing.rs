@@ -72,8 +72,10 @@ impl Routing {
         topic: &str,
         namespace: Option<&str>,
         latency_aware: bool,
-    ) -> Result<MessageQueue, SendError> {
+    ) -> Result<usize, SendError> {
         let no_route = || SendError::NoRoute { topic: topic.to_string() };
+        // The index of a queue handed back by reference.
+        let index_of = |q: &MessageQueue| info.queues.iter().position(|other| std::ptr::eq(other, q));
         match target {
             Target::Auto => {
                 let q = if latency_aware {
@@ -81,21 +83,15 @@ impl Routing {
                 } else {
                     self.selector.select(&info.queues, last_broker)
                 };
-                q.cloned().ok_or_else(no_route)
+                q.and_then(index_of).ok_or_else(no_route)
             }
             Target::Queue(mq) => {
                 let wired = MessageQueue { topic: wrap(namespace, &mq.topic), ..mq.clone() };
-                if info.queues.contains(&wired) {
-                    Ok(wired)
-                } else {
-                    Err(unknown_queue(topic, mq))
-                }
+                info.queues.iter().position(|q| *q == wired).ok_or_else(|| unknown_queue(topic, mq))
             }
-            Target::Selected { selector, arg } => selector
-                .select(&info.queues, arg)
-                .and_then(|i| info.queues.get(i))
-                .cloned()
-                .ok_or(SendError::NoQueueSelected),
+            Target::Selected { selector, arg } => {
+                selector.select(&info.queues, arg).filter(|i| *i < info.queues.len()).ok_or(SendError::NoQueueSelected)
+            }
         }
     }
 

@@ -449,9 +449,18 @@ pub struct TopicPublishInfo {
     pub masters: HashMap<String, String>,
     /// The route this was built from.
     pub route: TopicRouteData,
+    /// The master address of each queue's broker, in `queues`' order (see
+    /// [`master_of`](Self::master_of)).
+    queue_masters: Vec<Option<String>>,
 }
 
 impl TopicPublishInfo {
+    /// The master address of the broker of `queues[index]` (`None`: no such queue, or its
+    /// broker has no master). One index lookup: the send path asks for every message.
+    pub fn master_of(&self, index: usize) -> Option<&str> {
+        self.queue_masters.get(index)?.as_deref()
+    }
+
     /// Builds the queue list like Java's `topicRouteData2TopicPublishInfo`: from `orderTopicConf`
     /// (`broker:N;broker:N`, no perm/master check) if present, otherwise from the writable
     /// `queueDatas` of brokers that have a master, sorted by broker name. Static-topic mappings
@@ -480,11 +489,13 @@ impl TopicPublishInfo {
                 queue_id: queue_id as i32,
             }));
         }
+        let queue_masters = queues.iter().map(|q| masters.get(&q.broker_name).cloned()).collect();
         TopicPublishInfo {
             order_topic: route.order_topic_conf.as_deref().is_some_and(|c| !c.is_empty()),
             queues,
             masters,
             route: route.clone(),
+            queue_masters,
         }
     }
 

@@ -108,11 +108,36 @@ pub(crate) struct Tries {
     pub go_away_resent: bool,
 }
 
-/// One attempt's destination.
-#[derive(Debug, Clone, PartialEq)]
+/// One attempt's destination: a queue of the topic's publish info and its broker's master.
+/// It points into the shared publish info instead of copying the names (every send has one).
+#[derive(Debug, Clone)]
 pub(crate) struct Hop {
-    pub mq: MessageQueue,
-    pub addr: String,
+    info: Arc<TopicPublishInfo>,
+    queue: usize,
+}
+
+impl Hop {
+    /// The hop to `info.queues[queue]`, if that queue exists and its broker has a master.
+    pub(crate) fn new(info: Arc<TopicPublishInfo>, queue: usize) -> Option<Hop> {
+        info.master_of(queue)?;
+        Some(Hop { info, queue })
+    }
+
+    pub(crate) fn mq(&self) -> &MessageQueue {
+        // (`new` checked the index)
+        &self.info.queues[self.queue]
+    }
+
+    pub(crate) fn addr(&self) -> &str {
+        self.info.master_of(self.queue).unwrap_or_default()
+    }
+}
+
+/// The same queue of the same publish info.
+impl PartialEq for Hop {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.info, &other.info) && self.queue == other.queue
+    }
 }
 
 /// Where a send is.
@@ -389,9 +414,8 @@ impl Producer {
         if send.clock.left().is_zero() {
             return self.out_of_time(id);
         }
-        let topic = send.msg.topic.clone();
-        let Some(info) = self.routing.publish_info(&topic) else {
-            let left = send.clock.left();
+        let Some(info) = self.routing.publish_info(&send.msg.topic) else {
+            let (topic, left) = (send.msg.topic.clone(), send.clock.left());
             if self.routing.park(&topic, id) {
                 self.fetch_route(topic, left, ctx);
             }
@@ -405,14 +429,17 @@ impl Producer {
             self.config.namespace.as_deref(),
             self.config.send_latency_fault_enable,
         );
-        let mq = match chosen {
-            Ok(mq) => mq,
+        let hop = match chosen {
+            Ok(queue) => Hop::new(info, queue),
             Err(e) => return self.fail(id, e),
         };
-        let Some(addr) = info.masters.get(&mq.broker_name).cloned() else {
-            return self.fail(id, SendError::NoRoute { topic });
-        };
-        self.connect(id, Hop { mq, addr }, ctx)
+        match hop {
+            Some(hop) => self.connect(id, hop, ctx),
+            None => {
+                let topic = send.msg.topic.clone();
+                self.fail(id, SendError::NoRoute { topic })
+            }
+        }
     }
 
     /// The lookup of `topic`'s publish info, with this producer's auto-create template.
@@ -462,14 +489,14 @@ impl Producer {
     /// remoting client hands one out and it is open. A parked send ends at its deadline even if
     /// the connect takes longer (the connect timeout may exceed the send's budget).
     fn connect(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
-        if self.links.get(&hop.addr).is_some() {
+        if self.links.get(hop.addr()).is_some() {
             return self.check_release(id, hop, ctx);
         }
         let Some(remoting) = self.remoting() else {
             return self.fail(id, SendError::NotRunning(self.state));
         };
         let Some(send) = self.ledger.get_mut(id) else { return };
-        let addr = hop.addr.clone();
+        let addr = hop.addr().to_string();
         send.stage = Stage::Connection(hop);
         let me = ctx.address();
         let left = send.clock.left();
@@ -509,7 +536,7 @@ impl Producer {
         for id in ids {
             let Some(Stage::Connection(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) else { continue };
             match &error {
-                None if self.links.get(&hop.addr).is_some() => self.check_release(id, hop, ctx),
+                None if self.links.get(hop.addr()).is_some() => self.check_release(id, hop, ctx),
                 None => {
                     let source = RemotingError::ActorGone { actor: "remoting client" };
                     self.fail(id, SendError::Remoting { attempts: 0, source, delivery: Delivery::NotSent })
@@ -525,7 +552,7 @@ impl Producer {
         let attempts = self.ledger.get(id).map_or(0, |s| s.tries.attempts) + 1;
         let error = SendError::Remoting { attempts, source, delivery: Delivery::NotSent };
         let verdict = Verdict::Lost(error);
-        self.record_latency(&hop.mq.broker_name, Duration::ZERO, &verdict);
+        self.record_latency(&hop.mq().broker_name, Duration::ZERO, &verdict);
         let Verdict::Lost(error) = verdict else { return };
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
@@ -548,12 +575,12 @@ impl Producer {
         if !self.ledger.get(id).is_some_and(|s| s.msg.timer) {
             return self.write(id, hop, ctx);
         }
-        match self.links.version(&hop.addr) {
+        match self.links.version(hop.addr()) {
             // (a server that reports no release at all is not judged by it)
             Some(v) if v.is_reported() && !v.has_timer_store() => {
                 let error = SendError::BrokerTooOld {
-                    broker: hop.mq.broker_name.clone(),
-                    addr: hop.addr.clone(),
+                    broker: hop.mq().broker_name.clone(),
+                    addr: hop.addr().to_string(),
                     version: v,
                     needs: "a timer delay needs a 5.0 or later broker (this one would deliver the message at once)",
                 };
@@ -571,7 +598,7 @@ impl Producer {
         };
         let Some(send) = self.ledger.get_mut(id) else { return };
         let timeout = self.config.client.request_timeout.min(send.clock.left());
-        let addr = hop.addr.clone();
+        let addr = hop.addr().to_string();
         send.stage = Stage::Connection(hop);
         if !self.links.park_for_version(&addr, id) {
             return;
@@ -654,14 +681,14 @@ impl Producer {
     fn write(&mut self, id: SendId, hop: Hop, ctx: &mut Context<Self>) {
         let answers = self.answers(ctx);
         let Some(send) = self.ledger.get(id) else { return };
-        let request = self.build_request(send, &hop.mq);
+        let request = self.build_request(send, hop.mq());
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
         send.seq = send.seq.wrapping_add(1);
         send.written_at = Instant::now();
         if !send.span.is_disabled() {
-            send.span.record("broker", hop.mq.broker_name.as_str());
-            send.span.record("queue", hop.mq.queue_id);
+            send.span.record("broker", hop.mq().broker_name.as_str());
+            send.span.record("queue", hop.mq().queue_id);
         }
         let dispatch = Dispatch {
             request,
@@ -677,7 +704,7 @@ impl Producer {
         }
         // (A connection gone since `connect` looked it up drops the request, and its answer
         // says so: not written.)
-        if let Some(conn) = self.links.get(&hop.addr) {
+        if let Some(conn) = self.links.get(hop.addr()) {
             conn.do_send(dispatch);
         }
         if let Some(send) = self.ledger.get_mut(id) {
@@ -713,7 +740,7 @@ impl Producer {
             Outcome::Queued => return self.on_oneway(id, hop, Ok(()), latency),
             Outcome::Failed(unanswered) => Err(unanswered),
             Outcome::Dropped { written } => {
-                Err(Unanswered { error: RemotingError::ConnectionClosed { addr: hop.addr.clone() }, written })
+                Err(Unanswered { error: RemotingError::ConnectionClosed { addr: hop.addr().to_string() }, written })
             }
         };
         if oneway {
@@ -742,9 +769,9 @@ impl Producer {
             msg_id: &msg.msg_id,
             properties: &msg.properties,
             body_len: msg.body.len(),
-            broker_name: &hop.mq.broker_name,
-            broker_addr: &hop.addr,
-            queue_id: hop.mq.queue_id,
+            broker_name: &hop.mq().broker_name,
+            broker_addr: hop.addr(),
+            queue_id: hop.mq().queue_id,
             attempt: send.tries.attempts,
             kind,
             oneway: send.plan.oneway,
@@ -775,7 +802,7 @@ impl Producer {
         }
         if outcome.is_err() {
             if let Some(send) = self.ledger.get_mut(id) {
-                send.tries.last_broker = Some(hop.mq.broker_name);
+                send.tries.last_broker = Some(hop.mq().broker_name.clone());
             }
         }
         self.ledger.end(id, outcome.map(|()| None));
@@ -790,8 +817,8 @@ impl Producer {
             namespace: self.config.namespace.as_deref(),
         };
         let reply = reply.map_err(|u| (u.error, delivery(u.written)));
-        let verdict = judge(&rules, &send.msg.msg_id, &hop.mq, send.tries.attempts, reply);
-        self.record_latency(&hop.mq.broker_name, latency, &verdict);
+        let verdict = judge(&rules, &send.msg.msg_id, hop.mq(), send.tries.attempts, reply);
+        self.record_latency(&hop.mq().broker_name, latency, &verdict);
         if self.ledger.hooks().sees_attempts() {
             let outcome = match &verdict {
                 Verdict::Stored(r) | Verdict::StoredNotOk(r) => AttemptOutcome::Stored(r),
@@ -812,12 +839,12 @@ impl Producer {
             Verdict::GoAway(_) if !send.tries.go_away_resent && !left.is_zero() => {
                 // Java 5.3 behaviour: a fresh connection to the same address, the same request
                 // once more; it does not count as another attempt.
-                debug!(broker = %hop.addr, "GO_AWAY: reconnecting and resending once");
+                debug!(broker = %hop.addr(), "GO_AWAY: reconnecting and resending once");
                 send.tries.go_away_resent = true;
                 send.tries.attempts -= 1;
-                self.links.forget(&hop.addr);
+                self.links.forget(hop.addr());
                 if let Some(remoting) = self.remoting() {
-                    remoting.do_send(CloseConnection(hop.addr.clone()));
+                    remoting.do_send(CloseConnection(hop.addr().to_string()));
                 }
                 self.connect(id, hop, ctx)
             }
@@ -835,7 +862,7 @@ impl Producer {
 
     fn after_failure(&mut self, id: SendId, hop: Hop, error: SendError, retryable: bool, ctx: &mut Context<Self>) {
         let Some(send) = self.ledger.get_mut(id) else { return };
-        debug!(topic = %hop.mq.topic, broker = %hop.mq.broker_name, attempt = send.tries.attempts, error = %error, "send attempt failed");
+        debug!(topic = %hop.mq().topic, broker = %hop.mq().broker_name, attempt = send.tries.attempts, error = %error, "send attempt failed");
         let (left, budget, max) = (send.clock.left(), send.clock.budget, send.plan.max_attempts);
         let next = send.tries.after_failure(error, retryable, max, left, budget);
         self.next(id, hop, next, ctx)
@@ -847,14 +874,14 @@ impl Producer {
         match next {
             Next::Retry => {
                 if let Some(send) = self.ledger.get_mut(id) {
-                    send.tries.last_broker = Some(hop.mq.broker_name);
+                    send.tries.last_broker = Some(hop.mq().broker_name.clone());
                 }
                 self.route(id, ctx)
             }
             Next::End(outcome) => {
                 // The broker of the last attempt, for the send's report.
                 if let Some(send) = self.ledger.get_mut(id) {
-                    send.tries.last_broker = Some(hop.mq.broker_name);
+                    send.tries.last_broker = Some(hop.mq().broker_name.clone());
                 }
                 self.ledger.end(id, outcome.map(Some));
             }
@@ -970,7 +997,12 @@ pub(crate) mod tests {
 
     #[test]
     fn stages_have_stable_names_for_the_status() {
-        let hop = Hop { mq: MessageQueue { topic: "t".into(), broker_name: "b".into(), queue_id: 0 }, addr: "a".into() };
+        let route = crate::protocol::route::parse_route(
+            br#"{"brokerDatas":[{"brokerAddrs":{"0":"127.0.0.1:10911"},"brokerName":"b","cluster":"c"}],"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":1,"writeQueueNums":1}]}"#,
+        )
+        .unwrap();
+        let hop = Hop::new(Arc::new(TopicPublishInfo::from_route("t", &route)), 0).unwrap();
+        assert_eq!((hop.mq().broker_name.as_str(), hop.addr()), ("b", "127.0.0.1:10911"));
         let names: Vec<_> = [Stage::Compressing, Stage::Admission, Stage::Route, Stage::Connection(hop.clone()), Stage::OnWire(hop)]
             .iter()
             .map(Stage::name)
