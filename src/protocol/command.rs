@@ -297,7 +297,7 @@ impl RemotingCommand {
 
     /// One ext field, if present.
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str)
+        self.ext_fields.get(key)
     }
 
     /// Decodes a typed header from `ext_fields`.

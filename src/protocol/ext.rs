@@ -9,19 +9,46 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 /// Headers hold about a dozen entries, where a linear scan beats hashing, and keys known at
 /// compile time (every typed header's) need no allocation. Profiles of the send path showed
 /// hashing and key allocation as a fifth of all client instructions with a `HashMap`.
-/// Inserting an existing key replaces its value (Java: the last duplicate wins).
+/// Inserting an existing key replaces its value (Java: the last duplicate wins). The values of
+/// a received header share one string (one allocation per header instead of one per value:
+/// every send reply is decoded into this map).
 ///
 /// ```
 /// use actix_rocketmq::protocol::ExtFields;
 /// let mut ext = ExtFields::new();
 /// ext.insert("topic", "TopicTest");
 /// ext.insert("topic", "Other");
-/// assert_eq!(ext.get("topic").map(String::as_str), Some("Other"));
+/// assert_eq!(ext.get("topic"), Some("Other"));
 /// assert_eq!(ext.len(), 1);
 /// ```
 #[derive(Clone, Default)]
 pub struct ExtFields {
-    entries: Vec<(Cow<'static, str>, String)>,
+    entries: Vec<(Cow<'static, str>, Value)>,
+    /// The text of received values ([`Value::Shared`] ranges point into it).
+    text: String,
+}
+
+/// One value: its own string, or a range of the map's shared text.
+#[derive(Clone)]
+pub(crate) enum Value {
+    Owned(String),
+    Shared(u32, u32),
+}
+
+impl ExtFields {
+    fn value<'a>(&'a self, v: &'a Value) -> &'a str {
+        match v {
+            Value::Owned(s) => s,
+            Value::Shared(start, end) => self.text.get(*start as usize..*end as usize).unwrap_or_default(),
+        }
+    }
+
+    fn owned(&self, v: Value) -> String {
+        match v {
+            Value::Owned(s) => s,
+            shared => self.value(&shared).to_string(),
+        }
+    }
 }
 
 impl ExtFields {
@@ -32,7 +59,7 @@ impl ExtFields {
 
     /// An empty map with room for `n` entries.
     pub fn with_capacity(n: usize) -> Self {
-        ExtFields { entries: Vec::with_capacity(n) }
+        ExtFields { entries: Vec::with_capacity(n), text: String::new() }
     }
 
     /// Makes room for `n` more entries.
@@ -44,7 +71,8 @@ impl ExtFields {
     /// wins (as with Java's `HashMap.put`) and keeps the place of that last occurrence.
     /// Duplicates are found with a hash set, not with [`insert`](Self::insert)'s linear scan:
     /// decoding stays linear in the header's size even when a hostile peer repeats keys.
-    pub(crate) fn from_received(mut entries: Vec<(Cow<'static, str>, String)>) -> Self {
+    /// `text` holds the values that `entries` refer to by range.
+    pub(crate) fn from_received(mut entries: Vec<(Cow<'static, str>, Value)>, text: String) -> Self {
         // A handful of entries (every real header): compare directly.
         let unique = if entries.len() <= 16 {
             entries.iter().enumerate().all(|(i, (k, _))| entries[i + 1..].iter().all(|(other, _)| other != k))
@@ -61,15 +89,18 @@ impl ExtFields {
             let mut keep = keep.into_iter().rev();
             entries.retain(|_| keep.next().unwrap_or(false));
         }
-        ExtFields { entries }
+        ExtFields { entries, text }
     }
 
     /// Sets `key` to `value`, returning the previous value.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Option<String> {
         let key = key.into();
-        let value = value.into();
+        let value = Value::Owned(value.into());
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => Some(std::mem::replace(v, value)),
+            Some((_, v)) => {
+                let old = std::mem::replace(v, value);
+                Some(self.owned(old))
+            }
             None => {
                 self.entries.push((key, value));
                 None
@@ -78,8 +109,8 @@ impl ExtFields {
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&String> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| self.value(v))
     }
 
     /// Whether `key` is present.
@@ -90,7 +121,8 @@ impl ExtFields {
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.swap_remove(i).1)
+        let v = self.entries.swap_remove(i).1;
+        Some(self.owned(v))
     }
 
     /// Number of entries.
@@ -104,8 +136,8 @@ impl ExtFields {
     }
 
     /// Entries in insertion order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+    pub fn iter(&self) -> Iter<'_> {
+        self.into_iter()
     }
 }
 
@@ -127,8 +159,8 @@ impl std::fmt::Debug for ExtFields {
 
 /// `ext["key"]`, panicking when absent: for tests and known-present keys only.
 impl std::ops::Index<&str> for ExtFields {
-    type Output = String;
-    fn index(&self, key: &str) -> &String {
+    type Output = str;
+    fn index(&self, key: &str) -> &str {
         match self.get(key) {
             Some(v) => v,
             None => panic!("no ext field {key:?}"),
@@ -139,16 +171,32 @@ impl std::ops::Index<&str> for ExtFields {
 /// Equal when the same keys map to the same values, whatever the order.
 impl PartialEq for ExtFields {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k).map(String::as_str) == Some(v))
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 }
 
 impl<'a> IntoIterator for &'a ExtFields {
     type Item = (&'a str, &'a str);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (Cow<'static, str>, String)>, fn(&'a (Cow<'static, str>, String)) -> (&'a str, &'a str)>;
+    type IntoIter = Iter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+    fn into_iter(self) -> Iter<'a> {
+        Iter { ext: self, next: 0 }
+    }
+}
+
+/// The entries of an [`ExtFields`] in order, as `(key, value)`.
+pub struct Iter<'a> {
+    ext: &'a ExtFields,
+    next: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (k, v) = self.ext.entries.get(self.next)?;
+        self.next += 1;
+        Some((k.as_ref(), self.ext.value(v)))
     }
 }
 
@@ -197,14 +245,24 @@ mod tests {
     #[test]
     fn received_duplicates_keep_the_last_value() {
         let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
-        let ext = ExtFields::from_received(pairs(&[("a", "1"), ("b", "2"), ("a", "3")]).into_iter().map(|(k, v)| (k.into(), v)).collect());
+        let received = |pairs: Vec<(String, String)>| {
+            let entries = pairs.into_iter().map(|(k, v)| (k.into(), Value::Owned(v))).collect();
+            ExtFields::from_received(entries, String::new())
+        };
+        let ext = received(pairs(&[("a", "1"), ("b", "2"), ("a", "3")]));
         assert_eq!(ext.iter().collect::<Vec<_>>(), [("b", "2"), ("a", "3")]);
         // Past the small-header path too.
         let mut many: Vec<(String, String)> = (0..40).map(|i| (format!("k{}", i % 20), i.to_string())).collect();
         many.push(("k3".into(), "last".into()));
-        let ext = ExtFields::from_received(many.into_iter().map(|(k, v)| (k.into(), v)).collect());
+        let ext = received(many);
         assert_eq!(ext.len(), 20);
-        assert_eq!(ext["k3"], "last");
-        assert_eq!(ext["k19"], "39");
+        assert_eq!(&ext["k3"], "last");
+        assert_eq!(&ext["k19"], "39");
+        // Values in the shared text, one replaced by an owned one.
+        let mut ext = ExtFields::from_received(vec![("a".into(), Value::Shared(0, 2)), ("b".into(), Value::Shared(2, 5))], "xyabc".into());
+        assert_eq!(ext.iter().collect::<Vec<_>>(), [("a", "xy"), ("b", "abc")]);
+        assert_eq!(ext.insert("a", "new"), Some("xy".to_string()));
+        assert_eq!(ext.remove("b"), Some("abc".to_string()));
+        assert_eq!(ext.get("a"), Some("new"));
     }
 }

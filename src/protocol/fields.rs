@@ -23,8 +23,8 @@ use super::ExtFields;
 /// ext.put_str("topic", "T");
 /// ext.put_int("queueId", 3);
 /// ext.put_bool("batch", false);
-/// assert_eq!(ext["queueId"], "3");
-/// assert_eq!(ext["batch"], "false");
+/// assert_eq!(&ext["queueId"], "3");
+/// assert_eq!(&ext["batch"], "false");
 /// ```
 pub trait FieldSink {
     /// One text field.

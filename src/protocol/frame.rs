@@ -3,6 +3,7 @@
 //! `RocketMQSerializable`, `NettyDecoder`; docs/PROTOCOL.md, Frames and Headers).
 
 use super::limits::{json_error, MAX_EXT_FIELDS};
+use super::ext::Value;
 use super::ExtFields;
 use std::fmt;
 
@@ -392,10 +393,10 @@ fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error>
                     if out.len() == MAX_EXT_FIELDS {
                         return Err(de::Error::custom(too_many_fields()));
                     }
-                    out.push((k.into(), v));
+                    out.push((k.into(), Value::Owned(v)));
                 }
             }
-            Ok(ExtFields::from_received(out))
+            Ok(ExtFields::from_received(out, String::new()))
         }
     }
     d.deserialize_option(MapV)
@@ -485,13 +486,16 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         }
     };
 
-    // Sized for a send reply (five to seven fields).
+    // Sized for a send reply (five to seven fields); their values share one string.
     let mut ext_fields = Vec::with_capacity(8);
+    let mut text = String::new();
     // Like Java, a non-positive ext length means "no ext fields".
     let ext_len = r.i32("ext fields length")?;
     if let Ok(n) = usize::try_from(ext_len) {
         if n > 0 {
             let mut ext = Reader::new(r.bytes(n, "ext fields")?);
+            // The values are shorter than the area they are read from.
+            text.reserve(n);
             while !ext.is_empty() {
                 let key_len = ext.i16("ext key length")?;
                 let key_len = usize::try_from(key_len)
@@ -506,7 +510,13 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
                     if ext_fields.len() == MAX_EXT_FIELDS {
                         return Err(too_many_fields());
                     }
-                    ext_fields.push((field_key(key), lossy(val)));
+                    let start = text.len();
+                    match std::str::from_utf8(val) {
+                        Ok(v) => text.push_str(v),
+                        Err(_) => text.push_str(&String::from_utf8_lossy(val)),
+                    }
+                    // (a header is at most 16 MiB, so its offsets fit in u32)
+                    ext_fields.push((field_key(key), Value::Shared(start as u32, text.len() as u32)));
                 }
             }
         }
@@ -519,7 +529,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         opaque,
         flag,
         remark,
-        ext_fields: ExtFields::from_received(ext_fields),
+        ext_fields: ExtFields::from_received(ext_fields, text),
         body: bytes::Bytes::new(),
     })
 }
@@ -1055,7 +1065,7 @@ mod tests {
         for (ser, header) in [(1, binary_header_with(at_cap())), (0, json_header_with(at_cap()))] {
             let cmd = decode_frame(&mut frame_around(&header, ser), DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
             assert_eq!(cmd.ext_fields.len(), MAX_EXT_FIELDS);
-            assert_eq!(cmd.ext_fields["key1023"], "1023");
+            assert_eq!(&cmd.ext_fields["key1023"], "1023");
         }
         // The same long key a thousand times: one field, its last value.
         let key = "k".repeat(1000);
@@ -1063,7 +1073,7 @@ mod tests {
         for (ser, header) in [(1, binary_header_with(repeated())), (0, json_header_with(repeated()))] {
             let cmd = decode_frame(&mut frame_around(&header, ser), DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
             assert_eq!(cmd.ext_fields.len(), 1);
-            assert_eq!(cmd.ext_fields[key.as_str()], "999");
+            assert_eq!(&cmd.ext_fields[key.as_str()], "999");
         }
     }
 

@@ -17,7 +17,7 @@ use super::ProtocolError;
 ///
 /// let mut ext = ExtFields::new();
 /// ViewMessageRequestHeader { offset: 12345 }.write_ext(&mut ext);
-/// assert_eq!(ext["offset"], "12345");
+/// assert_eq!(&ext["offset"], "12345");
 /// assert_eq!(ViewMessageRequestHeader::read_ext(&ext).unwrap().offset, 12345);
 /// ```
 pub trait CommandHeader: Sized {
@@ -51,12 +51,12 @@ fn put_opt(ext: &mut ExtFields, key: &'static str, value: Option<&String>) {
 
 fn req_str(ext: &ExtFields, key: &'static str) -> Result<String, ProtocolError> {
     ext.get(key)
-        .cloned()
+        .map(str::to_string)
         .ok_or(ProtocolError::MissingField(key))
 }
 
 fn opt_str(ext: &ExtFields, key: &str) -> Option<String> {
-    ext.get(key).cloned()
+    ext.get(key).map(str::to_string)
 }
 
 fn parse<T: FromStr>(key: &'static str, value: &str) -> Result<T, ProtocolError> {
@@ -338,7 +338,7 @@ impl CommandHeader for SendMessageResponseHeader {
 ///
 /// let mut ext = ExtFields::new();
 /// GetRouteInfoRequestHeader { topic: "T".into(), accept_standard_json_only: true }.write_ext(&mut ext);
-/// assert_eq!(ext["acceptStandardJsonOnly"], "true");
+/// assert_eq!(&ext["acceptStandardJsonOnly"], "true");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetRouteInfoRequestHeader {
@@ -380,7 +380,7 @@ impl CommandHeader for GetRouteInfoRequestHeader {
 ///     consumer_group: None,
 /// }
 /// .write_ext(&mut ext);
-/// assert_eq!(ext["clientID"], "10.0.0.1@123");
+/// assert_eq!(&ext["clientID"], "10.0.0.1@123");
 /// assert!(!ext.contains_key("consumerGroup"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -446,7 +446,7 @@ impl CommandHeader for ViewMessageRequestHeader {
 ///
 /// let mut ext = ExtFields::new();
 /// GetProducerConnectionListRequestHeader { producer_group: "g".into() }.write_ext(&mut ext);
-/// assert_eq!(ext["producerGroup"], "g");
+/// assert_eq!(&ext["producerGroup"], "g");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetProducerConnectionListRequestHeader {
@@ -702,8 +702,8 @@ mod tests {
         let mut ext = ExtFields::new();
         h.write_ext(&mut ext);
         assert!(!ext.contains_key("i") && !ext.contains_key("n"));
-        assert_eq!(ext["l"], "16");
-        assert_eq!(ext["m"], "true");
+        assert_eq!(&ext["l"], "16");
+        assert_eq!(&ext["m"], "true");
     }
 
     #[test]
@@ -872,8 +872,8 @@ mod tests {
         });
         let mut ext = ExtFields::new();
         end.write_ext(&mut ext);
-        assert_eq!(ext["fromTransactionCheck"], "true");
-        assert_eq!(ext["commitOrRollback"], "12");
+        assert_eq!(&ext["fromTransactionCheck"], "true");
+        assert_eq!(&ext["commitOrRollback"], "12");
         ext.remove("msgId");
         assert_eq!(
             EndTransactionRequestHeader::read_ext(&ext),

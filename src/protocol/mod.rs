@@ -28,5 +28,5 @@ pub mod version;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtocolError;
-pub use ext::ExtFields;
+pub use ext::{ExtFields, Iter as ExtIter};
 pub use frame::{decode_frame, encode_frame, EncodedRequest, DEFAULT_MAX_FRAME_LEN};
