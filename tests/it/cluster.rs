@@ -1,6 +1,6 @@
 //! Real failures on a local cluster: two name servers and two brokers of one cluster
 //! (`scripts/rocketmq-local cluster`, in `target/rocketmq-it-cluster`, name servers on
-//! 127.0.0.1:49876/49877, brokers on 127.0.0.1:50911 (broker-a) and 127.0.0.1:50921 (broker-b)).
+//! 127.0.0.1:25876/25877, brokers on 127.0.0.1:26911 (broker-a) and 127.0.0.1:26921 (broker-b)).
 //!
 //! The scenarios kill, stop and restart nodes, so they run one after the other in one test (a
 //! lock held by concurrent tests would tie up the test threads). Each checks what the brokers
@@ -26,9 +26,9 @@ use actix_rocketmq::{
 use crate::admin::{eventually, Admin};
 use crate::common::unique;
 
-const NAMESRV_PORT: u16 = 49876;
-const BROKER_A_PORT: u16 = 50911;
-const BROKER_B_PORT: u16 = 50921;
+const NAMESRV_PORT: u16 = 25876;
+const BROKER_A_PORT: u16 = 26911;
+const BROKER_B_PORT: u16 = 26921;
 const DIR: &str = "rocketmq-it-cluster";
 
 fn namesrv_list() -> String {

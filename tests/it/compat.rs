@@ -8,7 +8,9 @@
 //! One test runs the releases one after the other (each broker is stopped before the next
 //! starts, so at most one extra broker runs beside the suite's). `COMPAT_VERSIONS=4.9.7` (a
 //! comma-separated list) runs some of them. Release i (0, 1, ...) uses name server port
-//! 59876+10i and broker port 60911+10i (and 60909+10i, 60912+10i), in `target/rocketmq-it-v<V>`.
+//! 21876+10i and broker port 22911+10i (and 22909+10i, 22912+10i), in `target/rocketmq-it-v<V>`:
+//! below Linux's ephemeral range (32768-60999), so no client connection can hold one as the
+//! broker binds it (an HA port at 60922 once was, and the broker exited).
 
 use std::collections::{HashMap, HashSet};
 use std::process::Output;
@@ -53,8 +55,8 @@ impl ReleaseBroker {
         let broker = ReleaseBroker {
             version: version.to_string(),
             dir: format!("rocketmq-it-v{version}"),
-            namesrv_port: 59876 + 10 * index,
-            broker_port: 60911 + 10 * index,
+            namesrv_port: 21876 + 10 * index,
+            broker_port: 22911 + 10 * index,
         };
         let pid = std::process::id().to_string();
         let output = broker

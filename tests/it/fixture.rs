@@ -380,13 +380,13 @@ pub fn start_fault_broker() {
 // ---------------------------------------------------------------------------------------------
 // The secured broker: ACL 2.0 authentication + authorization and TLS in enforcing mode on both
 // the name server and the broker (`scripts/rocketmq-local start --auth --tls`), started lazily
-// in `target/rocketmq-it-secure` on 127.0.0.1:39876 / 127.0.0.1:40911 (always local). The
+// in `target/rocketmq-it-secure` on 127.0.0.1:23876 / 127.0.0.1:24911 (always local). The
 // script creates the users, topics and certificates the tests rely on (see its usage).
 
 /// Name server port of the secured broker.
-pub const SECURE_NAMESRV_PORT: u16 = 39876;
+pub const SECURE_NAMESRV_PORT: u16 = 23876;
 /// Broker port of the secured broker.
-pub const SECURE_BROKER_PORT: u16 = 40911;
+pub const SECURE_BROKER_PORT: u16 = 24911;
 const SECURE_DIR: &str = "rocketmq-it-secure";
 
 static SECURE: OnceLock<Result<(), String>> = OnceLock::new();
