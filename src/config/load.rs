@@ -282,6 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn auto_batching_is_read_from_the_file_and_the_environment_and_checked() {
+        let vars = env(&[("ACTIX_ROCKETMQ__TOTAL_BATCH_MAX_BYTES", "8MiB")]);
+        let text = format!("auto_batch = true\nbatch_max_delay = \"5ms\"\nbatch_max_bytes = \"64KiB\"\n{BASE}");
+        let cfg = ProducerConfig::from_toml(&text, "", vars).unwrap();
+        assert!(cfg.auto_batch);
+        assert_eq!((cfg.batch_max_delay, cfg.batch_max_bytes, cfg.total_batch_max_bytes), (Duration::from_millis(5), 64 << 10, 8 << 20));
+        let defaults = ProducerConfig::from_toml(BASE, "", []).unwrap();
+        assert!(!defaults.auto_batch, "off unless asked for");
+        assert_eq!((defaults.batch_max_delay, defaults.batch_max_bytes), (Duration::from_millis(10), 32 << 10));
+        let too_big = format!("batch_max_bytes = \"8MiB\"\n{BASE}");
+        let err = ProducerConfig::from_toml(&too_big, "", []).and_then(|c| c.validate()).unwrap_err();
+        assert!(err.to_string().contains("batch_max_bytes"), "{err}");
+    }
+
+    #[test]
     fn raw_text_survives_for_strings_and_table_overrides_apply_first() {
         for raw in ["2024#Prod", "1_000", "1e3", "+5", "1.50", "5 # c", "1\nx=2"] {
             let vars = env(&[("ACTIX_ROCKETMQ__CLIENT__CREDENTIALS", "{ access_key = \"a\", secret_key = \"s\" }"),
