@@ -265,7 +265,8 @@ pub struct ProducerConfig {
     pub compress_type: CompressionType,
     /// 5.x latency fault tolerance: avoid brokers that were slow or failed recently.
     pub send_latency_fault_enable: bool,
-    /// Most messages in flight before sends wait for room (back-pressure).
+    /// Most messages in flight before sends wait for room (back-pressure). A batch counts each
+    /// of its messages (a batch larger than this goes when nothing else is in flight).
     pub max_inflight_messages: usize,
     /// Most body bytes in flight before sends wait for room.
     #[serde(with = "text::size")]

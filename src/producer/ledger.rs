@@ -174,7 +174,7 @@ impl Ledger {
         if entry.admitted {
             return true;
         }
-        if !self.budget.try_acquire(entry.send.msg.body.len()) {
+        if !self.budget.try_acquire_n(entry.send.msg.messages(), entry.send.msg.body.len()) {
             return false;
         }
         Self::mark_admitted(entry);
@@ -194,8 +194,8 @@ impl Ledger {
     }
 
     /// Gives back room granted to a send that had already ended.
-    pub(super) fn return_room(&mut self, size: usize) {
-        self.budget.release(size);
+    pub(super) fn return_room(&mut self, count: usize, size: usize) {
+        self.budget.release_n(count, size);
     }
 
     fn mark_admitted(entry: &mut Entry) {
@@ -219,7 +219,7 @@ impl Ledger {
         let Some(mut entry) = self.live.remove(&id) else { return false };
         self.report(&entry.send, &outcome);
         if entry.admitted {
-            self.budget.release(entry.send.msg.body.len());
+            self.budget.release_n(entry.send.msg.messages(), entry.send.msg.body.len());
         }
         if let Some(tx) = entry.on_admit.take() {
             let _ = tx.send(());
@@ -277,7 +277,7 @@ impl Ledger {
         self.hooks.ended(&SendSummary {
             topic: &msg.topic,
             msg_id: &msg.msg_id,
-            messages: if msg.batch { msg.msg_id.matches(',').count() + 1 } else { 1 },
+            messages: msg.messages(),
             body_len: msg.body.len(),
             attempts: send.tries.attempts,
             elapsed: send.clock.started.elapsed(),

@@ -263,6 +263,7 @@ pub(super) enum Admission {
 #[rtype(result = "()")]
 pub(super) struct AdmissionDone {
     id: SendId,
+    count: usize,
     size: usize,
     admission: Admission,
 }
@@ -358,8 +359,8 @@ impl Producer {
             return;
         }
         send.stage = Stage::Admission;
-        let (size, left) = (send.msg.body.len(), send.clock.left());
-        let mut rx = self.ledger.budget().wait(size);
+        let (count, size, left) = (send.msg.messages(), send.msg.body.len(), send.clock.left());
+        let mut rx = self.ledger.budget().wait_n(count, size);
         let me = ctx.address();
         actix_rt::spawn(async move {
             let admission = match tokio::time::timeout(left, &mut rx).await {
@@ -374,15 +375,15 @@ impl Producer {
                     }
                 }
             };
-            me.do_send(AdmissionDone { id, size, admission });
+            me.do_send(AdmissionDone { id, count, size, admission });
         });
     }
 
-    fn on_admission(&mut self, id: SendId, size: usize, admission: Admission, ctx: &mut Context<Self>) {
+    fn on_admission(&mut self, id: SendId, count: usize, size: usize, admission: Admission, ctx: &mut Context<Self>) {
         match admission {
             Admission::Admitted if self.ledger.granted(id) => self.route(id, ctx),
             Admission::LateGrant if self.ledger.granted(id) => self.out_of_time(id),
-            Admission::Admitted | Admission::LateGrant => self.ledger.return_room(size),
+            Admission::Admitted | Admission::LateGrant => self.ledger.return_room(count, size),
             Admission::Refused => {
                 self.ledger.budget().forget_abandoned();
                 self.out_of_time(id)
@@ -926,7 +927,7 @@ impl Handler<Compressed> for Producer {
 impl Handler<AdmissionDone> for Producer {
     type Result = ();
     fn handle(&mut self, msg: AdmissionDone, ctx: &mut Context<Self>) {
-        self.on_admission(msg.id, msg.size, msg.admission, ctx);
+        self.on_admission(msg.id, msg.count, msg.size, msg.admission, ctx);
     }
 }
 

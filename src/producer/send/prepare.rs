@@ -36,6 +36,17 @@ pub(crate) struct Prepared {
     pub parent: Option<tracing::Span>,
 }
 
+impl Prepared {
+    /// How many messages it carries (a batch: one per id).
+    pub(crate) fn messages(&self) -> usize {
+        if self.batch {
+            self.msg_id.split(',').count()
+        } else {
+            1
+        }
+    }
+}
+
 #[cfg(test)]
 impl Prepared {
     pub(crate) fn sample() -> Self {
