@@ -139,6 +139,25 @@ impl Admin {
         (decode_stored_messages(&reply.body).expect("pulled messages decode"), next)
     }
 
+    /// Every message `topic` holds, queue by queue (queues `0..queues`, each pulled from offset
+    /// 0 by a fresh consumer group until nothing new comes).
+    pub async fn pull_all(&self, topic: &str, queues: i32) -> Vec<StoredMessage> {
+        let mut all = Vec::new();
+        for q in 0..queues {
+            let group = crate::common::unique("reader");
+            let mut offset = 0;
+            loop {
+                let (msgs, next) = self.pull(&group, topic, q, offset).await;
+                if msgs.is_empty() {
+                    break;
+                }
+                all.extend(msgs);
+                offset = next;
+            }
+        }
+        all
+    }
+
     /// Messages the broker's index holds for `uniq_key` in `topic` (QUERY_MESSAGE by UNIQ_KEY).
     pub async fn query_uniq_key(&self, topic: &str, uniq_key: &str) -> Vec<StoredMessage> {
         let mut cmd = RemotingCommand::request(12);

@@ -13,9 +13,10 @@ use actix_rocketmq::producer::hook::SendSummary;
 use actix_rocketmq::{Flush, Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendHook, SendMessage, SendResult};
 use futures::future::join_all;
 
-use crate::admin::{eventually, Admin};
+use crate::admin::Admin;
 use crate::common::{config, unique, Collector};
 use crate::fixture;
+use crate::send_api::topic_with_queues;
 
 /// Counts the sends that ended (one per request) and the messages they carried.
 #[derive(Default)]
@@ -29,14 +30,6 @@ impl SendHook for Requests {
         self.sends.fetch_add(1, Ordering::Relaxed);
         self.messages.fetch_add(s.messages, Ordering::Relaxed);
     }
-}
-
-async fn topic_with_queues(queues: i32) -> String {
-    let topic = unique("autobatch");
-    Admin::connect(&fixture::broker_addr()).create_topic(&topic, queues).await;
-    let ns = Admin::connect(fixture::namesrv_addr());
-    assert!(eventually(Duration::from_secs(15), || async { ns.route(&topic).await.is_some() }).await);
-    topic
 }
 
 fn record(topic: &str, i: usize) -> ProducerRecord {
@@ -105,18 +98,8 @@ async fn gathered_sends_are_each_stored_once_with_their_own_properties_and_resul
     assert_eq!(broker.held_settled(&topic, 4, (ASYNC + SYNC) as i64).await, (ASYNC + SYNC) as i64, "stored once each");
     // Read back queue by queue: every UNIQ_KEY once.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for q in 0..4 {
-        let mut offset = 0;
-        loop {
-            let (msgs, next) = broker.pull(&unique("reader"), &topic, q, offset).await;
-            if msgs.is_empty() {
-                break;
-            }
-            for m in msgs {
-                *seen.entry(m.property("UNIQ_KEY").unwrap_or_default().to_string()).or_default() += 1;
-            }
-            offset = next;
-        }
+    for m in broker.pull_all(&topic, 4).await {
+        *seen.entry(m.property("UNIQ_KEY").unwrap_or_default().to_string()).or_default() += 1;
     }
     assert_eq!(seen.len(), ASYNC + SYNC);
     assert!(seen.values().all(|&n| n == 1), "a message stored twice");

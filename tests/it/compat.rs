@@ -254,20 +254,10 @@ async fn orderly(broker: &ReleaseBroker) {
     }
     // Pull every queue: per key, the steps come in the order sent.
     let mut steps: HashMap<String, Vec<usize>> = HashMap::new();
-    for q in 0..4 {
-        let mut offset = 0;
-        loop {
-            let (msgs, next) = admin.pull(&unique("compat_reader"), &topic, q, offset).await;
-            if msgs.is_empty() {
-                break;
-            }
-            for m in msgs {
-                let text = String::from_utf8_lossy(&m.body).to_string();
-                let (key, step) = text.split_once(" step ").expect("orderly body");
-                steps.entry(key.to_string()).or_default().push(step.parse().expect("step"));
-            }
-            offset = next;
-        }
+    for m in admin.pull_all(&topic, 4).await {
+        let text = String::from_utf8_lossy(&m.body).to_string();
+        let (key, step) = text.split_once(" step ").expect("orderly body");
+        steps.entry(key.to_string()).or_default().push(step.parse().expect("step"));
     }
     assert_eq!(steps.values().map(Vec::len).sum::<usize>(), 40, "{v}: the broker holds the 40 orderly messages");
     for (key, s) in steps {

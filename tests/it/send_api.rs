@@ -15,8 +15,8 @@ use crate::admin::{eventually, Admin};
 use crate::common::{config, producer, unique, Collector};
 use crate::fixture;
 
-/// Creates `topic` with `queues` queues and waits until the name server routes it.
-async fn topic_with_queues(queues: i32) -> String {
+/// Creates a fresh topic with `queues` queues and waits until the name server routes it.
+pub async fn topic_with_queues(queues: i32) -> String {
     let topic = unique("api");
     Admin::connect(&fixture::broker_addr()).create_topic(&topic, queues).await;
     let ns = Admin::connect(fixture::namesrv_addr());
