@@ -223,9 +223,15 @@ pub(super) struct BatchDue {
 }
 
 impl Producer {
-    /// Whether this send is to be gathered (the producer runs, and the rules of the module doc).
-    pub(super) fn gathers(&self, record: &ProducerRecord, target: &Target) -> bool {
-        self.state == ServiceState::Running && self.accumulator.takes(&self.config, record, target)
+    /// Whether this send is to be gathered: the producer runs, the rules of the module doc
+    /// allow it, and the in-flight budget has room for it now, which it then holds (gathering
+    /// and on its way, until its batch ends). Without room the send goes alone and waits for
+    /// room like any other, which holds its caller back: what is gathered stays within the
+    /// budget.
+    pub(super) fn gathers(&mut self, record: &ProducerRecord, target: &Target) -> bool {
+        self.state == ServiceState::Running
+            && self.accumulator.takes(&self.config, record, target)
+            && self.ledger.budget().try_acquire_n(1, record.body().len())
     }
 
     /// Gathers `record` into its batch; its caller is answered when the batch ends (or at once,
@@ -254,6 +260,7 @@ impl Producer {
             }
             Err(error) => {
                 let empty = batch.members.is_empty();
+                self.ledger.return_room(1, size);
                 self.ledger.refused(record.topic(), false, &error);
                 Member { reply, msg_id: String::new(), record }.answer(Err(error));
                 if empty {
@@ -283,15 +290,24 @@ impl Producer {
     pub(super) fn send_gathered(&mut self, key: &BatchKey, generation: Option<u64>, ctx: &mut Context<Self>) {
         let Some(batch) = self.accumulator.take(key, generation) else { return };
         let Gathering { body, members, held, deadline, has_sync, .. } = batch;
+        // The room its messages took in the budget as they were gathered.
+        let room = (members.len(), held);
         let msg_ids = members.iter().map(|m| m.msg_id.as_str()).collect::<Vec<_>>().join(",");
         let parent = members.first().and_then(|m| m.record.parent_span().cloned());
         let completion = self.accumulator.completion(members, held);
         let left = deadline.saturating_duration_since(Instant::now());
         let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), msg_ids, parent);
-        let mut msg = match prepared {
-            Ok(msg) if !left.is_zero() => msg,
-            Ok(_) => return completion.deliver(Err(SendError::Timeout { budget: Duration::ZERO, attempts: 0, delivery: Delivery::NotSent })),
-            Err(error) => return completion.deliver(Err(error)),
+        let failed = match prepared {
+            Ok(msg) if !left.is_zero() => Ok(msg),
+            Ok(_) => Err(SendError::Timeout { budget: Duration::ZERO, attempts: 0, delivery: Delivery::NotSent }),
+            Err(error) => Err(error),
+        };
+        let mut msg = match failed {
+            Ok(msg) => msg,
+            Err(error) => {
+                self.ledger.return_room(room.0, room.1);
+                return completion.deliver(Err(error));
+            }
         };
         let target = key.queue.clone().map_or(Target::Auto, Target::Queue);
         let plan = if has_sync { self.sync_plan(target) } else { self.async_plan(target) };
@@ -300,7 +316,8 @@ impl Producer {
         msg.parent = None;
         let clock = Clock::new(left);
         let send = Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span, seq: 0, written_at: clock.started };
-        self.accept(send, Completion::Batch(completion), ctx);
+        let id = self.ledger.accept_admitted(send, Completion::Batch(completion), room);
+        self.route(id, ctx);
     }
 
     /// Sends every gathering batch now (`Flush`, `Shutdown`).

@@ -57,8 +57,8 @@ impl Completion {
 struct Entry {
     send: Send,
     completion: Completion,
-    /// Holds room in the budget.
-    admitted: bool,
+    /// The room it holds in the budget (messages, bytes), once admitted.
+    room: Option<(usize, usize)>,
     /// Told when the send is admitted or has ended (a `SendAsync` caller waits for this).
     on_admit: Option<oneshot::Sender<()>>,
 }
@@ -147,14 +147,23 @@ impl Ledger {
     pub(super) fn accept(&mut self, send: Send, completion: Completion) -> SendId {
         self.next_id += 1;
         let id = self.next_id;
-        self.live.insert(id, Entry { send, completion, admitted: false, on_admit: None });
+        self.live.insert(id, Entry { send, completion, room: None, on_admit: None });
+        id
+    }
+
+    /// Records a send that already holds `room` in the budget (an auto-batch, whose messages
+    /// took it as they were gathered).
+    pub(super) fn accept_admitted(&mut self, send: Send, completion: Completion, room: (usize, usize)) -> SendId {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.live.insert(id, Entry { send, completion, room: Some(room), on_admit: None });
         id
     }
 
     /// A receiver that resolves once `id` is admitted or ends; `None` if that happened already
     /// (most sends are admitted on the spot: no channel for them).
     pub(super) fn when_admitted(&mut self, id: SendId) -> Option<oneshot::Receiver<()>> {
-        let entry = self.live.get_mut(&id).filter(|e| !e.admitted)?;
+        let entry = self.live.get_mut(&id).filter(|e| e.room.is_none())?;
         let (tx, rx) = oneshot::channel();
         entry.on_admit = Some(tx);
         Some(rx)
@@ -171,22 +180,23 @@ impl Ledger {
     /// Takes room for `id` if there is some now.
     pub(super) fn try_admit(&mut self, id: SendId) -> bool {
         let Some(entry) = self.live.get_mut(&id) else { return false };
-        if entry.admitted {
+        if entry.room.is_some() {
             return true;
         }
-        if !self.budget.try_acquire_n(entry.send.msg.messages(), entry.send.msg.body.len()) {
+        let room = (entry.send.msg.messages(), entry.send.msg.body.len());
+        if !self.budget.try_acquire_n(room.0, room.1) {
             return false;
         }
-        Self::mark_admitted(entry);
+        Self::mark_admitted(entry, room);
         true
     }
 
-    /// Room was granted to `id` by a waiter; returns false if the send already ended (the room
-    /// is then given back).
-    pub(super) fn granted(&mut self, id: SendId) -> bool {
+    /// `room` was granted to `id` by a waiter; returns false if the send already ended (the
+    /// room is then to be given back).
+    pub(super) fn granted(&mut self, id: SendId, room: (usize, usize)) -> bool {
         match self.live.get_mut(&id) {
             Some(entry) => {
-                Self::mark_admitted(entry);
+                Self::mark_admitted(entry, room);
                 true
             }
             None => false,
@@ -198,8 +208,8 @@ impl Ledger {
         self.budget.release_n(count, size);
     }
 
-    fn mark_admitted(entry: &mut Entry) {
-        entry.admitted = true;
+    fn mark_admitted(entry: &mut Entry, room: (usize, usize)) {
+        entry.room = Some(room);
         if let Some(tx) = entry.on_admit.take() {
             let _ = tx.send(());
         }
@@ -218,8 +228,8 @@ impl Ledger {
     pub(super) fn end(&mut self, id: SendId, outcome: Outcome) -> bool {
         let Some(mut entry) = self.live.remove(&id) else { return false };
         self.report(&entry.send, &outcome);
-        if entry.admitted {
-            self.budget.release_n(entry.send.msg.messages(), entry.send.msg.body.len());
+        if let Some((messages, bytes)) = entry.room {
+            self.budget.release_n(messages, bytes);
         }
         if let Some(tx) = entry.on_admit.take() {
             let _ = tx.send(());

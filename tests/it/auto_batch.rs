@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix::Actor;
 use actix_rocketmq::producer::hook::SendSummary;
-use actix_rocketmq::{Flush, Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendHook, SendMessage, SendResult};
+use actix_rocketmq::{Flush, GetProducerStatus, Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendHook, SendMessage, SendResult};
 use futures::future::join_all;
 
 use crate::admin::Admin;
@@ -169,5 +169,36 @@ async fn a_batch_the_broker_refuses_fails_every_caller_with_its_own_message() {
     let broker = Admin::connect(&fixture::broker_addr());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(broker.held(&topic, 1).await, 0, "nothing of the refused batch was stored");
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn gathered_messages_hold_room_in_the_in_flight_budget() {
+    let topic = topic_with_queues(1).await;
+    let mut cfg = config(&unique("grp"));
+    cfg.auto_batch = true;
+    cfg.batch_max_delay = Duration::from_secs(60);
+    cfg.send_msg_timeout = Duration::from_secs(120);
+    cfg.max_inflight_messages = 4;
+    let p = Producer::spawn(cfg).await.expect("producer starts");
+    let (collector, rx) = Collector::start(6);
+    for i in 0..4 {
+        p.send(SendAsync::new(record(&topic, i), collector.clone().recipient()).with_context(i as u64)).await.unwrap();
+    }
+    let status = p.send(GetProducerStatus).await.unwrap();
+    assert_eq!((status.inflight_messages, status.waiting_sends), (4, 0), "four gathered messages hold four places");
+    // No room for more: the fifth goes alone and waits for room, so its caller waits too.
+    let fifth = p.send(SendAsync::new(record(&topic, 4), collector.clone().recipient()).with_context(4));
+    let sixth = p.send(SendAsync::new(record(&topic, 5), collector.clone().recipient()).with_context(5));
+    let status = p.send(GetProducerStatus).await.unwrap();
+    assert_eq!((status.inflight_messages, status.waiting_sends), (4, 2), "{status:?}");
+    // Flush sends the batch; its room goes to the waiting sends.
+    let report = p.send(Flush).await.unwrap();
+    fifth.await.unwrap();
+    sixth.await.unwrap();
+    assert_eq!(report.failed, 0);
+    let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    assert_eq!(Admin::connect(&fixture::broker_addr()).held_settled(&topic, 1, 6).await, 6);
     p.shutdown().await;
 }
