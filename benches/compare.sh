@@ -30,7 +30,8 @@
 #   --no-baseline          skip the 1-message runs behind the "net of start-up" CPU column
 #   --no-bare              skip the bare_sender runs (the ours/bare table)
 #   --out-dir DIR          where BENCHMARKS.md and benchmarks.json go (default: the repo root)
-#   --keep-broker          leave the broker running at the end
+#   --keep-broker          leave the broker running at the end (otherwise its store is deleted
+#                          once it stops; a started broker begins with an empty store)
 #
 # Secured brokers (issue 8; benches/secure.sh runs plain / auth / tls / auth+tls with these):
 #   --auth                 start the broker with `scripts/rocketmq-local start --auth` (ACL 2.0) and sign
@@ -145,6 +146,9 @@ cleanup() {
   if [ "$WE_STARTED" = 1 ] && [ "$KEEP_BROKER" = 0 ]; then
     say "stopping the broker ($ROCKETMQ_DIR)"
     "$LOCAL" stop || true
+    # A full run writes tens of GB of commit log; a broker on a nearly full disk refuses
+    # sends (and cleans files while it runs), which would skew the next run.
+    rm -rf "$ROCKETMQ_DIR/store"
   fi
   say "done in $((SECONDS - T0)) s (exit $rc)"
 }
@@ -157,6 +161,8 @@ if "$LOCAL" status >/dev/null 2>&1; then
   say "broker already running in $ROCKETMQ_DIR: using it (left running)"
 else
   WE_STARTED=1
+  # Start from an empty store (what earlier runs left is of no use).
+  rm -rf "$ROCKETMQ_DIR/store"
   "$LOCAL" start "${START_OPTS[@]}" --watch-pid $$
 fi
 say "creating topic $TOPIC (8 queues)"

@@ -323,7 +323,7 @@ impl CommandHeader for SendMessageResponseHeader {
             batch_uniq_id: opt_str(ext, "batchUniqId"),
             region_id: opt_str(ext, "MSG_REGION"),
             // Java: `!"false".equals(traceOn)`.
-            trace_on: ext.get("TRACE_ON").map_or(true, |v| v != "false"),
+            trace_on: ext.get("TRACE_ON") != Some("false"),
         })
     }
 }
