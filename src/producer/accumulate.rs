@@ -5,10 +5,11 @@
 //!
 //! A gathering batch is sent once its body reaches `batch_max_bytes`, or `batch_max_delay`
 //! after its first message. Each message is encoded into the batch body as it arrives (its
-//! UNIQ_KEY is fixed then), so a message that cannot be encoded fails alone, at once. The bytes
-//! held (gathering, and on their way until they end) are bounded by `total_batch_max_bytes`:
-//! beyond it a message goes alone, through the in-flight budget like any single send (Java:
-//! `tryAddMessage` fails and the message is sent directly).
+//! UNIQ_KEY is fixed then), so a message that cannot be encoded fails alone, at once. A gathered
+//! message holds its room in the in-flight budget from the moment it is gathered until its batch
+//! ends, and the bytes held are bounded by `total_batch_max_bytes`. Without room, or beyond that
+//! bound, a message goes alone and waits for room like any single send (Java: `tryAddMessage`
+//! fails and the message is sent directly).
 //!
 //! Not gathered (they go alone, as in Java's `canBatch`): one-way sends, sends with a queue
 //! selector, delayed and timer messages, retry and dead-letter topics, bodies that would be
