@@ -29,7 +29,7 @@ use super::ledger::Completion;
 use super::messages::{SendFailure, SendOutcome};
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
-use super::send::{Clock, Send, Stage, Tries};
+use super::send::Clock;
 use crate::config::ProducerConfig;
 use crate::error::{Delivery, SendError, ServiceState};
 use crate::hash::FastMap;
@@ -298,25 +298,18 @@ impl Producer {
         let completion = self.accumulator.completion(members, held);
         let left = deadline.saturating_duration_since(Instant::now());
         let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), msg_ids, parent);
-        let failed = match prepared {
-            Ok(msg) if !left.is_zero() => Ok(msg),
-            Ok(_) => Err(SendError::Timeout { budget: Duration::ZERO, attempts: 0, delivery: Delivery::NotSent }),
-            Err(error) => Err(error),
-        };
-        let mut msg = match failed {
-            Ok(msg) => msg,
-            Err(error) => {
+        let msg = match prepared {
+            Ok(msg) if !left.is_zero() => msg,
+            // (with no time left: the batch was due after its earliest deadline)
+            unsent => {
+                let error = unsent.err().unwrap_or(SendError::Timeout { budget: Duration::ZERO, attempts: 0, delivery: Delivery::NotSent });
                 self.ledger.return_room(room.0, room.1);
                 return completion.deliver(Err(error));
             }
         };
         let target = key.queue.clone().map_or(Target::Auto, Target::Queue);
         let plan = if has_sync { self.sync_plan(target) } else { self.async_plan(target) };
-        self.inject_trace_context(&mut msg);
-        let span = super::send::send_span(&self.config.group, &msg);
-        msg.parent = None;
-        let clock = Clock::new(left);
-        let send = Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span, seq: 0, written_at: clock.started };
+        let send = self.new_send(msg, plan, Clock::new(left));
         let id = self.ledger.accept_admitted(send, Completion::Batch(completion), room);
         self.route(id, ctx);
     }

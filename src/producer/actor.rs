@@ -211,7 +211,7 @@ impl Producer {
     }
 
     /// Adds the `traceparent` property to a single message whose record was made in a span.
-    pub(super) fn inject_trace_context(&self, msg: &mut Prepared) {
+    fn inject_trace_context(&self, msg: &mut Prepared) {
         let (Some(inject), Some(parent)) = (&self.trace_context, &msg.parent) else { return };
         if msg.batch || find_property(&msg.properties, TRACEPARENT).is_some() {
             return;
@@ -340,19 +340,24 @@ impl Producer {
         } else {
             prepare(&mut self.encoder)
         };
-        let mut msg = match prepared {
+        let msg = match prepared {
             Ok(msg) => msg,
             Err(error) => {
                 self.ledger.refused(topic, plan.oneway, &error);
                 return Err(error);
             }
         };
-        let clock = Clock::new(timeout.unwrap_or(self.config.send_msg_timeout));
+        Ok(self.new_send(msg, plan, Clock::new(timeout.unwrap_or(self.config.send_msg_timeout))))
+    }
+
+    /// A new send of `msg`, in stage Admission: the caller's trace context written into it and
+    /// its span opened.
+    pub(super) fn new_send(&self, mut msg: Prepared, plan: Plan, clock: Clock) -> Send {
         self.inject_trace_context(&mut msg);
         let span = super::send::send_span(&self.config.group, &msg);
         // The send's span holds its parent open from here; the message need not.
         msg.parent = None;
-        Ok(Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span, seq: 0, written_at: clock.started })
+        Send { msg, plan, clock, tries: Tries::default(), stage: Stage::Admission, span, seq: 0, written_at: clock.started }
     }
 
     /// A send that waits for its reply (and for room in the budget), with the sync retries.

@@ -446,9 +446,16 @@ impl<'de> Deserialize<'de> for ExtValue {
 /// UTF-8 text, replacing invalid sequences as Java's decoder does. The validating fast path
 /// matters: headers are decoded for every reply.
 fn lossy(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    push_lossy(&mut text, bytes);
+    text
+}
+
+/// Appends `bytes` to `text` as [`lossy`] reads them.
+fn push_lossy(text: &mut String, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        Ok(s) => text.push_str(s),
+        Err(_) => text.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
@@ -511,10 +518,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
                         return Err(too_many_fields());
                     }
                     let start = text.len();
-                    match std::str::from_utf8(val) {
-                        Ok(v) => text.push_str(v),
-                        Err(_) => text.push_str(&String::from_utf8_lossy(val)),
-                    }
+                    push_lossy(&mut text, val);
                     // (a header is at most 16 MiB, so its offsets fit in u32)
                     ext_fields.push((field_key(key), Value::Shared(start as u32, text.len() as u32)));
                 }

@@ -341,10 +341,7 @@ pub async fn exchange(
     match tokio::time::timeout(left, slot).await {
         Err(_) => Err(Unanswered::after_write(timed_out())),
         Ok(Err(_dropped)) => Err(Unanswered::after_write(closed())),
-        // A TLS handshake the server refused (seen after the write with TLS 1.3): the server
-        // never accepted the session, so it processed nothing sent on it.
-        Ok(Ok(Err(e))) if e.is_tls_refusal() => Err(Unanswered::before_write(e)),
-        Ok(Ok(Err(e))) => Err(Unanswered::after_write(e)),
+        Ok(Ok(Err(e))) => Err(unanswered_after_write(e)),
         Ok(Ok(Ok(reply))) => Ok(reply),
     }
 }
@@ -373,8 +370,27 @@ impl Waiter {
     }
 }
 
+/// Who waits for the output to drain: a [`Oneway`] caller or a one-way [`Dispatch`]'s answer.
+/// Dropped unnotified (the connection failed), each learns it from its channel or `Answer`.
+enum Drained {
+    Slot(oneshot::Sender<()>),
+    Tell(Answer),
+}
+
+impl Drained {
+    fn notify(self) {
+        match self {
+            Drained::Slot(tx) => {
+                let _ = tx.send(());
+            }
+            Drained::Tell(answer) => answer.tell(Outcome::Queued),
+        }
+    }
+}
+
 /// A written request that failed: the peer may have acted on it, unless it never accepted the
-/// session (a TLS handshake it refused, seen after the write with TLS 1.3).
+/// session (a TLS handshake it refused, seen after the write with TLS 1.3): then it processed
+/// nothing sent on it.
 fn unanswered_after_write(error: RemotingError) -> Unanswered {
     if error.is_tls_refusal() {
         Unanswered::before_write(error)
@@ -416,9 +432,8 @@ pub struct Connection {
     /// loop drains it, so frames queued in one turn of the actor go out in one `write`.
     out: BytesMut,
     write_waker: Option<Waker>,
-    drain_waiters: Vec<oneshot::Sender<()>>,
-    /// One-way dispatches waiting for the output to drain below `LOW_WATER`.
-    drain_answers: Vec<Answer>,
+    /// One-way requests waiting for the output to drain below `LOW_WATER`.
+    drain_waiters: Vec<Drained>,
     /// Set while the output is held back: fires once the thread has run its ready tasks.
     held: Option<Arc<Turn>>,
     /// Frames encoded since the output buffer was last empty.
@@ -448,7 +463,6 @@ impl Connection {
             out: BytesMut::with_capacity(64 * 1024),
             write_waker: None,
             drain_waiters: Vec::new(),
-            drain_answers: Vec::new(),
             held: None,
             unwritten_frames: 0,
             counts: WriteCounts::default(),
@@ -466,7 +480,6 @@ impl Connection {
     fn fail_and_stop(&mut self, err: RemotingError, ctx: &mut Context<Self>) {
         self.fail_all(&err);
         self.drain_waiters.clear();
-        self.drain_answers.clear();
         self.state = State::Failed(err);
         ctx.stop();
     }
@@ -732,7 +745,7 @@ impl Handler<Dispatch> for Connection {
         } else if self.out.len() <= HIGH_WATER {
             answer.tell(Outcome::Queued);
         } else {
-            self.drain_answers.push(answer);
+            self.drain_waiters.push(Drained::Tell(answer));
         }
     }
 }
@@ -765,7 +778,7 @@ impl Handler<Oneway> for Connection {
             return Box::pin(async { Ok(()) });
         }
         let (tx, rx) = oneshot::channel();
-        self.drain_waiters.push(tx);
+        self.drain_waiters.push(Drained::Slot(tx));
         let closed = Unanswered::after_write(RemotingError::ConnectionClosed { addr: self.addr.clone() });
         Box::pin(async move { rx.await.map_err(|_| closed) })
     }
@@ -888,10 +901,7 @@ impl ActorFuture<Connection> for WriteLoop {
         }
         if act.out.len() < LOW_WATER {
             for w in act.drain_waiters.drain(..) {
-                let _ = w.send(());
-            }
-            for answer in act.drain_answers.drain(..) {
-                answer.tell(Outcome::Queued);
+                w.notify();
             }
         }
         if !matches!(act.state, State::Open(_)) {

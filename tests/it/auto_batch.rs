@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix::Actor;
 use actix_rocketmq::producer::hook::SendSummary;
-use actix_rocketmq::{Flush, GetProducerStatus, Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendHook, SendMessage, SendResult};
+use actix_rocketmq::{Flush, GetProducerStatus, Producer, ProducerConfig, ProducerExt, ProducerRecord, SendAsync, SendError, SendHook, SendMessage, SendResult};
 use futures::future::join_all;
 
 use crate::admin::Admin;
@@ -32,6 +32,17 @@ impl SendHook for Requests {
     }
 }
 
+/// A fresh group's config with auto-batching on and `delay` as the batch delay; the send timeout
+/// is at least twice the delay, so a delay of a minute leaves only `Flush` and `Shutdown` to
+/// send a batch within the test.
+fn gathering(delay: Duration) -> ProducerConfig {
+    let mut cfg = config(&unique("grp"));
+    cfg.auto_batch = true;
+    cfg.batch_max_delay = delay;
+    cfg.send_msg_timeout = cfg.send_msg_timeout.max(delay * 2);
+    cfg
+}
+
 fn record(topic: &str, i: usize) -> ProducerRecord {
     ProducerRecord::new(topic, format!("auto-batched body #{i} {}", "y".repeat(i % 40)))
         .with_tags(format!("tag-{}", i % 3))
@@ -45,9 +56,7 @@ async fn gathered_sends_are_each_stored_once_with_their_own_properties_and_resul
     const SYNC: usize = 40;
     let topic = topic_with_queues(4).await;
     let requests = Arc::new(Requests::default());
-    let mut cfg = config(&unique("grp"));
-    cfg.auto_batch = true;
-    cfg.batch_max_delay = Duration::from_millis(50);
+    let mut cfg = gathering(Duration::from_millis(50));
     cfg.batch_max_bytes = 2 * 1024;
     let p = Producer::new(cfg).with_hook(requests.clone()).start();
     p.send(actix_rocketmq::Start).await.expect("mailbox").expect("producer starts");
@@ -110,12 +119,8 @@ async fn gathered_sends_are_each_stored_once_with_their_own_properties_and_resul
 #[actix_rt::test]
 async fn flush_and_shutdown_send_what_is_gathering() {
     let topic = topic_with_queues(2).await;
-    let mut cfg = config(&unique("grp"));
-    cfg.auto_batch = true;
     // Longer than the test waits: only Flush and Shutdown can send these.
-    cfg.batch_max_delay = Duration::from_secs(60);
-    cfg.send_msg_timeout = Duration::from_secs(120);
-    let p = Producer::spawn(cfg).await.expect("producer starts");
+    let p = Producer::spawn(gathering(Duration::from_secs(60))).await.expect("producer starts");
     let (collector, rx) = Collector::start(5);
     for i in 0..3 {
         p.send(SendAsync::new(record(&topic, i), collector.clone().recipient()).with_context(i as u64)).await.unwrap();
@@ -135,9 +140,7 @@ async fn flush_and_shutdown_send_what_is_gathering() {
 #[actix_rt::test]
 async fn a_batch_the_broker_refuses_fails_every_caller_with_its_own_message() {
     let topic = topic_with_queues(1).await;
-    let mut cfg = config(&unique("grp"));
-    cfg.auto_batch = true;
-    cfg.batch_max_delay = Duration::from_millis(300);
+    let mut cfg = gathering(Duration::from_millis(300));
     // The client lets 5 MiB through; the broker stores at most 4 MiB (its maxMessageSize).
     cfg.max_message_size = 8 * 1024 * 1024;
     cfg.batch_max_bytes = 8 * 1024 * 1024;
@@ -175,10 +178,7 @@ async fn a_batch_the_broker_refuses_fails_every_caller_with_its_own_message() {
 #[actix_rt::test]
 async fn gathered_messages_hold_room_in_the_in_flight_budget() {
     let topic = topic_with_queues(1).await;
-    let mut cfg = config(&unique("grp"));
-    cfg.auto_batch = true;
-    cfg.batch_max_delay = Duration::from_secs(60);
-    cfg.send_msg_timeout = Duration::from_secs(120);
+    let mut cfg = gathering(Duration::from_secs(60));
     cfg.max_inflight_messages = 4;
     let p = Producer::spawn(cfg).await.expect("producer starts");
     let (collector, rx) = Collector::start(6);

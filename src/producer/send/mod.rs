@@ -527,22 +527,23 @@ impl Producer {
 
     fn on_connection(&mut self, addr: String, conn: Result<Addr<Connection>, Option<RemotingError>>, ctx: &mut Context<Self>) {
         let ids = self.links.unpark(&addr);
-        let error = match conn {
+        let failure = match conn {
             Ok(conn) => {
                 self.links.insert(addr, conn);
                 None
             }
-            Err(error) => error,
+            Err(failure) => Some(failure),
         };
         for id in ids {
             let Some(Stage::Connection(hop)) = self.ledger.get(id).map(|s| s.stage.clone()) else { continue };
-            match &error {
-                None if self.links.get(hop.addr()).is_some() => self.check_release(id, hop, ctx),
-                None => {
+            match &failure {
+                // (connect finds the connection just cached, or, if it closed meanwhile, asks again)
+                None => self.connect(id, hop, ctx),
+                Some(Some(source)) => self.unreachable(id, hop, source.clone(), ctx),
+                Some(None) => {
                     let source = RemotingError::ActorGone { actor: "remoting client" };
                     self.fail(id, SendError::Remoting { attempts: 0, source, delivery: Delivery::NotSent })
                 }
-                Some(source) => self.unreachable(id, hop, source.clone(), ctx),
             }
         }
     }
