@@ -64,7 +64,7 @@ pub use error::{
 pub use producer::{
     Delay, Flush, FlushReport, GetInstanceStatus, GetProducerStatus, Producer, ProducerEvent, ProducerExt, ProducerRecord,
     ProducerStatus, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome, SendResult,
-    SendStatus, Shutdown, Start, Subscribe, TrySendMessage,
+    SendStatus, Shutdown, Start, Subscribe, TopicName, TrySendMessage,
 };
 pub use producer::{
     CheckLocalTransaction, ExecuteLocalTransaction, LocalTransactionState, ReplyMessage, ReplyTo, Request, RequestError, RequestFailure,

@@ -35,7 +35,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_rocketmq::protocol::SerializeType;
-use actix_rocketmq::{Producer, ProducerConfig, ProducerExt};
+use actix_rocketmq::{Producer, ProducerConfig, ProducerExt, TopicName};
 use bytes::Bytes;
 use clap::{ArgAction, Parser, ValueEnum};
 
@@ -267,7 +267,7 @@ async fn run(args: Args) -> ExitCode {
 
     let plan = Rc::new(Plan {
         mode: args.mode,
-        topic: args.topic.clone(),
+        topic: TopicName::from(&args.topic),
         body: body(args.size),
         workers: concurrency,
         batch_size: args.batch_size.max(1),

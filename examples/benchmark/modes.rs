@@ -19,7 +19,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::{Actor, Addr, Context, Handler};
-use actix_rocketmq::{Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendOutcome};
+use actix_rocketmq::{Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendOutcome, TopicName};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
@@ -71,7 +71,7 @@ impl From<actix::MailboxError> for BenchError {
 /// What to send and how much.
 pub struct Plan {
     pub mode: Mode,
-    pub topic: String,
+    pub topic: TopicName,
     pub body: Bytes,
     pub workers: usize,
     pub batch_size: usize,

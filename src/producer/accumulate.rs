@@ -293,11 +293,18 @@ impl Producer {
         let Gathering { body, members, held, deadline, has_sync, .. } = batch;
         // The room its messages took in the budget as they were gathered.
         let room = (members.len(), held);
-        let msg_ids = members.iter().map(|m| m.msg_id.as_str()).collect::<Vec<_>>().join(",");
+        let mut msg_ids = String::with_capacity(members.iter().map(|m| m.msg_id.len() + 1).sum());
+        for m in &members {
+            if !msg_ids.is_empty() {
+                msg_ids.push(',');
+            }
+            msg_ids.push_str(&m.msg_id);
+        }
         let parent = members.first().and_then(|m| m.record.parent_span().cloned());
+        let count = members.len();
         let completion = self.accumulator.completion(members, held);
         let left = deadline.saturating_duration_since(Instant::now());
-        let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), msg_ids, parent);
+        let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), msg_ids, count, parent);
         let msg = match prepared {
             Ok(msg) if !left.is_zero() => msg,
             // (with no time left: the batch was due after its earliest deadline)

@@ -3,15 +3,16 @@
 use bytes::{Bytes, BytesMut};
 
 use super::record::ProducerRecord;
-use super::validate::check_record;
+use super::validate::{check_content, check_topic};
 use crate::error::ValidationError;
 use crate::protocol::batch::encode_batch_message;
+use crate::protocol::message_id::UniqIdGenerator;
 
 /// Fixed bytes of one inner message besides body and properties (Java
 /// `MessageDecoder.encodeMessage`; docs/PROTOCOL.md, Batches).
 const INNER_OVERHEAD: usize = 4 + 4 + 4 + 4 + 4 + 2;
-/// Room for `UNIQ_KEY` (IPv6 ids are 56 hex characters) in a size estimate.
-const UNIQ_KEY_ALLOWANCE: usize = "UNIQ_KEY".len() + 56 + 2;
+/// The longest `UNIQ_KEY` (an IPv6 client's: 56 hex characters), for size estimates.
+const MAX_UNIQ_KEY_LEN: usize = 56;
 
 /// The Java `MessageBatch.generateFromList` rules plus per-message validation.
 pub fn check_batch(records: &[ProducerRecord], max_message_size: usize) -> Result<(), ValidationError> {
@@ -19,8 +20,8 @@ pub fn check_batch(records: &[ProducerRecord], max_message_size: usize) -> Resul
     if first.topic().starts_with("%RETRY%") {
         return Err(ValidationError::RetryTopicInBatch);
     }
+    check_topic(first.topic())?;
     for r in records {
-        check_record(r, max_message_size)?;
         if r.topic() != first.topic() {
             return Err(ValidationError::MixedTopics { first: first.topic().into(), other: r.topic().into() });
         }
@@ -30,22 +31,45 @@ pub fn check_batch(records: &[ProducerRecord], max_message_size: usize) -> Resul
         if r.delay().is_some() {
             return Err(ValidationError::DelayInBatch);
         }
+        check_content(r, max_message_size)?;
     }
     Ok(())
 }
 
-/// Encodes the batch body; `uniq_keys[i]` becomes message i's `UNIQ_KEY`.
+/// A batch body and the ids of its messages.
+#[derive(Debug)]
+pub struct EncodedBatch {
+    /// The inner messages, concatenated.
+    pub body: Bytes,
+    /// Every message's `UNIQ_KEY`, in order, joined by `,` (what Java's `MessageBatch` reports
+    /// as the batch's msgId).
+    pub msg_ids: String,
+    /// How many messages it holds.
+    pub count: usize,
+}
+
+/// Encodes the batch body, giving message i the next id of `ids` as its `UNIQ_KEY`.
+///
+/// Every id is written once into `msg_ids` and read from there into the message's properties,
+/// and all ids share one clock reading: this runs for every message of every batch.
 pub fn encode_batch(
     records: &[ProducerRecord],
-    uniq_keys: &[String],
+    ids: &mut UniqIdGenerator,
     extra: &[(&str, &str)],
     max_message_size: usize,
-) -> Result<Bytes, ValidationError> {
-    let mut body = BytesMut::with_capacity(records.iter().map(estimated_size).sum());
+) -> Result<EncodedBatch, ValidationError> {
+    let mut body = BytesMut::with_capacity(records.iter().map(|r| size_bound(r, extra)).sum());
+    let mut msg_ids = String::with_capacity(records.len() * (ids.prefix().len() + 13));
     let mut props = String::new();
-    for (r, key) in records.iter().zip(uniq_keys) {
+    let now = crate::protocol::message_id::now_millis();
+    for r in records {
+        if !msg_ids.is_empty() {
+            msg_ids.push(',');
+        }
+        let start = msg_ids.len();
+        ids.push_next_id_at(now, &mut msg_ids);
         props.clear();
-        r.encode_properties(key, extra, &mut props);
+        r.encode_properties(&msg_ids[start..], extra, &mut props);
         encode_batch_message(r.flag(), r.body(), &props, &mut body).map_err(|_| {
             ValidationError::PropertiesTooLarge { size: props.len(), max: i16::MAX as usize }
         })?;
@@ -53,14 +77,17 @@ pub fn encode_batch(
     if body.len() > max_message_size {
         return Err(ValidationError::BatchTooLarge { size: body.len(), max: max_message_size });
     }
-    Ok(body.freeze())
+    Ok(EncodedBatch { body: body.freeze(), msg_ids, count: records.len() })
 }
 
-/// An upper bound of a message's encoded size inside a batch body.
+/// An upper bound of a message's encoded size inside a batch body (with no producer-set
+/// properties), computed without encoding it.
 pub fn estimated_size(r: &ProducerRecord) -> usize {
-    let mut props = String::new();
-    r.encode_properties("", &[], &mut props);
-    INNER_OVERHEAD + r.body().len() + props.len() + UNIQ_KEY_ALLOWANCE
+    size_bound(r, &[])
+}
+
+fn size_bound(r: &ProducerRecord, extra: &[(&str, &str)]) -> usize {
+    INNER_OVERHEAD + r.body().len() + r.properties_len_bound(MAX_UNIQ_KEY_LEN, extra)
 }
 
 /// Splits `records` into consecutive batches whose encoded bodies stay within `max_bytes`
@@ -119,11 +146,53 @@ mod tests {
 
     #[test]
     fn encoded_size_is_bounded_by_the_estimate() {
-        let recs: Vec<_> = (0..5).map(|i| ProducerRecord::new("t", vec![i as u8; 10 * i + 1]).with_key(format!("k{i}"))).collect();
-        let keys: Vec<String> = (0..5).map(|i| format!("{:032X}", i)).collect();
-        let body = encode_batch(&recs, &keys, &[], 1 << 20).unwrap();
-        assert!(body.len() <= recs.iter().map(estimated_size).sum::<usize>());
-        assert!(matches!(encode_batch(&recs, &keys, &[], 10), Err(ValidationError::BatchTooLarge { .. })));
+        let recs: Vec<_> = (0..5)
+            .map(|i| {
+                ProducerRecord::new("t", vec![i as u8; 10 * i + 1])
+                    .with_key(format!("k{i}"))
+                    .with_key("second")
+                    .with_tags("T")
+                    .with_property("p", "v")
+            })
+            .chain([ProducerRecord::new("t", "x").with_delay(Delay::Millis(i64::MIN))])
+            .collect();
+        let ip = std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+        let mut ids = UniqIdGenerator::with_seed(ip, 1, 2, 3);
+        let batch = encode_batch(&recs, &mut ids, &[], 1 << 20).unwrap();
+        assert!(batch.body.len() <= recs.iter().map(estimated_size).sum::<usize>());
+        for r in &recs {
+            let mut props = String::new();
+            r.encode_properties(&"F".repeat(MAX_UNIQ_KEY_LEN), &[("INSTANCE_ID", "ns")], &mut props);
+            assert!(INNER_OVERHEAD + r.body().len() + props.len() <= size_bound(r, &[("INSTANCE_ID", "ns")]));
+        }
+        assert!(matches!(encode_batch(&recs, &mut ids, &[], 10), Err(ValidationError::BatchTooLarge { .. })));
+    }
+
+    #[test]
+    fn batch_ids_are_the_inner_messages_keys() {
+        let recs: Vec<_> = (0..3).map(|i| ProducerRecord::new("t", format!("m{i}"))).collect();
+        let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let mut ids = UniqIdGenerator::with_seed(ip, 1, 2, 3);
+        let batch = encode_batch(&recs, &mut ids, &[], 1 << 20).unwrap();
+        assert_eq!(batch.count, 3);
+        let keys: Vec<&str> = batch.msg_ids.split(',').collect();
+        assert_eq!(keys.len(), 3);
+        // Inner messages: total, magic, CRC, flag, body length, body, properties length, properties.
+        let mut inner = Vec::new();
+        let mut rest = &batch.body[..];
+        while !rest.is_empty() {
+            let total = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+            let body_len = u32::from_be_bytes(rest[16..20].try_into().unwrap()) as usize;
+            let body = &rest[20..20 + body_len];
+            let props = std::str::from_utf8(&rest[22 + body_len..total]).unwrap().to_string();
+            inner.push((props, body));
+            rest = &rest[total..];
+        }
+        assert_eq!(inner.len(), 3);
+        for ((props, body), (key, i)) in inner.iter().zip(keys.iter().zip(0..)) {
+            assert_eq!(*body, format!("m{i}").as_bytes());
+            assert!(props.contains(&format!("UNIQ_KEY\u{1}{key}\u{2}")), "{props:?}");
+        }
     }
 
     #[test]

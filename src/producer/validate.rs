@@ -35,7 +35,8 @@ pub fn check_topic(topic: &str) -> Result<(), ValidationError> {
     if topic.len() > MAX_TOPIC_LEN {
         return Err(ValidationError::TopicTooLong { len: topic.len(), max: MAX_TOPIC_LEN });
     }
-    if !topic.chars().all(is_name_char) {
+    // Bytes suffice: every allowed character is ASCII, and no byte of a multi-byte character is.
+    if !topic.bytes().all(|b| is_name_char(char::from(b))) {
         return Err(ValidationError::TopicIllegalChars(topic.to_string()));
     }
     if NOT_ALLOWED_SEND_TOPICS.contains(&topic) {
@@ -62,6 +63,12 @@ fn check_text(name: &str, what: &str, value: &str) -> Result<(), ValidationError
 /// Every check of one message, before any network work.
 pub fn check_record(rec: &ProducerRecord, max_message_size: usize) -> Result<(), ValidationError> {
     check_topic(rec.topic())?;
+    check_content(rec, max_message_size)
+}
+
+/// The checks of [`check_record`] besides the topic's: a batch checks its topic once and then
+/// only that every message has the same one.
+pub(crate) fn check_content(rec: &ProducerRecord, max_message_size: usize) -> Result<(), ValidationError> {
     let size = rec.body().len();
     if size == 0 {
         return Err(ValidationError::EmptyBody);

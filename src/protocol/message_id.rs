@@ -12,10 +12,30 @@ use super::ProtocolError;
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
+/// Every byte value's two upper-case hex digits, byte `b` at `2 * b`.
+const HEX_PAIRS: &str = {
+    const BYTES: [u8; 512] = {
+        let mut t = [0u8; 512];
+        let mut i = 0;
+        while i < 256 {
+            t[2 * i] = HEX[i >> 4];
+            t[2 * i + 1] = HEX[i & 0x0f];
+            i += 1;
+        }
+        t
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("hex digits are ASCII"),
+    }
+};
+
 fn push_hex(dst: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        dst.push(char::from(HEX[usize::from(b >> 4)]));
-        dst.push(char::from(HEX[usize::from(b & 0x0f)]));
+    // Two digits at a time from a table: ids are made for every message.
+    dst.reserve(2 * bytes.len());
+    for &b in bytes {
+        let i = 2 * usize::from(b);
+        dst.push_str(&HEX_PAIRS[i..i + 2]);
     }
 }
 
@@ -141,15 +161,33 @@ impl UniqIdGenerator {
 
     /// The next id, stamped with the current wall clock.
     pub fn next_id(&mut self) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        self.next_id_at(now)
+        self.next_id_at(now_millis())
     }
 
     /// The next id for the given wall-clock time (ms since the epoch).
     pub fn next_id_at(&mut self, now_millis: i64) -> String {
+        let mut id = String::with_capacity(self.prefix.len() + 12);
+        self.push_next_id_at(now_millis, &mut id);
+        id
+    }
+
+    /// Appends the next id for the given wall-clock time to `dst` (a batch writes all its ids
+    /// into one string this way, with one clock reading).
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// use actix_rocketmq::protocol::message_id::{now_millis, UniqIdGenerator};
+    ///
+    /// let mut ids = UniqIdGenerator::with_seed(IpAddr::V4(Ipv4Addr::LOCALHOST), 1, 2, 3);
+    /// let mut twin = ids.clone();
+    /// let now = now_millis();
+    /// let mut joined = String::new();
+    /// ids.push_next_id_at(now, &mut joined);
+    /// joined.push(',');
+    /// ids.push_next_id_at(now, &mut joined);
+    /// assert_eq!(joined, format!("{},{}", twin.next_id_at(now), twin.next_id_at(now)));
+    /// ```
+    pub fn push_next_id_at(&mut self, now_millis: i64, dst: &mut String) {
         // Recompute on a month change, and also when the clock stepped back before the cached
         // month (Java only handles the forward case).
         if now_millis < self.month_start || now_millis >= self.next_month_start {
@@ -158,13 +196,21 @@ impl UniqIdGenerator {
         // At most 31 days (< 2^32 ms). Java writes `(int) diff`, i.e. the same 4 bytes.
         let diff =
             u32::try_from(now_millis.saturating_sub(self.month_start).max(0)).unwrap_or(u32::MAX);
-        let mut id = String::with_capacity(self.prefix.len() + 12);
-        id.push_str(&self.prefix);
-        push_hex(&mut id, &diff.to_be_bytes());
-        push_hex(&mut id, &self.counter.to_be_bytes());
+        dst.reserve(self.prefix.len() + 12);
+        dst.push_str(&self.prefix);
+        let [a, b, c, d] = diff.to_be_bytes();
+        let [e, f] = self.counter.to_be_bytes();
+        push_hex(dst, &[a, b, c, d, e, f]);
         self.counter = self.counter.wrapping_add(1);
-        id
     }
+}
+
+/// The wall clock in ms since the epoch, as message ids are stamped (0 before the epoch).
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The broker-side message id: store host and commit-log offset (Java

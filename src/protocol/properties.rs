@@ -295,15 +295,66 @@ pub fn encode_properties<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(
     props: I,
     dst: &mut String,
 ) {
+    let mut w = PropertyWriter::new(dst);
     for (name, value) in props {
+        w.put(name, value);
+    }
+}
+
+/// Appends property entries to a string one by one, with [`encode_properties`]'s rules (an
+/// entry with an empty name or value is skipped). For callers that have their properties in
+/// several places (a record's fields, its keys, the producer's own), so they need neither an
+/// iterator chain nor a joined string per message.
+///
+/// ```
+/// use actix_rocketmq::protocol::properties::PropertyWriter;
+///
+/// let mut s = String::new();
+/// let mut w = PropertyWriter::new(&mut s);
+/// w.put("TAGS", "TagA");
+/// w.put_joined("KEYS", &["k1".to_string(), "k2".to_string()], ' ');
+/// w.put("EMPTY", "");
+/// assert_eq!(s, "TAGS\u{1}TagA\u{2}KEYS\u{1}k1 k2\u{2}");
+/// ```
+pub struct PropertyWriter<'a> {
+    dst: &'a mut String,
+}
+
+impl<'a> PropertyWriter<'a> {
+    /// A writer appending to `dst`.
+    pub fn new(dst: &'a mut String) -> Self {
+        PropertyWriter { dst }
+    }
+
+    /// Appends `name 0x01 value 0x02`, unless either is empty.
+    pub fn put(&mut self, name: &str, value: &str) {
         if name.is_empty() || value.is_empty() {
-            continue;
+            return;
         }
-        dst.reserve(name.len() + value.len() + 2);
-        dst.push_str(name);
-        dst.push(NAME_VALUE_SEPARATOR);
-        dst.push_str(value);
-        dst.push(PROPERTY_SEPARATOR);
+        self.dst.reserve(name.len() + value.len() + 2);
+        self.dst.push_str(name);
+        self.dst.push(NAME_VALUE_SEPARATOR);
+        self.dst.push_str(value);
+        self.dst.push(PROPERTY_SEPARATOR);
+    }
+
+    /// Appends one entry whose value is `parts` joined by `sep` (Java's `KEYS`: keys joined by
+    /// a space), unless the name or the joined value is empty.
+    pub fn put_joined(&mut self, name: &str, parts: &[String], sep: char) {
+        let len: usize = parts.iter().map(String::len).sum::<usize>() + parts.len().saturating_sub(1) * sep.len_utf8();
+        if name.is_empty() || len == 0 {
+            return;
+        }
+        self.dst.reserve(name.len() + len + 2);
+        self.dst.push_str(name);
+        self.dst.push(NAME_VALUE_SEPARATOR);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.dst.push(sep);
+            }
+            self.dst.push_str(part);
+        }
+        self.dst.push(PROPERTY_SEPARATOR);
     }
 }
 

@@ -28,6 +28,8 @@ pub(crate) struct Prepared {
     /// What the user sees as msgId: the UNIQ_KEY, or the inner ones joined by `,` for a batch.
     pub msg_id: String,
     pub batch: bool,
+    /// How many messages it carries (a batch: one per id).
+    pub messages: usize,
     /// Still to be compressed.
     pub compress: bool,
     /// Carries a 5.x timer delay: only for brokers that have a timer store.
@@ -39,11 +41,7 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// How many messages it carries (a batch: one per id).
     pub(crate) fn messages(&self) -> usize {
-        if self.batch {
-            self.msg_id.split(',').count()
-        } else {
-            1
-        }
+        self.messages
     }
 }
 
@@ -59,10 +57,19 @@ impl Prepared {
             properties: String::new(),
             msg_id: "ID".into(),
             batch: false,
+            messages: 1,
             compress: false,
             timer: false,
             parent: None,
         }
+    }
+}
+
+/// The properties the producer adds to every message: the namespace's `INSTANCE_ID`.
+fn extra_properties(namespace: Option<&str>) -> Vec<(&'static str, &str)> {
+    match namespace {
+        Some(ns) => vec![(names::INSTANCE_ID, ns)],
+        None => Vec::new(),
     }
 }
 
@@ -85,10 +92,7 @@ impl Encoder {
     }
 
     fn extra_properties(&self) -> Vec<(&'static str, &str)> {
-        match self.namespace.as_deref() {
-            Some(ns) => vec![(names::INSTANCE_ID, ns)],
-            None => Vec::new(),
-        }
+        extra_properties(self.namespace.as_deref())
     }
 
     fn wire_topic(&self, topic: &str) -> Result<String, SendError> {
@@ -130,6 +134,7 @@ impl Encoder {
             properties,
             msg_id: uniq_key,
             batch: false,
+            messages: 1,
             compress: record.body().len() >= self.compress_over,
             timer: record.delay().is_some_and(|d| d.is_timer()),
             parent: record.parent_span().cloned(),
@@ -140,9 +145,10 @@ impl Encoder {
     pub(crate) fn batch(&mut self, records: &[ProducerRecord]) -> Result<Prepared, SendError> {
         check_batch(records, self.max_message_size)?;
         let first = records.first().ok_or(ValidationError::EmptyBatch)?;
-        let keys: Vec<String> = records.iter().map(|_| self.ids.next_id()).collect();
-        let body = encode_batch(records, &keys, &self.extra_properties(), self.max_message_size)?;
-        self.batch_envelope(first.topic(), first.wait_store_msg_ok(), body, keys.join(","), first.parent_span().cloned())
+        let extra = extra_properties(self.namespace.as_deref());
+        let batch = encode_batch(records, &mut self.ids, &extra, self.max_message_size)?;
+        let parent = first.parent_span().cloned();
+        self.batch_envelope(first.topic(), first.wait_store_msg_ok(), batch.body, batch.msg_ids, batch.count, parent)
     }
 
     /// Validates one message of an auto-batch and appends it to the batch body with a fresh
@@ -165,7 +171,15 @@ impl Encoder {
     }
 
     /// The SEND_BATCH_MESSAGE around an encoded batch body of messages to `topic`.
-    pub(crate) fn batch_envelope(&self, topic: &str, wait: bool, body: Bytes, msg_ids: String, parent: Option<tracing::Span>) -> Result<Prepared, SendError> {
+    pub(crate) fn batch_envelope(
+        &self,
+        topic: &str,
+        wait: bool,
+        body: Bytes,
+        msg_ids: String,
+        messages: usize,
+        parent: Option<tracing::Span>,
+    ) -> Result<Prepared, SendError> {
         let topic = self.wire_topic(topic)?;
         if body.len() > self.max_message_size {
             return Err(ValidationError::BatchTooLarge { size: body.len(), max: self.max_message_size }.into());
@@ -186,6 +200,7 @@ impl Encoder {
             properties,
             msg_id: msg_ids,
             batch: true,
+            messages,
             // Java never compresses batches; brokers store inner messages uncompressed.
             compress: false,
             // (a batch carries no delay: check_batch refuses one, auto-batching gathers none)
