@@ -28,7 +28,7 @@ use super::batch::estimated_size;
 use super::ledger::Completion;
 use super::messages::{SendFailure, SendOutcome};
 use super::queue_select::Target;
-use super::record::{ProducerRecord, SendResult};
+use super::record::{ProducerRecord, SendResult, TopicName};
 use super::send::Clock;
 use crate::config::ProducerConfig;
 use crate::error::{Delivery, SendError, ServiceState};
@@ -113,8 +113,8 @@ impl BatchCompletion {
 /// `WAIT` flag (the broker takes one for the whole batch).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct BatchKey {
-    /// The topic as the user gave it.
-    pub topic: String,
+    /// The topic as the user gave it (shared with the records: no copy per message).
+    pub topic: TopicName,
     pub queue: Option<MessageQueue>,
     pub wait: bool,
 }
@@ -244,7 +244,7 @@ impl Producer {
             Target::Queue(mq) => Some(mq),
             _ => None,
         };
-        let key = BatchKey { topic: record.topic().to_string(), queue, wait: record.wait_store_msg_ok() };
+        let key = BatchKey { topic: record.topic_name().clone(), queue, wait: record.wait_store_msg_ok() };
         // A batch this message would push past the broker's size limit goes first.
         let limit = self.config.max_message_size;
         if self.accumulator.get(&key).is_some_and(|b| b.body.len() + estimated_size(&record) > limit) {

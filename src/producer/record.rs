@@ -357,6 +357,11 @@ impl ProducerRecord {
     pub fn topic(&self) -> &str {
         &self.topic
     }
+
+    /// Target topic, shared.
+    pub fn topic_name(&self) -> &TopicName {
+        &self.topic
+    }
     /// Body as given (uncompressed).
     pub fn body(&self) -> &Bytes {
         &self.body

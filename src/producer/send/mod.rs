@@ -416,7 +416,7 @@ impl Producer {
             return self.out_of_time(id);
         }
         let Some(info) = self.routing.publish_info(&send.msg.topic) else {
-            let (topic, left) = (send.msg.topic.clone(), send.clock.left());
+            let (topic, left) = (send.msg.topic.to_string(), send.clock.left());
             if self.routing.park(&topic, id) {
                 self.fetch_route(topic, left, ctx);
             }
@@ -437,7 +437,7 @@ impl Producer {
         match hop {
             Some(hop) => self.connect(id, hop, ctx),
             None => {
-                let topic = send.msg.topic.clone();
+                let topic = send.msg.topic.to_string();
                 self.fail(id, SendError::NoRoute { topic })
             }
         }
@@ -687,7 +687,9 @@ impl Producer {
         let Some(send) = self.ledger.get_mut(id) else { return };
         send.tries.attempts += 1;
         send.seq = send.seq.wrapping_add(1);
-        send.written_at = Instant::now();
+        // One clock reading for both the write time and the time left.
+        let now = Instant::now();
+        send.written_at = now;
         if !send.span.is_disabled() {
             send.span.record("broker", hop.mq().broker_name.as_str());
             send.span.record("queue", hop.mq().queue_id);
@@ -695,7 +697,7 @@ impl Producer {
         let dispatch = Dispatch {
             request,
             deadline: send.clock.deadline(),
-            timeout: send.clock.left(),
+            timeout: send.clock.deadline().saturating_duration_since(now),
             oneway: send.plan.oneway,
             answer: Answer::new(answers, Token { id, seq: send.seq }),
         };

@@ -7,7 +7,7 @@ use crate::config::ProducerConfig;
 use crate::error::{SendError, ValidationError};
 use crate::namespace::wrap;
 use crate::producer::batch::{check_batch, encode_batch};
-use crate::producer::record::ProducerRecord;
+use crate::producer::record::{ProducerRecord, TopicName};
 use crate::producer::validate::{check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
 use crate::protocol::batch::encode_batch_message;
 use crate::protocol::codes::request;
@@ -20,7 +20,7 @@ use crate::protocol::reply::REPLY_MESSAGE_TYPE;
 pub(crate) struct Prepared {
     pub code: i32,
     /// Namespace-prefixed topic.
-    pub topic: String,
+    pub topic: TopicName,
     pub body: Bytes,
     pub sys_flag: i32,
     pub flag: i32,
@@ -95,8 +95,12 @@ impl Encoder {
         extra_properties(self.namespace.as_deref())
     }
 
-    fn wire_topic(&self, topic: &str) -> Result<String, SendError> {
-        let wired = wrap(self.namespace.as_deref(), topic);
+    /// The topic as the broker knows it: the record's own name, shared, without a namespace.
+    fn wire_topic(&self, topic: &TopicName) -> Result<TopicName, SendError> {
+        let wired = match self.namespace.as_deref() {
+            None => topic.clone(),
+            Some(ns) => TopicName::from(wrap(Some(ns), topic)),
+        };
         if wired.len() > MAX_TOPIC_LEN {
             return Err(ValidationError::TopicTooLong { len: wired.len(), max: MAX_TOPIC_LEN }.into());
         }
@@ -114,7 +118,7 @@ impl Encoder {
     /// the Java client sends it (`MQClientAPIImpl#sendMessage`).
     pub(crate) fn single_with(&mut self, record: &ProducerRecord, system: &[(&'static str, &str)], sys_flag: i32) -> Result<Prepared, SendError> {
         check_record(record, self.max_message_size)?;
-        let topic = self.wire_topic(record.topic())?;
+        let topic = self.wire_topic(record.topic_name())?;
         let uniq_key = self.ids.next_id();
         let mut properties = String::with_capacity(96);
         let mut extra = self.extra_properties();
@@ -148,7 +152,7 @@ impl Encoder {
         let extra = extra_properties(self.namespace.as_deref());
         let batch = encode_batch(records, &mut self.ids, &extra, self.max_message_size)?;
         let parent = first.parent_span().cloned();
-        self.batch_envelope(first.topic(), first.wait_store_msg_ok(), batch.body, batch.msg_ids, batch.count, parent)
+        self.batch_envelope(first.topic_name(), first.wait_store_msg_ok(), batch.body, batch.msg_ids, batch.count, parent)
     }
 
     /// Validates one message of an auto-batch and appends it to the batch body with a fresh
@@ -173,7 +177,7 @@ impl Encoder {
     /// The SEND_BATCH_MESSAGE around an encoded batch body of messages to `topic`.
     pub(crate) fn batch_envelope(
         &self,
-        topic: &str,
+        topic: &TopicName,
         wait: bool,
         body: Bytes,
         msg_ids: String,
