@@ -2,7 +2,7 @@
 # Compare actix-rocketmq's benchmark tool (examples/benchmark) with the Java client's benchmark
 # producers (the official Producer/BatchProducer, and benches/java/JavaBench.java for async,
 # one-way and auto-batching), with the official Go client (benches/go, W1-W5) and with the bare
-# pipelined sender (benches/bare_sender.rs, W3 and W4) against one local RocketMQ broker, and write
+# pipelined sender (benches/bare_sender.rs, W1, W3, W4 and W6) against one local RocketMQ broker, and write
 # BENCHMARKS.md + benchmarks.json.
 #
 # Usage: benches/compare.sh [options]

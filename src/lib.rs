@@ -62,7 +62,7 @@ pub use error::{
     ValidationError,
 };
 pub use producer::{
-    Delay, Flush, FlushReport, GetInstanceStatus, GetProducerStatus, Producer, ProducerEvent, ProducerExt, ProducerRecord,
+    Delay, Flush, FlushReport, GetInstanceStatus, GetProducerStatus, OutcomeCallback, Producer, ProducerEvent, ProducerExt, ProducerRecord,
     ProducerStatus, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome, SendResult,
     SendStatus, Shutdown, Start, Subscribe, TopicName, TrySendMessage,
 };

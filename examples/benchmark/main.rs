@@ -276,7 +276,7 @@ async fn run(args: Args) -> ExitCode {
         messages: (args.messages > 0).then_some(args.messages),
         deadline: args.duration.map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0))),
     });
-    let stats = Stats::new();
+    let stats = Stats::shared();
     let stop = Rc::new(Cell::new(false));
 
     // Report task: a snapshot every second, a line every report interval. It is aborted when the

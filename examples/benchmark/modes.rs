@@ -5,7 +5,7 @@
 //!   threads calling `producer.send(msg)`. `-q` is split evenly, the remainder to worker 0.
 //! * async: one sender (Java forces one thread with `-y true`) firing `SendAsync` requests (the
 //!   crate's callback send, Java's `send(msg, SendCallback)`), waiting only until each is admitted;
-//!   outcomes arrive at a callback actor. The bound is the producer's back-pressure budget,
+//!   outcomes go to a callback function (`OutcomeCallback::function`, Java's callback object). The bound is the producer's back-pressure budget,
 //!   `max_inflight_messages` = `--inflight` (Java bounds its executor queue at ~10000 instead).
 //! * oneway: `-w` workers calling the one-way send (no broker reply).
 //! * batch: `-w` workers each sending batches of `--batch-size` messages (Java `BatchProducer`).
@@ -16,10 +16,12 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use actix::{Actor, Addr, Context, Handler};
-use actix_rocketmq::{Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendOutcome, TopicName};
+use actix::Addr;
+use actix_rocketmq::{OutcomeCallback, Producer, ProducerExt, ProducerRecord, SendAsync, SendError, SendOutcome, TopicName};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
@@ -220,37 +222,11 @@ fn classify(e: &SendError) -> (bool, bool) {
     }
 }
 
-/// Receives the outcomes of the async sends (the Java `SendCallback`). `context` carries the send
-/// time in ns since `t0`.
-struct Sink {
-    stats: SharedStats,
-    t0: Instant,
-    outstanding: Rc<Cell<u64>>,
-    drained: Rc<Notify>,
-}
-
-impl Actor for Sink {
-    type Context = Context<Self>;
-}
-
-impl Handler<SendOutcome> for Sink {
-    type Result = ();
-
-    fn handle(&mut self, outcome: SendOutcome, _: &mut Context<Self>) {
-        let rt = self.t0.elapsed().saturating_sub(Duration::from_nanos(outcome.context));
-        match outcome.result {
-            Ok(_) => self.stats.borrow_mut().success(1, rt),
-            Err(f) => self.stats.borrow_mut().failure(false, f.error.to_string()),
-        }
-        self.outstanding.set(self.outstanding.get().saturating_sub(1));
-        if self.outstanding.get() == 0 {
-            self.drained.notify_one();
-        }
-    }
-}
-
 /// Java's async loop: one sender fires `SendAsync` (outcome to a callback) and waits only until
 /// the producer admits each send; the producer's in-flight budget (`--inflight`) is the bound.
+/// The callback is a function, as Java's `SendCallback` is an object whose method the client
+/// calls: it runs inside the producer actor, and `context` carries the send time in ns since
+/// `t0`.
 async fn async_loop(
     addr: Addr<Producer>,
     plan: Rc<Plan>,
@@ -259,22 +235,33 @@ async fn async_loop(
     share: Option<u64>,
 ) -> Result<(), BenchError> {
     let t0 = Instant::now();
-    let outstanding = Rc::new(Cell::new(0u64));
-    let drained = Rc::new(Notify::new());
-    let sink = Sink { stats: stats.clone(), t0, outstanding: outstanding.clone(), drained: drained.clone() }.start();
-    let callback = sink.recipient::<SendOutcome>();
+    let outstanding = Arc::new(AtomicU64::new(0));
+    let drained = Arc::new(Notify::new());
+    let callback = {
+        let (stats, outstanding, drained) = (stats.clone(), outstanding.clone(), drained.clone());
+        OutcomeCallback::function(move |outcome: SendOutcome| {
+            let rt = t0.elapsed().saturating_sub(Duration::from_nanos(outcome.context));
+            match outcome.result {
+                Ok(_) => stats.borrow_mut().success(1, rt),
+                Err(f) => stats.borrow_mut().failure(false, f.error.to_string()),
+            }
+            if outstanding.fetch_sub(1, Ordering::Relaxed) == 1 {
+                drained.notify_one();
+            }
+        })
+    };
     let mut n = 0u64;
     while !stop.get() && !plan.out_of_time() && share.map_or(true, |s| n < s) {
         n += 1;
-        outstanding.set(outstanding.get() + 1);
+        outstanding.fetch_add(1, Ordering::Relaxed);
         let context = t0.elapsed().as_nanos() as u64;
         if let Err(e) = addr.send(SendAsync::new(plan.record(), callback.clone()).with_context(context)).await {
-            outstanding.set(outstanding.get() - 1);
+            outstanding.fetch_sub(1, Ordering::Relaxed);
             stats.borrow_mut().failure(false, SendError::from(e).to_string());
         }
     }
-    // Wait for the outcomes still to come.
-    while outstanding.get() > 0 {
+    // Wait for the outcomes still to come (`notify_one` keeps a wake-up sent before the wait).
+    while outstanding.load(Ordering::Relaxed) > 0 {
         drained.notified().await;
     }
     Ok(())

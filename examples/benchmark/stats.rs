@@ -1,10 +1,11 @@
 //! Counters, the once-a-second report line and the latency histogram.
 //!
-//! Everything runs on the actix system's single thread, so the stats live in a `RefCell`.
+//! Everything runs on the actix system's single thread, but async mode's outcome callback must
+//! be `Send + Sync` (it runs inside the producer actor), so the stats live behind a `Mutex` that
+//! is never contended.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -12,7 +13,22 @@ use hdrhistogram::Histogram;
 /// How many one-second snapshots the report averages over (the Java tool keeps 10).
 const WINDOW: usize = 10;
 
-pub type SharedStats = Rc<RefCell<Stats>>;
+/// The stats, shared by the senders, the outcome callback and the reporter.
+#[derive(Clone)]
+pub struct SharedStats(Arc<Mutex<Stats>>);
+
+impl SharedStats {
+    /// The stats (a panicking holder cannot leave them half-written in a way that matters
+    /// for a report, so a poisoned lock is used as is).
+    pub fn borrow(&self) -> MutexGuard<'_, Stats> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The same, for updates.
+    pub fn borrow_mut(&self) -> MutexGuard<'_, Stats> {
+        self.borrow()
+    }
+}
 
 pub struct Stats {
     /// Successful requests (a batch is one request).
@@ -43,8 +59,8 @@ struct Snapshot {
 }
 
 impl Stats {
-    pub fn new() -> SharedStats {
-        Rc::new(RefCell::new(Stats {
+    pub fn shared() -> SharedStats {
+        SharedStats(Arc::new(Mutex::new(Stats {
             ok_requests: 0,
             ok_msgs: 0,
             send_failed: 0,
@@ -55,7 +71,7 @@ impl Stats {
             first_errors: Vec::new(),
             started: Instant::now(),
             finished: None,
-        }))
+        })))
     }
 
     pub fn success(&mut self, msgs: u64, rt: Duration) {

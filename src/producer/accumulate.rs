@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use super::actor::Producer;
 use super::batch::estimated_size;
 use super::ledger::Completion;
-use super::messages::{SendFailure, SendOutcome};
+use super::messages::{OutcomeCallback, SendFailure, SendOutcome};
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult, TopicName};
 use super::send::Clock;
@@ -40,7 +40,7 @@ pub(crate) enum MemberReply {
     /// A `SendMessage` caller awaiting its result.
     Sync(oneshot::Sender<Result<SendResult, SendFailure>>),
     /// A `SendAsync` callback.
-    Async { to: Recipient<SendOutcome>, context: u64 },
+    Async { to: OutcomeCallback, context: u64 },
 }
 
 /// One gathered message: its caller, its id, and the message to hand back on failure.
@@ -60,7 +60,7 @@ impl Member {
             MemberReply::Sync(tx) => {
                 let _ = tx.send(result);
             }
-            MemberReply::Async { to, context } => to.do_send(SendOutcome { context, result }),
+            MemberReply::Async { to, context } => to.deliver(SendOutcome { context, result }),
         }
     }
 }

@@ -734,7 +734,7 @@ impl Handler<SendAsync> for Producer {
         let send = match self.admit_new(record.topic(), |enc| enc.single(&record), plan, timeout) {
             Ok(send) => send,
             Err(error) => {
-                callback.do_send(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
+                callback.deliver(SendOutcome { context, result: Err(SendFailure { error, returned: record }) });
                 return Response::reply(());
             }
         };

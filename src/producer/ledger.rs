@@ -11,12 +11,11 @@ use crate::hash::FastMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::accumulate::BatchCompletion;
 use super::budget::InflightBudget;
-use super::messages::{FlushReport, SendFailure, SendOutcome};
+use super::messages::{FlushReport, OutcomeCallback, SendFailure, SendOutcome};
 use super::record::{ProducerRecord, SendResult};
 use super::hook::{Hooks, SendHook, SendSummary};
 use super::send::{Send, Stage};
@@ -34,7 +33,7 @@ pub(super) enum Completion {
     /// A caller awaiting the handler's future (which keeps the message to hand it back).
     Reply(oneshot::Sender<Outcome>),
     /// A `SendAsync` callback; the record travels along to be handed back on failure.
-    Callback { to: Recipient<SendOutcome>, context: u64, record: ProducerRecord },
+    Callback { to: OutcomeCallback, context: u64, record: ProducerRecord },
     /// An auto-batch: each gathered message's caller gets its share of the outcome.
     Batch(BatchCompletion),
 }
@@ -47,7 +46,7 @@ impl Completion {
             }
             Completion::Callback { to, context, record } => {
                 let result = outcome.and_then(super::send::expect_reply).map_err(|error| SendFailure { error, returned: record });
-                to.do_send(SendOutcome { context, result });
+                to.deliver(SendOutcome { context, result });
             }
             Completion::Batch(batch) => batch.deliver(outcome),
         }

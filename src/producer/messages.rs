@@ -254,8 +254,86 @@ pub struct SendOutcome {
     pub result: Result<SendResult, SendFailure>,
 }
 
+/// Where an async send's outcome goes: an actor's mailbox, or a function.
+///
+/// A function is the Java `SendCallback`: it is called as the send ends, on the producer's
+/// thread, inside the producer actor, so the outcome takes no message and no mailbox hop. Keep
+/// it short and never block in it: the producer handles nothing else while it runs. A panic in
+/// it is caught and logged; the producer goes on. One callback serves many sends: cloning it
+/// clones an `Arc`.
+///
+/// ```no_run
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+/// use actix_rocketmq::{Flush, OutcomeCallback, Producer, ProducerConfig, ProducerRecord, SendAsync};
+///
+/// #[actix::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let producer = Producer::spawn(ProducerConfig::new("orders_producer", "127.0.0.1:9876")).await?;
+///     let stored = Arc::new(AtomicU64::new(0));
+///     let counted = stored.clone();
+///     let callback = OutcomeCallback::function(move |outcome| match outcome.result {
+///         Ok(_) => {
+///             counted.fetch_add(1, Ordering::Relaxed);
+///         }
+///         Err(failure) => eprintln!("order {} failed: {}", outcome.context, failure.error),
+///     });
+///     for order in 0..100u64 {
+///         let record = ProducerRecord::new("orders", format!("order {order}"));
+///         producer.send(SendAsync::new(record, callback.clone()).with_context(order)).await?;
+///     }
+///     producer.send(Flush).await?; // every callback has run
+///     println!("{} stored", stored.load(Ordering::Relaxed));
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone)]
+pub enum OutcomeCallback {
+    /// The outcome arrives as a [`SendOutcome`] message.
+    Recipient(Recipient<SendOutcome>),
+    /// Called with the outcome inside the producer actor (see above).
+    Function(Arc<dyn Fn(SendOutcome) + Send + Sync>),
+}
+
+impl OutcomeCallback {
+    /// A callback that calls `f` with each outcome, inside the producer actor.
+    pub fn function(f: impl Fn(SendOutcome) + Send + Sync + 'static) -> Self {
+        OutcomeCallback::Function(Arc::new(f))
+    }
+
+    /// Hands `outcome` over: into the recipient's mailbox, or to the function (a panic in it is
+    /// caught: one caller's bug must not stop the producer every other send depends on).
+    pub(crate) fn deliver(&self, outcome: SendOutcome) {
+        match self {
+            OutcomeCallback::Recipient(to) => to.do_send(outcome),
+            OutcomeCallback::Function(f) => {
+                let context = outcome.context;
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(outcome))).is_err() {
+                    tracing::error!(context, "a send's outcome callback panicked; the producer goes on");
+                }
+            }
+        }
+    }
+}
+
+impl From<Recipient<SendOutcome>> for OutcomeCallback {
+    fn from(to: Recipient<SendOutcome>) -> Self {
+        OutcomeCallback::Recipient(to)
+    }
+}
+
+impl fmt::Debug for OutcomeCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutcomeCallback::Recipient(_) => f.write_str("OutcomeCallback::Recipient"),
+            OutcomeCallback::Function(_) => f.write_str("OutcomeCallback::Function"),
+        }
+    }
+}
+
 /// Callback send (the Java async send with a `SendCallback`): awaiting it waits only until the
-/// send is admitted by the in-flight budget; the outcome goes to `callback`. Retries follow
+/// send is admitted by the in-flight budget; the outcome goes to `callback` (an actor's
+/// [`Recipient`] or an [`OutcomeCallback::function`]). Retries follow
 /// `retry_times_when_send_async_failed`, each attempt with a fresh opaque, all within the one
 /// timeout.
 ///
@@ -298,15 +376,15 @@ pub struct SendAsync {
     /// The message, its timeout and its target, as for a [`SendMessage`].
     pub send: SendMessage,
     /// Gets the [`SendOutcome`].
-    pub callback: Recipient<SendOutcome>,
+    pub callback: OutcomeCallback,
     /// Echoed in the [`SendOutcome`] (0 unless set with [`SendAsync::with_context`]).
     pub context: u64,
 }
 
 impl SendAsync {
     /// An async send of `record` whose outcome goes to `callback`.
-    pub fn new(record: ProducerRecord, callback: Recipient<SendOutcome>) -> Self {
-        SendAsync { send: SendMessage::new(record), callback, context: 0 }
+    pub fn new(record: ProducerRecord, callback: impl Into<OutcomeCallback>) -> Self {
+        SendAsync { send: SendMessage::new(record), callback: callback.into(), context: 0 }
     }
 
     /// A value echoed in the [`SendOutcome`] to match outcomes to sends.

@@ -28,7 +28,7 @@ pub mod validate;
 
 pub use actor::{Producer, TraceContext, TRACEPARENT};
 pub use messages::{
-    Flush, FlushReport, ProducerExt, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome,
+    Flush, FlushReport, OutcomeCallback, ProducerExt, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome,
     Shutdown, Start, TrySendMessage,
 };
 pub use status::{

@@ -3,12 +3,13 @@
 //! checks what the broker ends up holding.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_rocketmq::producer::batch::split_batch;
 use actix_rocketmq::{
-    CompressionType, Delay, MessageQueue, Producer, ProducerExt, ProducerRecord, SendAsync, SendBatch, SendError,
-    SendMessage, SendOneway, SendResult, ValidationError,
+    CompressionType, Delay, Flush, MessageQueue, OutcomeCallback, Producer, ProducerExt, ProducerRecord, SendAsync,
+    SendBatch, SendError, SendMessage, SendOneway, SendOutcome, SendResult, ValidationError,
 };
 
 use crate::admin::{eventually, Admin};
@@ -57,6 +58,53 @@ async fn hundred_thousand_async_sends_all_land() {
         assert_eq!(stored.body.len(), 1024);
         assert_eq!(stored.property("UNIQ_KEY"), Some(r.msg_id.as_str()));
     }
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn function_callbacks_hear_every_outcome_and_a_panicking_one_stops_nothing() {
+    const N: u64 = 200;
+    let topic = topic_with_queues(2).await;
+    let (p, _) = producer().await;
+    let heard: Arc<Mutex<Vec<SendOutcome>>> = Arc::default();
+    let callback = {
+        let heard = heard.clone();
+        OutcomeCallback::function(move |outcome: SendOutcome| {
+            if outcome.context == 3 {
+                panic!("a caller's bug in its callback");
+            }
+            heard.lock().unwrap().push(outcome);
+        })
+    };
+    for i in 0..N {
+        let rec = ProducerRecord::new(&topic, format!("fn{i}"));
+        p.send(SendAsync::new(rec, callback.clone()).with_context(i)).await.expect("producer alive");
+    }
+    // A send refused before it leaves tells the same callback, with its message back.
+    let empty = ProducerRecord::new(&topic, "");
+    p.send(SendAsync::new(empty.clone(), callback.clone()).with_context(N)).await.expect("producer alive");
+    // Flush returns once every send has ended, and a function runs as its send ends.
+    let report = p.send(Flush).await.expect("mailbox");
+    assert_eq!(report.failed, 0, "{report:?}");
+    let heard = std::mem::take(&mut *heard.lock().unwrap());
+    assert_eq!(heard.len() as u64, N, "every outcome but the panicking one's");
+    let mut contexts = HashSet::new();
+    for o in &heard {
+        assert!(contexts.insert(o.context), "context {} twice", o.context);
+        match (&o.result, o.context) {
+            (Err(f), c) if c == N => {
+                assert_eq!(f.error, SendError::Invalid(ValidationError::EmptyBody));
+                assert_eq!(f.returned, empty);
+            }
+            (Ok(r), c) => assert!(c < N && r.queue_offset >= 0),
+            (Err(f), c) => panic!("send {c} failed: {}", f.error),
+        }
+    }
+    assert!(!contexts.contains(&3));
+    // The panic stopped nothing: the message of send 3 was stored too, and the producer works.
+    let broker = Admin::connect(&fixture::broker_addr());
+    assert_eq!(broker.held_settled(&topic, 2, N as i64).await, N as i64);
+    p.send_message(ProducerRecord::new(&topic, "after")).await.expect("the producer still sends");
     p.shutdown().await;
 }
 
