@@ -79,6 +79,8 @@ pub(crate) struct Encoder {
     namespace: Option<String>,
     max_message_size: usize,
     compress_over: usize,
+    /// Reused for the properties of auto-batch members, which are copied into the batch body.
+    scratch: String,
 }
 
 impl Encoder {
@@ -88,6 +90,7 @@ impl Encoder {
             namespace: config.namespace.clone().filter(|n| !n.is_empty()),
             max_message_size: config.max_message_size,
             compress_over: config.compress_msg_body_over_howmuch,
+            scratch: String::new(),
         }
     }
 
@@ -160,16 +163,17 @@ impl Encoder {
     pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut) -> Result<String, SendError> {
         check_record(record, self.max_message_size)?;
         let key = self.ids.next_id();
-        let mut properties = String::with_capacity(96);
-        record.encode_properties(&key, &self.extra_properties(), &mut properties);
-        let too_large = || ValidationError::PropertiesTooLarge { size: properties.len(), max: MAX_PROPERTIES_LEN };
-        if properties.len() > MAX_PROPERTIES_LEN {
-            return Err(too_large().into());
-        }
+        // The properties go into the batch body at once: one scratch string serves every member.
+        let mut properties = std::mem::take(&mut self.scratch);
+        properties.clear();
+        record.encode_properties(&key, &extra_properties(self.namespace.as_deref()), &mut properties);
+        let size = properties.len();
         let mark = body.len();
-        if encode_batch_message(record.flag(), record.body(), &properties, body).is_err() {
+        let encoded = size <= MAX_PROPERTIES_LEN && encode_batch_message(record.flag(), record.body(), &properties, body).is_ok();
+        self.scratch = properties;
+        if !encoded {
             body.truncate(mark);
-            return Err(too_large().into());
+            return Err(ValidationError::PropertiesTooLarge { size, max: MAX_PROPERTIES_LEN }.into());
         }
         Ok(key)
     }
