@@ -31,8 +31,10 @@ const HIGH_WATER: usize = 1024 * 1024;
 /// One-way sends waiting for the socket resume once the buffer is below this.
 const LOW_WATER: usize = 256 * 1024;
 /// A busy connection holds back less than this many unwritten bytes until its thread has run
-/// the tasks that are ready (see [`Connection::hold_output`]). One TLS record carries 16 KiB.
-const HOLD_BYTES: usize = 16 * 1024;
+/// the tasks that are ready (see [`Connection::hold_output`]). 16 KiB (one TLS record) cut a
+/// turn's output of 1 KiB messages into writes of about ten; with 64 KiB a turn goes in one
+/// write: against the stub, 8 % less CPU for W3's async 1 KiB sends (sys time 0.53 -> 0.39 s).
+const HOLD_BYTES: usize = 64 * 1024;
 
 /// What a connection needs to know besides its address.
 #[derive(Debug, Clone)]
