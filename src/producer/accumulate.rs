@@ -9,7 +9,9 @@
 //! message holds its room in the in-flight budget from the moment it is gathered until its batch
 //! ends, and the bytes held are bounded by `total_batch_max_bytes`. Without room, or beyond that
 //! bound, a message goes alone and waits for room like any single send (Java: `tryAddMessage`
-//! fails and the message is sent directly).
+//! fails and the message is sent directly). When room is what is missing, the batch gathering
+//! for that message's key is sent at once: it holds room without flying, and its answer is what
+//! gives room back.
 //!
 //! Not gathered (they go alone, as in Java's `canBatch`): one-way sends, sends with a queue
 //! selector, delayed and timer messages, retry and dead-letter topics, bodies that would be
@@ -117,6 +119,14 @@ pub(crate) struct BatchKey {
     pub topic: TopicName,
     pub queue: Option<MessageQueue>,
     pub wait: bool,
+}
+
+/// The queue a target names, if it names one (batches are gathered per given queue).
+fn target_queue(target: &Target) -> Option<MessageQueue> {
+    match target {
+        Target::Queue(mq) => Some(mq.clone()),
+        _ => None,
+    }
 }
 
 /// A batch being gathered.
@@ -228,11 +238,21 @@ impl Producer {
     /// allow it, and the in-flight budget has room for it now, which it then holds (gathering
     /// and on its way, until its batch ends). Without room the send goes alone and waits for
     /// room like any other, which holds its caller back: what is gathered stays within the
-    /// budget.
-    pub(super) fn gathers(&mut self, record: &ProducerRecord, target: &Target) -> bool {
-        self.state == ServiceState::Running
-            && self.accumulator.takes(&self.config, record, target)
-            && self.ledger.budget().try_acquire_n(1, record.body().len())
+    /// budget; and the batch gathering for its key goes now rather than after its delay.
+    pub(super) fn gathers(&mut self, record: &ProducerRecord, target: &Target, ctx: &mut Context<Self>) -> bool {
+        if self.state != ServiceState::Running || !self.accumulator.takes(&self.config, record, target) {
+            return false;
+        }
+        if self.ledger.budget().try_acquire_n(1, record.body().len()) {
+            return true;
+        }
+        // The budget is spent: a batch still gathering holds room without flying. Send it now,
+        // so its room comes back with its answer instead of after its delay.
+        let key = BatchKey { topic: record.topic_name().clone(), queue: target_queue(target), wait: record.wait_store_msg_ok() };
+        if self.accumulator.get(&key).is_some() {
+            self.send_gathered(&key, None, ctx);
+        }
+        false
     }
 
     /// Gathers `record` into its batch; its caller is answered when the batch ends (or at once,
@@ -240,11 +260,7 @@ impl Producer {
     pub(super) fn gather(&mut self, record: ProducerRecord, reply: MemberReply, timeout: Option<Duration>, target: Target, ctx: &mut Context<Self>) {
         let size = record.body().len();
         let deadline = Instant::now() + timeout.unwrap_or(self.config.send_msg_timeout);
-        let queue = match target {
-            Target::Queue(mq) => Some(mq),
-            _ => None,
-        };
-        let key = BatchKey { topic: record.topic_name().clone(), queue, wait: record.wait_store_msg_ok() };
+        let key = BatchKey { topic: record.topic_name().clone(), queue: target_queue(&target), wait: record.wait_store_msg_ok() };
         // A batch this message would push past the broker's size limit goes first.
         let limit = self.config.max_message_size;
         if self.accumulator.get(&key).is_some_and(|b| b.body.len() + estimated_size(&record) > limit) {

@@ -697,7 +697,7 @@ impl Handler<SendMessage> for Producer {
     type Result = ResponseFuture<Result<SendResult, SendFailure>>;
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Context<Self>) -> Self::Result {
-        if self.gathers(&msg.record, &msg.target) {
+        if self.gathers(&msg.record, &msg.target, ctx) {
             let (tx, rx) = oneshot::channel();
             let returned = msg.record.clone();
             self.gather(msg.record, MemberReply::Sync(tx), msg.timeout, msg.target, ctx);
@@ -726,7 +726,7 @@ impl Handler<SendAsync> for Producer {
     fn handle(&mut self, msg: SendAsync, ctx: &mut Context<Self>) -> Self::Result {
         let SendAsync { send, callback, context } = msg;
         let SendMessage { record, timeout, target } = send;
-        if self.gathers(&record, &target) {
+        if self.gathers(&record, &target, ctx) {
             self.gather(record, MemberReply::Async { to: callback, context }, timeout, target, ctx);
             return Response::reply(());
         }
