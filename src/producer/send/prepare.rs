@@ -8,7 +8,7 @@ use crate::error::{SendError, ValidationError};
 use crate::namespace::wrap;
 use crate::producer::batch::{check_batch, encode_batch};
 use crate::producer::record::{ProducerRecord, TopicName};
-use crate::producer::validate::{check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
+use crate::producer::validate::{check_content, check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
 use crate::protocol::batch::encode_batch_message;
 use crate::protocol::codes::request;
 use crate::protocol::message_id::UniqIdGenerator;
@@ -160,8 +160,13 @@ impl Encoder {
 
     /// Validates one message of an auto-batch and appends it to the batch body with a fresh
     /// UNIQ_KEY, which it returns. On error nothing is appended.
-    pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut) -> Result<String, SendError> {
-        check_record(record, self.max_message_size)?;
+    /// `topic_checked`: the batch's first message had this topic checked already.
+    pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut, topic_checked: bool) -> Result<String, SendError> {
+        if topic_checked {
+            check_content(record, self.max_message_size)?;
+        } else {
+            check_record(record, self.max_message_size)?;
+        }
         let key = self.ids.next_id();
         // The properties go into the batch body at once: one scratch string serves every member.
         let mut properties = std::mem::take(&mut self.scratch);
