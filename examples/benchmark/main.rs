@@ -286,13 +286,13 @@ async fn run(args: Args) -> ExitCode {
         let (stats, window) = (stats.clone(), window.clone());
         let every = (args.report_interval.max(1) as f64 / 1000.0).ceil().max(1.0) as u64;
         actix::spawn(async move {
-            let mut rep = Reporter::new(&stats.borrow());
+            let mut rep = Reporter::new(&stats.lock());
             let mut ticks = 0u64;
             let mut interval = tokio::time::interval(Duration::from_secs(1));
             interval.tick().await;
             loop {
                 interval.tick().await;
-                let s = stats.borrow();
+                let s = stats.lock();
                 let (tps, avg) = rep.tick(&s);
                 window.set((tps, avg));
                 ticks += 1;
@@ -303,7 +303,7 @@ async fn run(args: Args) -> ExitCode {
         })
     };
 
-    stats.borrow_mut().started = Instant::now();
+    stats.lock().started = Instant::now();
     // The senders run as a task of their own, not inside this `block_on` future: the runtime
     // polls that future only once per pass over its ready tasks (then it polls for I/O), so a
     // send loop here hands the producer one message per pass, and every frame goes out in a
@@ -315,7 +315,7 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    stats.borrow_mut().finished = Some(Instant::now());
+    stats.lock().finished = Some(Instant::now());
     reporter.abort();
     let window = window.get();
     if args.linger_ms > 0 {
@@ -344,7 +344,7 @@ async fn run(args: Args) -> ExitCode {
     let cpu = (cpu_process - stub_cpu).max(0.0);
     let rss_mb = procstat::peak_rss_kib() as f64 / 1024.0;
 
-    let s = stats.borrow();
+    let s = stats.lock();
     let status = match &outcome {
         Err(BenchError::NotAvailable(_)) => "not_available",
         _ if s.ok_msgs == 0 => "error",

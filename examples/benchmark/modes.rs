@@ -196,14 +196,14 @@ async fn worker(
         };
         n += 1;
         match res {
-            Ok(msgs) => stats.borrow_mut().success(msgs, started.elapsed()),
+            Ok(msgs) => stats.lock().success(msgs, started.elapsed()),
             Err(BenchError::NotAvailable(what)) => {
                 stop.set(true);
                 return Err(BenchError::NotAvailable(what));
             }
             Err(BenchError::Send(e)) => {
                 let (response, pause) = classify(&e);
-                stats.borrow_mut().failure(response, e.to_string());
+                stats.lock().failure(response, e.to_string());
                 if pause {
                     tokio::time::sleep(FAILURE_PAUSE).await;
                 }
@@ -242,8 +242,8 @@ async fn async_loop(
         OutcomeCallback::function(move |outcome: SendOutcome| {
             let rt = t0.elapsed().saturating_sub(Duration::from_nanos(outcome.context));
             match outcome.result {
-                Ok(_) => stats.borrow_mut().success(1, rt),
-                Err(f) => stats.borrow_mut().failure(false, f.error.to_string()),
+                Ok(_) => stats.lock().success(1, rt),
+                Err(f) => stats.lock().failure(false, f.error.to_string()),
             }
             if outstanding.fetch_sub(1, Ordering::Relaxed) == 1 {
                 drained.notify_one();
@@ -257,7 +257,7 @@ async fn async_loop(
         let context = t0.elapsed().as_nanos() as u64;
         if let Err(e) = addr.send(SendAsync::new(plan.record(), callback.clone()).with_context(context)).await {
             outstanding.fetch_sub(1, Ordering::Relaxed);
-            stats.borrow_mut().failure(false, SendError::from(e).to_string());
+            stats.lock().failure(false, SendError::from(e).to_string());
         }
     }
     // Wait for the outcomes still to come (`notify_one` keeps a wake-up sent before the wait).

@@ -20,13 +20,8 @@ pub struct SharedStats(Arc<Mutex<Stats>>);
 impl SharedStats {
     /// The stats (a panicking holder cannot leave them half-written in a way that matters
     /// for a report, so a poisoned lock is used as is).
-    pub fn borrow(&self) -> MutexGuard<'_, Stats> {
+    pub fn lock(&self) -> MutexGuard<'_, Stats> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The same, for updates.
-    pub fn borrow_mut(&self) -> MutexGuard<'_, Stats> {
-        self.borrow()
     }
 }
 

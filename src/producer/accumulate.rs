@@ -125,11 +125,14 @@ pub(crate) struct BatchKey {
     pub wait: bool,
 }
 
-/// The queue a target names, if it names one (batches are gathered per given queue).
-fn target_queue(target: &Target) -> Option<MessageQueue> {
-    match target {
-        Target::Queue(mq) => Some(mq.clone()),
-        _ => None,
+impl BatchKey {
+    /// The batch `record` sent to `target` belongs to (batches are gathered per given queue).
+    fn of(record: &ProducerRecord, target: &Target) -> Self {
+        let queue = match target {
+            Target::Queue(mq) => Some(mq.clone()),
+            _ => None,
+        };
+        BatchKey { topic: record.topic_name().clone(), queue, wait: record.wait_store_msg_ok() }
     }
 }
 
@@ -255,7 +258,7 @@ impl Producer {
         }
         // The budget is spent: a batch still gathering holds room without flying. Send it now,
         // so its room comes back with its answer instead of after its delay.
-        let key = BatchKey { topic: record.topic_name().clone(), queue: target_queue(target), wait: record.wait_store_msg_ok() };
+        let key = BatchKey::of(record, target);
         if self.accumulator.get(&key).is_some() {
             self.send_gathered(&key, None, ctx);
         }
@@ -267,15 +270,16 @@ impl Producer {
     pub(super) fn gather(&mut self, record: ProducerRecord, reply: MemberReply, timeout: Option<Duration>, target: Target, ctx: &mut Context<Self>) {
         let size = record.body().len();
         let deadline = Instant::now() + timeout.unwrap_or(self.config.send_msg_timeout);
-        let key = BatchKey { topic: record.topic_name().clone(), queue: target_queue(&target), wait: record.wait_store_msg_ok() };
+        let key = BatchKey::of(&record, &target);
         // A batch this message would push past the broker's size limit goes first.
         let limit = self.config.max_message_size;
-        if self.accumulator.get(&key).is_some_and(|b| b.body.len() + estimated_size(&record) > limit) {
+        let estimate = estimated_size(&record);
+        if self.accumulator.get(&key).is_some_and(|b| b.body.len() + estimate > limit) {
             self.send_gathered(&key, None, ctx);
         }
         let sync = matches!(reply, MemberReply::Sync(_));
         // A batch fills up to `batch_max_bytes` and then takes one more message of at most that.
-        let capacity = self.config.batch_max_bytes.saturating_add(estimated_size(&record)).min(self.config.max_message_size);
+        let capacity = self.config.batch_max_bytes.saturating_add(estimate).min(limit);
         let (batch, opened) = self.accumulator.open(key.clone(), deadline, capacity);
         // The topic is checked with a batch's first message; the others share it (the key).
         let topic_checked = !batch.members.is_empty();

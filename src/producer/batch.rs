@@ -22,6 +22,7 @@ pub fn check_batch(records: &[ProducerRecord], max_message_size: usize) -> Resul
     }
     check_topic(first.topic())?;
     for r in records {
+        check_content(r, max_message_size)?;
         if r.topic() != first.topic() {
             return Err(ValidationError::MixedTopics { first: first.topic().into(), other: r.topic().into() });
         }
@@ -31,7 +32,6 @@ pub fn check_batch(records: &[ProducerRecord], max_message_size: usize) -> Resul
         if r.delay().is_some() {
             return Err(ValidationError::DelayInBatch);
         }
-        check_content(r, max_message_size)?;
     }
     Ok(())
 }

@@ -182,7 +182,7 @@ impl Ledger {
         if entry.room.is_some() {
             return true;
         }
-        let room = (entry.send.msg.messages(), entry.send.msg.body.len());
+        let room = (entry.send.msg.messages, entry.send.msg.body.len());
         if !self.budget.try_acquire_n(room.0, room.1) {
             return false;
         }
@@ -286,7 +286,7 @@ impl Ledger {
         self.hooks.ended(&SendSummary {
             topic: &msg.topic,
             msg_id: &msg.msg_id,
-            messages: msg.messages(),
+            messages: msg.messages,
             body_len: msg.body.len(),
             attempts: send.tries.attempts,
             elapsed: send.clock.started.elapsed(),

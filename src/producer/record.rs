@@ -27,6 +27,19 @@ pub enum Delay {
     DeliverAt(i64),
 }
 
+/// The longest name a [`Delay`] travels under (see [`Delay::property`]).
+const DELAY_NAME_MAX: usize = {
+    let lens = [names::DELAY.len(), names::TIMER_DELAY_SEC.len(), names::TIMER_DELAY_MS.len(), names::TIMER_DELIVER_MS.len()];
+    let (mut i, mut max) = (0, 0);
+    while i < lens.len() {
+        if lens[i] > max {
+            max = lens[i];
+        }
+        i += 1;
+    }
+    max
+};
+
 impl Delay {
     /// The property carrying this delay, and its value.
     pub fn property(&self) -> (&'static str, String) {
@@ -343,8 +356,8 @@ impl ProducerRecord {
         let user: usize = self.properties.iter().map(|(n, v)| entry(n.len(), v.len())).sum();
         let keys: usize = self.keys.iter().map(|k| k.len() + 1).sum();
         let extra: usize = extra.iter().map(|(n, v)| entry(n.len(), v.len())).sum();
-        // A delay's name is at most 19 bytes (`TIMER_DELIVER_MS`...) and its value an i64/u64.
-        let delay = if self.delay.is_some() { entry(19, 20) } else { 0 };
+        // A delay's value is an i32 or i64: at most 20 characters.
+        let delay = self.delay.map_or(0, |_| entry(DELAY_NAME_MAX, 20));
         user + entry(names::TAGS.len(), self.tags.as_ref().map_or(0, String::len))
             + entry(names::KEYS.len(), keys)
             + entry(names::WAIT.len(), 5)

@@ -86,7 +86,11 @@ impl Clock {
         Clock { started: Instant::now(), budget }
     }
     pub(crate) fn left(&self) -> Duration {
-        self.budget.saturating_sub(self.started.elapsed())
+        self.left_at(Instant::now())
+    }
+    /// What is left at `now` (for a caller that has read the clock already).
+    pub(crate) fn left_at(&self, now: Instant) -> Duration {
+        self.deadline().saturating_duration_since(now)
     }
     pub(crate) fn deadline(&self) -> Instant {
         self.started + self.budget
@@ -359,7 +363,7 @@ impl Producer {
             return;
         }
         send.stage = Stage::Admission;
-        let (count, size, left) = (send.msg.messages(), send.msg.body.len(), send.clock.left());
+        let (count, size, left) = (send.msg.messages, send.msg.body.len(), send.clock.left());
         let mut rx = self.ledger.budget().wait_n(count, size);
         let me = ctx.address();
         actix_rt::spawn(async move {
@@ -697,7 +701,7 @@ impl Producer {
         let dispatch = Dispatch {
             request,
             deadline: send.clock.deadline(),
-            timeout: send.clock.deadline().saturating_duration_since(now),
+            timeout: send.clock.left_at(now),
             oneway: send.plan.oneway,
             answer: Answer::new(answers, Token { id, seq: send.seq }),
         };

@@ -38,13 +38,6 @@ pub(crate) struct Prepared {
     pub parent: Option<tracing::Span>,
 }
 
-impl Prepared {
-    /// How many messages it carries (a batch: one per id).
-    pub(crate) fn messages(&self) -> usize {
-        self.messages
-    }
-}
-
 #[cfg(test)]
 impl Prepared {
     pub(crate) fn sample() -> Self {
@@ -94,10 +87,6 @@ impl Encoder {
         }
     }
 
-    fn extra_properties(&self) -> Vec<(&'static str, &str)> {
-        extra_properties(self.namespace.as_deref())
-    }
-
     /// The topic as the broker knows it: the record's own name, shared, without a namespace.
     fn wire_topic(&self, topic: &TopicName) -> Result<TopicName, SendError> {
         let wired = match self.namespace.as_deref() {
@@ -124,7 +113,7 @@ impl Encoder {
         let topic = self.wire_topic(record.topic_name())?;
         let uniq_key = self.ids.next_id();
         let mut properties = String::with_capacity(96);
-        let mut extra = self.extra_properties();
+        let mut extra = extra_properties(self.namespace.as_deref());
         extra.extend(record.system_properties());
         extra.extend_from_slice(system);
         let reply = extra.iter().any(|(n, v)| *n == names::MSG_TYPE && *v == REPLY_MESSAGE_TYPE);
@@ -203,7 +192,7 @@ impl Encoder {
         let wait = if wait { "true" } else { "false" };
         let mut properties = String::new();
         let envelope = [(names::WAIT, wait)];
-        encode_properties(envelope.into_iter().chain(self.extra_properties()), &mut properties);
+        encode_properties(envelope.into_iter().chain(extra_properties(self.namespace.as_deref())), &mut properties);
         Ok(Prepared {
             code: request::SEND_BATCH_MESSAGE,
             topic,
