@@ -46,6 +46,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 mod hash;
+mod name;
 pub mod namespace;
 pub mod producer;
 pub mod protocol;
@@ -73,6 +74,7 @@ pub use producer::{
 pub use protocol::acl::AuthRefusal;
 pub use protocol::compression::CompressionType;
 pub use protocol::route::MessageQueue;
+pub use name::SharedName;
 
 /// Compiles the README's examples as doc tests, so the API tour stays true.
 #[doc = include_str!("../README.md")]

@@ -313,7 +313,7 @@ fn handle(shared: &Shared, cmd: &RemotingCommand) -> Option<RemotingCommand> {
                 queue_offset,
                 transaction_id: None,
                 batch_uniq_id: None,
-                region_id: Some("DefaultRegion".to_string()),
+                region_id: Some("DefaultRegion".into()),
                 trace_on: true,
             };
             let mut reply = RemotingCommand::response(response::SUCCESS, cmd.opaque, None);

@@ -300,7 +300,7 @@ impl Producer {
 
     /// Takes a new route from the instance (or a fetch) and tells subscribers if it changed.
     pub(super) fn route_updated(&mut self, topic: String, info: Arc<TopicPublishInfo>) {
-        let queues: Vec<(String, i32)> = info.queues.iter().map(|q| (q.broker_name.clone(), q.queue_id)).collect();
+        let queues: Vec<(String, i32)> = info.queues.iter().map(|q| (q.broker_name.to_string(), q.queue_id)).collect();
         if self.routing.update(topic.clone(), info) {
             self.events.emit(ProducerEvent::RouteChanged { topic, queues });
         }

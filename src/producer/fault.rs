@@ -232,7 +232,7 @@ mod tests {
             .flat_map(|(b, n)| {
                 (0..*n).map(move |i| MessageQueue {
                     topic: "t".into(),
-                    broker_name: b.to_string(),
+                    broker_name: (*b).into(),
                     queue_id: i,
                 })
             })
@@ -364,7 +364,7 @@ mod tests {
         let picked: Vec<(String, i32)> = (0..6)
             .map(|_| {
                 let q = select_queue(&qs, &mut counter, None, &table, now).unwrap();
-                (q.broker_name.clone(), q.queue_id)
+                (q.broker_name.to_string(), q.queue_id)
             })
             .collect();
         // counter POSITIVE_MASK → index 3, then 0x8000_0000 & mask = 0 → index 0, …

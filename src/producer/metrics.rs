@@ -236,7 +236,7 @@ mod tests {
                 message_queue: MessageQueue { topic: "ns%orders".into(), broker_name: "broker-a".into(), queue_id: 1 },
                 queue_offset: 0,
                 transaction_id: None,
-                region_id: String::new(),
+                region_id: "".into(),
                 trace_on: true,
             };
             m.send_ended(&summary(Ok(Some(&result)), 1));

@@ -35,7 +35,8 @@ pub use status::{
     ConnectionStatus, GetInstanceStatus, GetProducerStatus, Isolation, ProducerEvent, ProducerStatus, Subscribe, TopicRoute,
 };
 pub use queue_select::{MessageQueueSelector, SelectByHash, SelectRandom, Target};
-pub use record::{Delay, ProducerRecord, SendResult, SendStatus, TopicName};
+pub use crate::name::TopicName;
+pub use record::{Delay, ProducerRecord, SendResult, SendStatus};
 pub use hook::{AttemptOutcome, EndTransactionInfo, MessageKind, SendAttempt, SendHook, SendSummary};
 pub use request::{ReplyTo, Request, RequestError, RequestFailure};
 pub use crate::protocol::reply::ReplyMessage;

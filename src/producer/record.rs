@@ -1,11 +1,11 @@
 //! The user's message, and the send result.
 
 use std::fmt;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::protocol::properties::{names, PropertyWriter};
+use crate::name::{SharedName, TopicName};
 use crate::protocol::route::MessageQueue;
 
 /// When the broker should deliver a message (4.x delay levels and 5.x timer delivery).
@@ -75,83 +75,6 @@ impl Delay {
         } else {
             Err(crate::error::ValidationError::InvalidDelay(format!("{self:?} must be > 0")))
         }
-    }
-}
-
-/// A topic name as a record holds it: shared, so that records made from one `TopicName` (or
-/// clones of one record) do not copy the string. Anything string-like converts into it, so
-/// [`ProducerRecord::new`] takes `"orders"`, a `String`, a `&String` or a `TopicName`.
-///
-/// ```
-/// use actix_rocketmq::{ProducerRecord, TopicName};
-///
-/// let topic = TopicName::from("orders");
-/// let records: Vec<_> = (0..3).map(|i| ProducerRecord::new(topic.clone(), format!("order {i}"))).collect();
-/// assert!(records.iter().all(|r| r.topic() == "orders"));
-/// assert_eq!(&*topic, "orders");
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicName(Arc<str>);
-
-impl TopicName {
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for TopicName {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for TopicName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for TopicName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
-impl fmt::Display for TopicName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for TopicName {
-    fn from(s: &str) -> Self {
-        TopicName(Arc::from(s))
-    }
-}
-
-impl From<String> for TopicName {
-    fn from(s: String) -> Self {
-        TopicName(Arc::from(s))
-    }
-}
-
-impl From<&String> for TopicName {
-    fn from(s: &String) -> Self {
-        TopicName(Arc::from(s.as_str()))
-    }
-}
-
-impl From<Arc<str>> for TopicName {
-    fn from(s: Arc<str>) -> Self {
-        TopicName(s)
-    }
-}
-
-impl From<&TopicName> for TopicName {
-    fn from(t: &TopicName) -> Self {
-        t.clone()
     }
 }
 
@@ -489,7 +412,7 @@ pub struct SendResult {
     /// The broker's transaction id, when it sent one (transactional half messages).
     pub transaction_id: Option<String>,
     /// The broker's region (`MSG_REGION`); `DefaultRegion` when it sent none.
-    pub region_id: String,
+    pub region_id: SharedName,
     /// Whether the broker has message trace on (`TRACE_ON`).
     pub trace_on: bool,
 }

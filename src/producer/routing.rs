@@ -86,7 +86,7 @@ impl Routing {
                 q.and_then(index_of).ok_or_else(no_route)
             }
             Target::Queue(mq) => {
-                let wired = MessageQueue { topic: wrap(namespace, &mq.topic), ..mq.clone() };
+                let wired = MessageQueue { topic: wrap(namespace, &mq.topic).into(), ..mq.clone() };
                 info.queues.iter().position(|q| *q == wired).ok_or_else(|| unknown_queue(topic, mq))
             }
             Target::Selected { selector, arg } => {

@@ -64,7 +64,7 @@ mod tests {
 
     fn queues(spec: &[(&str, i32)]) -> Vec<MessageQueue> {
         spec.iter()
-            .flat_map(|(b, n)| (0..*n).map(move |i| MessageQueue { topic: "t".into(), broker_name: b.to_string(), queue_id: i }))
+            .flat_map(|(b, n)| (0..*n).map(move |i| MessageQueue { topic: "t".into(), broker_name: (*b).into(), queue_id: i }))
             .collect()
     }
 

@@ -227,7 +227,7 @@ impl Handler<GetProducerStatus> for Producer {
             .routing
             .topics()
             .map(|(topic, info)| {
-                let queues = info.queues.iter().map(|q| (q.broker_name.clone(), q.queue_id)).collect();
+                let queues = info.queues.iter().map(|q| (q.broker_name.to_string(), q.queue_id)).collect();
                 let brokers = info.masters.iter().map(|(n, a)| (n.clone(), a.clone())).collect();
                 (topic.clone(), TopicRoute { queues, brokers })
             })

@@ -78,7 +78,7 @@ impl SendHook for TraceHook {
         }
         self.push(TraceRecord::Pub(PubRecord {
             timestamp: a.started_ms,
-            region_id: result.region_id.clone(),
+            region_id: result.region_id.to_string(),
             group: unwrap(a.namespace, a.group),
             topic: a.topic_without_namespace(),
             msg_id: a.msg_id.to_string(),

@@ -222,7 +222,7 @@ impl Producer {
         let addr = self
             .routing
             .publish_info(&wire_topic)
-            .and_then(|info| info.masters.get(&mq.broker_name).cloned())
+            .and_then(|info| info.masters.get(mq.broker_name.as_str()).cloned())
             .unwrap_or_else(|| id.store_host.to_string());
         let header = EndTransactionRequestHeader {
             producer_group: self.wire_group.clone(),
@@ -233,7 +233,7 @@ impl Producer {
             msg_id: send.msg_id.clone(),
             transaction_id: send.transaction_id.clone(),
             topic: Some(wire_topic),
-            broker_name: Some(mq.broker_name.clone()),
+            broker_name: Some(mq.broker_name.to_string()),
         };
         let mut cmd = RemotingCommand::request(request::END_TRANSACTION).with_header(&header);
         cmd.remark = remark;

@@ -8,6 +8,7 @@ use super::ExtFields;
 use std::str::FromStr;
 
 use super::ProtocolError;
+use crate::name::SharedName;
 
 /// A typed header that travels as `extFields`.
 ///
@@ -297,8 +298,8 @@ pub struct SendMessageResponseHeader {
     pub transaction_id: Option<String>,
     /// `batchUniqId` (5.1+, inner-batch topics only): the batch's own UNIQ_KEY.
     pub batch_uniq_id: Option<String>,
-    /// Ext field `MSG_REGION`.
-    pub region_id: Option<String>,
+    /// Ext field `MSG_REGION` (the default region shared, not copied per reply).
+    pub region_id: Option<SharedName>,
     /// Ext field `TRACE_ON`: true unless it is exactly `"false"`.
     pub trace_on: bool,
 }
@@ -310,7 +311,9 @@ impl CommandHeader for SendMessageResponseHeader {
         put_num(ext, "queueOffset", self.queue_offset);
         put_opt(ext, "transactionId", self.transaction_id.as_ref());
         put_opt(ext, "batchUniqId", self.batch_uniq_id.as_ref());
-        put_opt(ext, "MSG_REGION", self.region_id.as_ref());
+        if let Some(region) = &self.region_id {
+            put(ext, "MSG_REGION", region.as_str());
+        }
         put_bool(ext, "TRACE_ON", self.trace_on);
     }
 
@@ -321,7 +324,7 @@ impl CommandHeader for SendMessageResponseHeader {
             queue_offset: req_num(ext, "queueOffset")?,
             transaction_id: opt_str(ext, "transactionId"),
             batch_uniq_id: opt_str(ext, "batchUniqId"),
-            region_id: opt_str(ext, "MSG_REGION"),
+            region_id: ext.get("MSG_REGION").map(crate::name::region),
             // Java: `!"false".equals(traceOn)`.
             trace_on: ext.get("TRACE_ON") != Some("false"),
         })

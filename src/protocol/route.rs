@@ -11,6 +11,7 @@ use serde::{de, Deserialize, Deserializer, Serialize};
 
 use super::limits::{json_error, MAX_BROKER_ADDRS, MAX_ROUTE_BROKERS, MAX_ROUTE_QUEUES, MAX_ROUTE_QUEUE_BYTES, MAX_ROUTE_QUEUE_DATAS};
 use super::ProtocolError;
+use crate::name::{SharedName, TopicName};
 
 /// `PermName.PERM_PRIORITY`: priority bit of a queue group's `perm` (not used by producers).
 pub const PERM_PRIORITY: i32 = 8;
@@ -414,9 +415,9 @@ pub fn parse_route(body: &[u8]) -> Result<TopicRouteData, ProtocolError> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageQueue {
     /// The topic the queue belongs to.
-    pub topic: String,
+    pub topic: TopicName,
     /// The broker group holding the queue.
-    pub broker_name: String,
+    pub broker_name: SharedName,
     /// The queue id within that broker group.
     pub queue_id: i32,
 }
@@ -479,17 +480,20 @@ impl TopicPublishInfo {
         // `parse_route` refuses routes past the caps; this keeps a route built some other way
         // bounded too.
         let mut room = MAX_ROUTE_QUEUES;
+        // Every queue shares one topic name and its broker's one name.
+        let topic = TopicName::from(topic);
         for (broker, nums) in route.publish_groups() {
             let n = usize::try_from(nums).unwrap_or(0).min(room);
             room -= n;
+            let broker = SharedName::from(broker);
             queues.extend((0..n).map(|queue_id| MessageQueue {
-                topic: topic.to_owned(),
-                broker_name: broker.to_owned(),
+                topic: topic.clone(),
+                broker_name: broker.clone(),
                 // n ≤ MAX_ROUTE_QUEUES, far below i32::MAX
                 queue_id: queue_id as i32,
             }));
         }
-        let queue_masters = queues.iter().map(|q| masters.get(&q.broker_name).cloned()).collect();
+        let queue_masters = queues.iter().map(|q| masters.get(q.broker_name.as_str()).cloned()).collect();
         TopicPublishInfo {
             order_topic: route.order_topic_conf.as_deref().is_some_and(|c| !c.is_empty()),
             queues,
@@ -639,7 +643,7 @@ mod tests {
         let got: Vec<(String, i32)> = info
             .queues
             .iter()
-            .map(|q| (q.broker_name.clone(), q.queue_id))
+            .map(|q| (q.broker_name.to_string(), q.queue_id))
             .collect();
         let want: Vec<(String, i32)> = [
             ("broker-a", 0),

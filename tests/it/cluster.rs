@@ -391,9 +391,9 @@ impl Handler<SendOutcome> for Outcomes {
         }
         match o.result {
             Ok(r) => {
-                *self.acked_by_broker.entry(r.message_queue.broker_name.clone()).or_default() += 1;
+                *self.acked_by_broker.entry(r.message_queue.broker_name.to_string()).or_default() += 1;
                 if o.context % 50 == 0 && self.sample.len() < self.sample.capacity() {
-                    self.sample.push((r.message_queue.broker_name, r.offset_msg_id, o.context));
+                    self.sample.push((r.message_queue.broker_name.to_string(), r.offset_msg_id, o.context));
                 }
             }
             Err(f) => {

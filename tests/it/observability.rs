@@ -52,7 +52,7 @@ async fn metrics_count_what_the_broker_stored() {
     let mut broker_name = String::new();
     for i in 0..30 {
         let r = p.send_message(ProducerRecord::new(&topic, format!("m{i}"))).await.expect("send");
-        broker_name = r.message_queue.broker_name.clone();
+        broker_name = r.message_queue.broker_name.to_string();
     }
     // Refused before anything is sent: counted as invalid input.
     for _ in 0..5 {
@@ -136,7 +136,7 @@ async fn every_send_has_a_span_under_the_callers_span() {
     assert_eq!(traced.parent, Some(request_id), "the send's span is a child of the caller's");
     let f = &traced.fields;
     assert_eq!(f.get("topic"), Some(&topic));
-    assert_eq!(f.get("broker"), Some(&r.message_queue.broker_name));
+    assert_eq!(f.get("broker"), Some(&r.message_queue.broker_name.to_string()));
     assert_eq!(f.get("queue"), Some(&r.message_queue.queue_id.to_string()));
     assert_eq!(f.get("attempts").map(String::as_str), Some("1"));
     assert_eq!(f.get("outcome").map(String::as_str), Some("stored"));

@@ -191,10 +191,10 @@ async fn orderly_sends_keep_one_key_on_one_queue_in_order() {
 
     // A given queue, and an unknown one.
     let broker_name = p.send_message(ProducerRecord::new(&topic, "probe")).await.unwrap().message_queue.broker_name;
-    let mq = MessageQueue { topic: topic.clone(), broker_name: broker_name.clone(), queue_id: 2 };
+    let mq = MessageQueue { topic: (&topic).into(), broker_name: broker_name.clone(), queue_id: 2 };
     let r = p.send(SendMessage::new(ProducerRecord::new(&topic, "to q2")).to_queue(mq)).await.unwrap().unwrap();
     assert_eq!(r.message_queue.queue_id, 2);
-    let bad = MessageQueue { topic: topic.clone(), broker_name, queue_id: 99 };
+    let bad = MessageQueue { topic: (&topic).into(), broker_name, queue_id: 99 };
     let f = p.send(SendMessage::new(ProducerRecord::new(&topic, "to q99")).to_queue(bad)).await.unwrap().unwrap_err();
     assert!(matches!(f.error, SendError::Invalid(ValidationError::UnknownQueue { .. })), "{}", f.error);
     assert_eq!(f.returned.body(), "to q99".as_bytes(), "the message comes back");

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::Tries;
 use crate::error::{Delivery, RemotingError, SendError};
+use crate::name::default_region;
 use crate::namespace::unwrap;
 use crate::protocol::acl::AuthRefusal;
 use crate::protocol::codes::{response, response_name};
@@ -49,7 +50,7 @@ pub(crate) fn judge(
         Err((source, delivery)) => return Verdict::Lost(SendError::Remoting { attempts, source, delivery }),
     };
     let broker_error = |code: i32, remark: String| SendError::Broker {
-        broker: mq.broker_name.clone(),
+        broker: mq.broker_name.to_string(),
         code,
         name: response_name(code),
         remark,
@@ -66,7 +67,7 @@ pub(crate) fn judge(
             // same users and policies. Other code-16 answers (a topic not writable) keep the
             // Java rule.
             if let Some(refusal) = AuthRefusal::from_remark(&remark) {
-                let error = SendError::Auth { broker: mq.broker_name.clone(), refusal, remark };
+                let error = SendError::Auth { broker: mq.broker_name.to_string(), refusal, remark };
                 return Verdict::Refused { error, retryable: false };
             }
             let retryable = rules.retry_codes.contains(&response::NO_PERMISSION);
@@ -86,13 +87,17 @@ pub(crate) fn judge(
         msg_id: msg_id.to_string(),
         offset_msg_id: header.msg_id,
         message_queue: MessageQueue {
-            topic: unwrap(rules.namespace, &mq.topic),
+            // Without a namespace the queue's topic is the user's: shared, not copied.
+            topic: match rules.namespace {
+                Some(ns) if !ns.is_empty() => unwrap(Some(ns), &mq.topic).into(),
+                _ => mq.topic.clone(),
+            },
             broker_name: mq.broker_name.clone(),
             queue_id: header.queue_id,
         },
         queue_offset: header.queue_offset,
         transaction_id: header.transaction_id,
-        region_id: header.region_id.filter(|r| !r.is_empty()).unwrap_or_else(|| "DefaultRegion".to_string()),
+        region_id: header.region_id.filter(|r| !r.is_empty()).unwrap_or_else(default_region),
         trace_on: header.trace_on,
     };
     if status != SendStatus::SendOk && rules.retry_another_broker_when_not_store_ok {

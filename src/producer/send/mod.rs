@@ -39,6 +39,7 @@ use super::ledger::{Completion, SendId};
 use super::queue_select::Target;
 use super::record::SendResult;
 use crate::client::instance::{FetchPublishInfo, LearnBrokerVersion};
+use crate::name::SharedName;
 use crate::error::{Delivery, RemotingError, SendError, ValidationError};
 use crate::protocol::compression::{compress, CompressionType, COMPRESSED_FLAG};
 use crate::protocol::header::SendHeaderRef;
@@ -102,7 +103,7 @@ impl Clock {
 pub(crate) struct Tries {
     pub attempts: u32,
     /// The broker of the last failed attempt, avoided by the next one.
-    pub last_broker: Option<String>,
+    pub last_broker: Option<SharedName>,
     /// The last failure (reported when the budget runs out).
     pub last_error: Option<SendError>,
     /// The last failure whose request had been written: never hidden by a later one.
@@ -420,7 +421,7 @@ impl Producer {
             return self.out_of_time(id);
         }
         let Some(info) = self.routing.publish_info(&send.msg.topic) else {
-            let (topic, left) = (send.msg.topic.to_string(), send.clock.left());
+            let (topic, left): (String, _) = (send.msg.topic.to_string(), send.clock.left());
             if self.routing.park(&topic, id) {
                 self.fetch_route(topic, left, ctx);
             }
@@ -585,7 +586,7 @@ impl Producer {
             // (a server that reports no release at all is not judged by it)
             Some(v) if v.is_reported() && !v.has_timer_store() => {
                 let error = SendError::BrokerTooOld {
-                    broker: hop.mq().broker_name.clone(),
+                    broker: hop.mq().broker_name.to_string(),
                     addr: hop.addr().to_string(),
                     version: v,
                     needs: "a timer delay needs a 5.0 or later broker (this one would deliver the message at once)",
