@@ -35,6 +35,7 @@ use crate::config::ProducerConfig;
 use crate::error::{SendError, ServiceState, StartError};
 use crate::protocol::properties::{encode_properties, find_property};
 use crate::protocol::route::TopicPublishInfo;
+use crate::protocol::header::SendHeaderCommon;
 use crate::remoting::client::WatchConnections;
 use crate::remoting::RemotingClient;
 
@@ -92,6 +93,8 @@ pub struct Producer {
     pub(super) config: ProducerConfig,
     /// The group as brokers see it (namespace-prefixed).
     pub(super) wire_group: String,
+    /// The send header fields every request of this producer repeats, encoded once.
+    pub(super) send_common: SendHeaderCommon,
     pub(super) state: ServiceState,
     /// Identifies this producer's registration across restarts.
     token: u64,
@@ -144,6 +147,7 @@ impl Producer {
         ledger.observe(hooks, config.namespace.clone());
         Producer {
             wire_group: config.wire_group(),
+            send_common: SendHeaderCommon::new(config.client.serialize_type, &config.wire_group(), &config.create_topic_key, config.default_topic_queue_nums),
             encoder: Encoder::new(&config),
             accumulator: Accumulator::default(),
             config,

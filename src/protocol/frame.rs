@@ -630,7 +630,7 @@ mod tests {
 
     #[test]
     fn a_pre_encoded_send_request_is_byte_identical_to_its_command() {
-        use crate::protocol::header::{SendHeaderRef, SendMessageRequestHeaderV2};
+        use crate::protocol::header::{SendHeaderCommon, SendHeaderRef, SendMessageRequestHeaderV2};
         let fields = SendHeaderRef {
             producer_group: "group",
             topic: "Tópic",
@@ -663,6 +663,15 @@ mod tests {
                 assert_eq!(fast, slow, "{ser:?}");
                 let back = decode_frame(&mut fast.split_off(6), DEFAULT_MAX_FRAME_LEN).unwrap().unwrap();
                 assert_eq!(back.decode_header::<SendMessageRequestHeaderV2>().unwrap().as_ref(), fields);
+
+                // The producer's way: the common fields encoded once, the rest per request.
+                let common = SendHeaderCommon::new(ser, "group", "TBW102", 4);
+                let mut req = EncodedRequest::new(320, ser);
+                fields.write_with(&common, &mut req.fields());
+                req.body = body.clone();
+                let mut with_common = BytesMut::from(&b"before"[..]);
+                encode_request(&req, 42, flag, &mut with_common).unwrap();
+                assert_eq!(with_common, slow, "{ser:?} with the common block");
             }
         }
     }

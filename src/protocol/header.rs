@@ -3,7 +3,7 @@
 //! Java turns every typed header into a `HashMap<String,String>`: numbers as decimal
 //! strings, booleans as `"true"`/`"false"`, null fields left out. The types here do the same.
 
-use super::fields::FieldSink;
+use super::fields::{FieldSink, FieldWriter};
 use super::ExtFields;
 use std::str::FromStr;
 
@@ -212,13 +212,27 @@ pub struct SendHeaderRef<'a> {
 }
 
 impl SendHeaderRef<'_> {
-    /// Writes the fields (keys `a`…`n`, in that order; empty properties and absent options
-    /// left out).
+    /// Writes the fields: first the ones a producer repeats in every send (`a c d j k`, see
+    /// [`SendHeaderCommon`]), then the message's own (`b e f g h i l m n`); empty properties
+    /// and absent options left out. The broker reads the fields into a map, so their order
+    /// carries nothing.
     pub fn write(&self, w: &mut impl FieldSink) {
-        w.put_str("a", self.producer_group);
+        write_common(w, self.producer_group, self.default_topic, self.default_topic_queue_nums, self.reconsume_times, self.unit_mode);
+        self.write_own(w);
+    }
+
+    /// Writes the fields into an encoded request whose common fields come from `common`,
+    /// encoded once for the producer. The result is the bytes [`write`](Self::write) would
+    /// give, provided `common` was made from this header's common fields (the producer makes
+    /// both from its config; reconsume times 0 and unit mode off in every send).
+    pub fn write_with(&self, common: &SendHeaderCommon, w: &mut FieldWriter<'_>) {
+        debug_assert!(common.matches(self), "send header common fields differ from the header's");
+        w.put_encoded(&common.encoded);
+        self.write_own(w);
+    }
+
+    fn write_own(&self, w: &mut impl FieldSink) {
         w.put_str("b", self.topic);
-        w.put_str("c", self.default_topic);
-        w.put_int("d", self.default_topic_queue_nums.into());
         w.put_int("e", self.queue_id.into());
         w.put_int("f", self.sys_flag.into());
         w.put_int("g", self.born_timestamp);
@@ -226,8 +240,6 @@ impl SendHeaderRef<'_> {
         if !self.properties.is_empty() {
             w.put_str("i", self.properties);
         }
-        w.put_int("j", self.reconsume_times.into());
-        w.put_bool("k", self.unit_mode);
         if let Some(max) = self.max_reconsume_times {
             w.put_int("l", max.into());
         }
@@ -235,6 +247,81 @@ impl SendHeaderRef<'_> {
         if let Some(name) = self.broker_name {
             w.put_str("n", name);
         }
+    }
+}
+
+fn write_common(w: &mut impl FieldSink, producer_group: &str, default_topic: &str, default_topic_queue_nums: i32, reconsume_times: i32, unit_mode: bool) {
+    w.put_str("a", producer_group);
+    w.put_str("c", default_topic);
+    w.put_int("d", default_topic_queue_nums.into());
+    w.put_int("j", reconsume_times.into());
+    w.put_bool("k", unit_mode);
+}
+
+/// The send header fields that every send of one producer repeats: its group (`a`), the
+/// default topic (`c`) and its queue count (`d`), reconsume times 0 (`j`) and unit mode off
+/// (`k`), encoded once in the producer's serialization. Each request copies the block instead
+/// of encoding five fields again.
+///
+/// ```
+/// use actix_rocketmq::protocol::frame::encode_request;
+/// use actix_rocketmq::protocol::header::{SendHeaderCommon, SendHeaderRef};
+/// use actix_rocketmq::protocol::{encode_frame, EncodedRequest, RemotingCommand, SerializeType};
+/// use bytes::BytesMut;
+///
+/// let common = SendHeaderCommon::new(SerializeType::RocketMq, "g", "TBW102", 4);
+/// let fields = SendHeaderRef {
+///     producer_group: "g", topic: "T", default_topic: "TBW102", default_topic_queue_nums: 4,
+///     queue_id: 1, sys_flag: 0, born_timestamp: 1, flag: 0, properties: "", reconsume_times: 0,
+///     unit_mode: false, max_reconsume_times: None, batch: false, broker_name: Some("b"),
+/// };
+/// let mut req = EncodedRequest::new(310, SerializeType::RocketMq);
+/// fields.write_with(&common, &mut req.fields());
+/// let mut fast = BytesMut::new();
+/// encode_request(&req, 7, 0, &mut fast).unwrap();
+///
+/// // The same frame as a command holding every field.
+/// let mut cmd = RemotingCommand::request(310).with_opaque(7);
+/// fields.write(&mut cmd.ext_fields);
+/// let mut slow = BytesMut::new();
+/// encode_frame(&cmd, SerializeType::RocketMq, &mut slow).unwrap();
+/// assert_eq!(fast, slow);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SendHeaderCommon {
+    ser: super::SerializeType,
+    encoded: bytes::Bytes,
+    producer_group: String,
+    default_topic: String,
+    default_topic_queue_nums: i32,
+}
+
+impl SendHeaderCommon {
+    /// The common fields of a producer's sends, in serialization `ser`.
+    pub fn new(ser: super::SerializeType, producer_group: &str, default_topic: &str, default_topic_queue_nums: i32) -> Self {
+        let mut buf = bytes::BytesMut::new();
+        write_common(&mut FieldWriter::new(ser, &mut buf), producer_group, default_topic, default_topic_queue_nums, 0, false);
+        SendHeaderCommon {
+            ser,
+            encoded: buf.freeze(),
+            producer_group: producer_group.to_owned(),
+            default_topic: default_topic.to_owned(),
+            default_topic_queue_nums,
+        }
+    }
+
+    /// The serialization the block is encoded in.
+    pub fn serialize_type(&self) -> super::SerializeType {
+        self.ser
+    }
+
+    /// Whether `header`'s common fields are the ones encoded here.
+    fn matches(&self, header: &SendHeaderRef<'_>) -> bool {
+        header.producer_group == self.producer_group
+            && header.default_topic == self.default_topic
+            && header.default_topic_queue_nums == self.default_topic_queue_nums
+            && header.reconsume_times == 0
+            && !header.unit_mode
     }
 }
 

@@ -677,8 +677,8 @@ impl Producer {
             fields.write(&mut cmd.ext_fields);
             return Outgoing::Command(cmd);
         }
-        let mut req = EncodedRequest::new(msg.code, self.config.client.serialize_type);
-        fields.write(&mut req.fields());
+        let mut req = EncodedRequest::new(msg.code, self.send_common.serialize_type());
+        fields.write_with(&self.send_common, &mut req.fields());
         req.body = msg.body.clone();
         Outgoing::Encoded(req)
     }
