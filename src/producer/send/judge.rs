@@ -120,11 +120,11 @@ impl Tries {
     /// last and the failure is worth retrying. `left` is what remains of the send's budget.
     pub(crate) fn after_failure(&mut self, error: SendError, retryable: bool, max_attempts: u32, left: Duration, budget: Duration) -> Next {
         if error.may_have_been_stored() {
-            self.unconfirmed = Some(error.clone());
+            self.unconfirmed = Some(Box::new(error.clone()));
         }
         let again = retryable && self.attempts < max_attempts && !left.is_zero();
         if again {
-            self.last_error = Some(error);
+            self.last_error = Some(Box::new(error));
             return Next::Retry;
         }
         Next::End(self.settle(error, budget))
@@ -133,7 +133,7 @@ impl Tries {
     /// Keeps a stored-but-not-OK result and decides whether another broker may do better:
     /// while attempts and budget last; otherwise the send ends with that result (as in Java).
     pub(crate) fn after_not_ok(&mut self, result: SendResult, max_attempts: u32, left: Duration) -> Next {
-        self.not_ok = Some(result.clone());
+        self.not_ok = Some(Box::new(result.clone()));
         if self.attempts < max_attempts && !left.is_zero() {
             Next::Retry
         } else {
@@ -146,7 +146,7 @@ impl Tries {
         let timeout = SendError::Timeout { budget, attempts: self.attempts, delivery: self.delivery() };
         match &self.last_error {
             // The last real failure says more than "no time left", unless it was a timeout.
-            Some(e) if !is_timeout(e) => self.settle(e.clone(), budget),
+            Some(e) if !is_timeout(e) => self.settle((**e).clone(), budget),
             _ => self.settle(timeout, budget),
         }
     }
@@ -165,10 +165,10 @@ impl Tries {
     /// transport timeout is reported as the send's timeout.
     pub(crate) fn settle(&self, error: SendError, budget: Duration) -> Result<SendResult, SendError> {
         if let Some(result) = &self.not_ok {
-            return Ok(result.clone());
+            return Ok((**result).clone());
         }
         let error = match (&self.unconfirmed, error.may_have_been_stored()) {
-            (Some(unconfirmed), false) => unconfirmed.clone(),
+            (Some(unconfirmed), false) => (**unconfirmed).clone(),
             _ => error,
         };
         Err(match error {
@@ -302,7 +302,7 @@ mod tests {
         let t = Tries { attempts: 0, ..Tries::default() };
         assert_eq!(t.out_of_time(SECOND), Err(SendError::Timeout { budget: SECOND, attempts: 0, delivery: Delivery::NotSent }));
         let busy = SendError::Broker { broker: "a".into(), code: 2, name: "SYSTEM_BUSY", remark: String::new() };
-        let t = Tries { attempts: 1, last_error: Some(busy.clone()), ..Tries::default() };
+        let t = Tries { attempts: 1, last_error: Some(Box::new(busy.clone())), ..Tries::default() };
         assert_eq!(t.out_of_time(SECOND), Err(busy));
     }
 
@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn a_stored_not_ok_result_beats_a_later_error() {
         let Verdict::StoredNotOk(r) = judge(&rules(true), "ID", &mq(), 1, Ok(stored(response::FLUSH_DISK_TIMEOUT))) else { panic!() };
-        let t = Tries { attempts: 2, not_ok: Some(r.clone()), ..Tries::default() };
+        let t = Tries { attempts: 2, not_ok: Some(Box::new(r.clone())), ..Tries::default() };
         assert_eq!(t.settle(lost(Delivery::NotSent), SECOND), Ok(r));
     }
 }

@@ -104,12 +104,14 @@ pub(crate) struct Tries {
     pub attempts: u32,
     /// The broker of the last failed attempt, avoided by the next one.
     pub last_broker: Option<SharedName>,
+    // The three below are boxed: they are rare (a failed or not-OK attempt), and unboxed they
+    // made up half of every live send, which is moved into and out of the ledger.
     /// The last failure (reported when the budget runs out).
-    pub last_error: Option<SendError>,
+    pub last_error: Option<Box<SendError>>,
     /// The last failure whose request had been written: never hidden by a later one.
-    pub unconfirmed: Option<SendError>,
+    pub unconfirmed: Option<Box<SendError>>,
     /// A stored-but-not-OK result kept while another broker is tried.
-    pub not_ok: Option<SendResult>,
+    pub not_ok: Option<Box<SendResult>>,
     pub go_away_resent: bool,
 }
 
