@@ -61,7 +61,7 @@ pub fn encode_frame(
         }
     }
     let head = Head { code: cmd.code, language: cmd.language, version: cmd.version, opaque: cmd.opaque, flag: cmd.flag };
-    write_frame(dst, ser, &head, cmd.remark.as_deref(), &cmd.body, |w| {
+    write_frame(dst, ser, &head, cmd.remark.as_deref(), &cmd.body, Body::Append, |w| {
         for (k, v) in &cmd.ext_fields {
             w.put_field(k, v);
         }
@@ -121,7 +121,38 @@ impl EncodedRequest {
 /// nothing is appended.
 pub fn encode_request(req: &EncodedRequest, opaque: i32, flag: i32, dst: &mut BytesMut) -> Result<(), ProtocolError> {
     let head = Head { code: req.code, language: LanguageCode::Rust, version: super::codes::VERSION_5_3_3, opaque, flag };
-    write_frame(dst, req.ser, &head, None, &req.body, |w| w.put_encoded(&req.fields))
+    write_frame(dst, req.ser, &head, None, &req.body, Body::Append, |w| w.put_encoded(&req.fields))
+}
+
+/// [`encode_request`] without the body: the frame's length counts `req.body`, which the
+/// caller writes right after these bytes (a connection hands large bodies to the socket from
+/// where they are instead of copying them). On error nothing is appended.
+///
+/// ```
+/// use actix_rocketmq::protocol::frame::{encode_request, encode_request_head};
+/// use actix_rocketmq::protocol::{EncodedRequest, SerializeType};
+/// use bytes::{Bytes, BytesMut};
+///
+/// let mut req = EncodedRequest::new(320, SerializeType::RocketMq);
+/// req.body = Bytes::from(vec![7u8; 10_000]);
+/// let (mut whole, mut head) = (BytesMut::new(), BytesMut::new());
+/// encode_request(&req, 1, 0, &mut whole).unwrap();
+/// encode_request_head(&req, 1, 0, &mut head).unwrap();
+/// head.extend_from_slice(&req.body);
+/// assert_eq!(head, whole);
+/// ```
+pub fn encode_request_head(req: &EncodedRequest, opaque: i32, flag: i32, dst: &mut BytesMut) -> Result<(), ProtocolError> {
+    let head = Head { code: req.code, language: LanguageCode::Rust, version: super::codes::VERSION_5_3_3, opaque, flag };
+    write_frame(dst, req.ser, &head, None, &req.body, Body::Counted, |w| w.put_encoded(&req.fields))
+}
+
+/// What [`write_frame`] does with the body.
+#[derive(Clone, Copy, PartialEq)]
+enum Body {
+    /// Appends it after the header.
+    Append,
+    /// Counts it in the frame's length only; the caller writes it.
+    Counted,
 }
 
 /// The fixed fields of a header.
@@ -141,6 +172,7 @@ fn write_frame(
     head: &Head,
     remark: Option<&str>,
     body: &[u8],
+    append: Body,
     fields: impl FnOnce(&mut FieldWriter<'_>),
 ) -> Result<(), ProtocolError> {
     // Refuse an oversized body before serializing anything.
@@ -156,7 +188,7 @@ fn write_frame(
         }
         SerializeType::RocketMq => write_binary_header(dst, head, remark, fields),
     }
-    .and_then(|()| finish_frame(ser, dst, start, body));
+    .and_then(|()| finish_frame(ser, dst, start, body, append));
     if result.is_err() {
         dst.truncate(start);
     }
@@ -164,7 +196,7 @@ fn write_frame(
 }
 
 /// Patches the prefix once the header is written, checks the limits, appends the body.
-fn finish_frame(ser: SerializeType, dst: &mut BytesMut, start: usize, body: &[u8]) -> Result<(), ProtocolError> {
+fn finish_frame(ser: SerializeType, dst: &mut BytesMut, start: usize, body: &[u8], append: Body) -> Result<(), ProtocolError> {
     let header_len = dst.len() - start - PREFIX_LEN;
     if header_len > MAX_HEADER_LEN {
         return Err(ProtocolError::HeaderTooLarge(header_len));
@@ -180,7 +212,9 @@ fn finish_frame(ser: SerializeType, dst: &mut BytesMut, start: usize, body: &[u8
         prefix[..4].copy_from_slice(&length.to_be_bytes());
         prefix[4..].copy_from_slice(&marker.to_be_bytes());
     }
-    dst.extend_from_slice(body);
+    if append == Body::Append {
+        dst.extend_from_slice(body);
+    }
     Ok(())
 }
 

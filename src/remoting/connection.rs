@@ -9,7 +9,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
@@ -19,10 +19,11 @@ use tracing::{debug, warn};
 use super::codec::FrameDecoder;
 use super::signing::Signer;
 use super::transport::{Transport, WriteHalf};
+use super::output::{Output, ZERO_COPY_MIN};
 use crate::error::RemotingError;
 use crate::hash::FastMap;
 use crate::protocol::codes::response;
-use crate::protocol::frame::encode_request;
+use crate::protocol::frame::{encode_request, encode_request_head};
 use crate::protocol::{encode_frame, EncodedRequest, ProtocolError, RemotingCommand, SerializeType};
 
 /// Above this many unwritten bytes, one-way sends wait for the socket (back-pressure: they get
@@ -430,9 +431,10 @@ pub struct Connection {
     /// answered ones leave from the front; one answered out of order stays until it gets there.
     deadlines: VecDeque<(Instant, i32)>,
     owner: Option<Recipient<ConnectionEvent>>,
-    /// Frames not yet written to the socket. Every frame is encoded straight into it; the write
-    /// loop drains it, so frames queued in one turn of the actor go out in one `write`.
-    out: BytesMut,
+    /// Frames not yet written to the socket. Every frame is encoded straight into it (a large
+    /// body joins as a segment of its own); the write loop drains it, so frames queued in one
+    /// turn of the actor go out in one `write`.
+    out: Output,
     write_waker: Option<Waker>,
     /// One-way requests waiting for the output to drain below `LOW_WATER`.
     drain_waiters: Vec<Drained>,
@@ -462,7 +464,7 @@ impl Connection {
             pending: PendingTable::default(),
             deadlines: VecDeque::new(),
             owner,
-            out: BytesMut::with_capacity(64 * 1024),
+            out: Output::with_capacity(64 * 1024),
             write_waker: None,
             drain_waiters: Vec::new(),
             held: None,
@@ -515,7 +517,7 @@ impl Connection {
             State::Failed(e) => return Err(e.clone()),
             State::Connecting => return Err(RemotingError::ConnectionClosed { addr: self.addr.clone() }),
         }
-        if let Err(source) = encode(&mut self.out) {
+        if let Err(source) = encode(self.out.buffer()) {
             return Err(RemotingError::Protocol { addr: self.addr.clone(), source });
         }
         self.counts.frames += 1;
@@ -524,6 +526,12 @@ impl Connection {
             w.wake();
         }
         Ok(())
+    }
+
+    /// Whether the socket takes several buffers in one write (plain TCP does; without it a
+    /// segment would cost a write of its own, so bodies are copied into the buffer).
+    fn writes_vectored(&self) -> bool {
+        matches!(&self.state, State::Open(sock) if sock.is_write_vectored())
     }
 
     /// Whether to keep the output back until the thread has run its ready tasks.
@@ -560,7 +568,13 @@ impl Connection {
     fn poll_flush_out(&mut self, task: &mut TaskContext<'_>) -> Poll<Result<(), RemotingError>> {
         let State::Open(sock) = &mut self.state else { return Poll::Ready(Ok(())) };
         while !self.out.is_empty() {
-            match Pin::new(&mut *sock).poll_write(task, &self.out) {
+            let written = if sock.is_write_vectored() {
+                let (slices, n) = self.out.slices();
+                Pin::new(&mut *sock).poll_write_vectored(task, &slices[..n])
+            } else {
+                Pin::new(&mut *sock).poll_write(task, self.out.first())
+            };
+            match written {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(RemotingError::Io { addr: self.addr.clone(), reason: "socket wrote 0 bytes".into() }))
                 }
@@ -730,7 +744,15 @@ impl Handler<Dispatch> for Connection {
             }
             Outgoing::Encoded(req) if self.settings.signer.is_none() && req.ser == self.settings.serialize_type => {
                 let (opaque, flag) = (self.next_opaque(), if oneway { ONEWAY_FLAG } else { 0 });
-                self.put_frame(|out| encode_request(&req, opaque, flag, out)).map(|()| opaque)
+                // A large body (a batch) goes to the socket from where it is, after its header.
+                if req.body.len() >= ZERO_COPY_MIN && self.writes_vectored() {
+                    self.put_frame(|out| encode_request_head(&req, opaque, flag, out)).map(|()| {
+                        self.out.push_segment(req.body);
+                        opaque
+                    })
+                } else {
+                    self.put_frame(|out| encode_request(&req, opaque, flag, out)).map(|()| opaque)
+                }
             }
             Outgoing::Encoded(_) => Err(RemotingError::Protocol {
                 addr: self.addr.clone(),

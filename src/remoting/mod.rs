@@ -6,6 +6,7 @@ pub mod client;
 pub mod codec;
 pub mod connection;
 pub mod http;
+mod output;
 pub mod signing;
 pub mod transport;
 
