@@ -137,6 +137,9 @@ impl BatchKey {
     }
 }
 
+/// The most members a new batch reserves room for at once.
+const MEMBERS_HINT_MAX: usize = 256;
+
 /// A batch being gathered.
 pub(crate) struct Gathering {
     /// Tells its delay timer apart from a later batch under the same key.
@@ -176,7 +179,8 @@ impl Accumulator {
 
     /// The batch gathering under `key`, opened if there is none; `true` with it when it was just
     /// opened (its delay timer is to be started).
-    pub(crate) fn open(&mut self, key: BatchKey, deadline: Instant, capacity: usize) -> (&mut Gathering, bool) {
+    /// `capacity`: the body bytes a full batch takes; `members`: how many messages it may hold.
+    pub(crate) fn open(&mut self, key: BatchKey, deadline: Instant, capacity: usize, members: usize) -> (&mut Gathering, bool) {
         let mut opened = false;
         let generations = &mut self.generations;
         let gathering = self.open.entry(key).or_insert_with(|| {
@@ -184,8 +188,10 @@ impl Accumulator {
             *generations += 1;
             // Room for a full batch at once: grown message by message, the body was copied
             // about five times on its way to 32 KiB.
+            // The same for the members (a member is about 250 bytes, moved at every growth).
             let body = BytesMut::with_capacity(capacity);
-            Gathering { generation: *generations, body, members: Vec::new(), held: 0, deadline, has_sync: false }
+            let members = Vec::with_capacity(members);
+            Gathering { generation: *generations, body, members, held: 0, deadline, has_sync: false }
         });
         (gathering, opened)
     }
@@ -281,7 +287,10 @@ impl Producer {
         let sync = matches!(reply, MemberReply::Sync(_));
         // A batch fills up to `batch_max_bytes` and then takes one more message of at most that.
         let capacity = self.config.batch_max_bytes.saturating_add(estimate).min(limit);
-        let (batch, opened) = self.accumulator.open(key.clone(), deadline, capacity);
+        // As many members as messages of this size fill it (bounded: a tiny first message must
+        // not reserve room for thousands).
+        let members = (capacity / estimate.max(1)).clamp(1, MEMBERS_HINT_MAX);
+        let (batch, opened) = self.accumulator.open(key.clone(), deadline, capacity, members);
         // The topic is checked with a batch's first message; the others share it (the key).
         let topic_checked = !batch.members.is_empty();
         match self.encoder.batch_member(&record, &mut batch.body, topic_checked) {
