@@ -181,7 +181,7 @@ fn first_accepted<'a>(
 /// use actix_rocketmq::protocol::route::MessageQueue;
 ///
 /// let qs: Vec<MessageQueue> = ["a", "b"].iter()
-///     .map(|b| MessageQueue { topic: "t".into(), broker_name: b.to_string(), queue_id: 0 })
+///     .map(|b| MessageQueue { topic: "t".into(), broker_name: (*b).into(), queue_id: 0 })
 ///     .collect();
 /// let now = Instant::now();
 /// let mut table = LatencyFaultTable::new();

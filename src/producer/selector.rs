@@ -13,7 +13,7 @@ pub(super) fn next_index(counter: &mut u32, len: usize) -> usize {
 /// ```
 /// use actix_rocketmq::producer::selector::QueueSelector;
 /// use actix_rocketmq::protocol::route::MessageQueue;
-/// let qs: Vec<MessageQueue> = (0..2).map(|i| MessageQueue { topic: "t".into(), broker_name: format!("b{i}"), queue_id: 0 }).collect();
+/// let qs: Vec<MessageQueue> = (0..2).map(|i| MessageQueue { topic: "t".into(), broker_name: format!("b{i}").into(), queue_id: 0 }).collect();
 /// let mut sel = QueueSelector::with_start(0);
 /// let first = sel.select(&qs, None).unwrap().broker_name.clone();
 /// // A retry never goes back to the broker that just failed, while another one exists.
