@@ -493,6 +493,35 @@ fn push_lossy(text: &mut String, bytes: &[u8]) {
     }
 }
 
+/// The received values, joined, as text. Valid UTF-8 as a whole with every value starting and
+/// ending on a character boundary means every value is valid on its own: one check instead
+/// of one per value. Otherwise (a value the peer sent in another encoding) each value is read
+/// as [`lossy`] reads it, and the ranges are set again.
+fn shared_text(raw: Vec<u8>, fields: &mut [(std::borrow::Cow<'static, str>, Value)]) -> String {
+    let raw = match String::from_utf8(raw) {
+        Ok(text) => {
+            let on_boundaries = fields.iter().all(|(_, v)| match *v {
+                Value::Shared(start, end) => text.is_char_boundary(start as usize) && text.is_char_boundary(end as usize),
+                Value::Owned(_) => true,
+            });
+            if on_boundaries {
+                return text;
+            }
+            text.into_bytes()
+        }
+        Err(e) => e.into_bytes(),
+    };
+    let mut text = String::with_capacity(raw.len());
+    for (_, v) in fields.iter_mut() {
+        if let Value::Shared(start, end) = *v {
+            let from = text.len();
+            push_lossy(&mut text, raw.get(start as usize..end as usize).unwrap_or_default());
+            *v = Value::Shared(from as u32, text.len() as u32);
+        }
+    }
+    text
+}
+
 /// The key of a received field: the keys of a send reply (read for every message) without an
 /// allocation, others as owned text.
 fn field_key(bytes: &[u8]) -> std::borrow::Cow<'static, str> {
@@ -535,16 +564,17 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         }
     };
 
-    // Sized for a send reply (five to seven fields); their values share one string.
+    // Sized for a send reply (five to seven fields); their values share one string, checked
+    // for UTF-8 once as a whole (see `shared_text`).
     let mut ext_fields = Vec::with_capacity(8);
-    let mut text = String::new();
+    let mut raw = Vec::new();
     // Like Java, a non-positive ext length means "no ext fields".
     let ext_len = r.i32("ext fields length")?;
     if let Ok(n) = usize::try_from(ext_len) {
         if n > 0 {
             let mut ext = Reader::new(r.bytes(n, "ext fields")?);
             // The values are shorter than the area they are read from.
-            text.reserve(n);
+            raw.reserve(n);
             while !ext.is_empty() {
                 let key_len = ext.i16("ext key length")?;
                 let key_len = usize::try_from(key_len)
@@ -559,10 +589,10 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
                     if ext_fields.len() == MAX_EXT_FIELDS {
                         return Err(too_many_fields());
                     }
-                    let start = text.len();
-                    push_lossy(&mut text, val);
+                    let start = raw.len();
+                    raw.extend_from_slice(val);
                     // (a header is at most 16 MiB, so its offsets fit in u32)
-                    ext_fields.push((field_key(key), Value::Shared(start as u32, text.len() as u32)));
+                    ext_fields.push((field_key(key), Value::Shared(start as u32, raw.len() as u32)));
                 }
             }
         }
@@ -575,7 +605,10 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
         opaque,
         flag,
         remark,
-        ext_fields: ExtFields::from_received(ext_fields, text),
+        ext_fields: {
+            let text = shared_text(raw, &mut ext_fields);
+            ExtFields::from_received(ext_fields, text)
+        },
         body: bytes::Bytes::new(),
     })
 }
@@ -1094,6 +1127,37 @@ mod tests {
         h.extend_from_slice(&(ext.len() as i32).to_be_bytes());
         h.extend_from_slice(&ext);
         h
+    }
+
+    #[test]
+    fn values_are_read_leniently_each_on_its_own() {
+        // Raw values: one not UTF-8, and two whose bytes are valid only when joined (the first
+        // ends with the lead byte of "é", the second starts with its continuation byte).
+        let fields: [(&[u8], &[u8]); 5] =
+            [(b"bad", b"a\xffb"), (b"left", b"x\xc3"), (b"right", b"\xa9y"), (b"ok", "d\u{e9}j\u{e0}".as_bytes()), (b"msgId", b"ID")];
+        let mut ext = Vec::new();
+        for (k, v) in fields {
+            ext.extend_from_slice(&(k.len() as i16).to_be_bytes());
+            ext.extend_from_slice(k);
+            ext.extend_from_slice(&(v.len() as i32).to_be_bytes());
+            ext.extend_from_slice(v);
+        }
+        let read = |ext: &[u8]| {
+            let mut h = binary_header_with(std::iter::empty());
+            h.truncate(h.len() - 4);
+            h.extend_from_slice(&(ext.len() as i32).to_be_bytes());
+            h.extend_from_slice(ext);
+            decode_frame(&mut frame_around(&h, 1), DEFAULT_MAX_FRAME_LEN).unwrap().unwrap()
+        };
+        let cmd = read(&ext);
+        let got: Vec<(&str, &str)> = cmd.ext_fields.iter().collect();
+        assert_eq!(
+            got,
+            [("bad", "a\u{fffd}b"), ("left", "x\u{fffd}"), ("right", "\u{fffd}y"), ("ok", "d\u{e9}j\u{e0}"), ("msgId", "ID")]
+        );
+        // Without the bad ones: every value as sent, shared in one string.
+        let cmd = read(&ext[ext.len() - (2 + 2 + 4 + 6 + 2 + 5 + 4 + 2)..]);
+        assert_eq!(cmd.ext_fields.iter().collect::<Vec<_>>(), [("ok", "d\u{e9}j\u{e0}"), ("msgId", "ID")]);
     }
 
     fn json_header_with(fields: impl Iterator<Item = (String, String)>) -> Vec<u8> {

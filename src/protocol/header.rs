@@ -404,17 +404,36 @@ impl CommandHeader for SendMessageResponseHeader {
         put_bool(ext, "TRACE_ON", self.trace_on);
     }
 
+    /// One pass over the fields (every send's reply is read here): each field is matched
+    /// once, where a lookup per header field scanned the list seven times.
     fn read_ext(ext: &ExtFields) -> Result<Self, ProtocolError> {
-        Ok(SendMessageResponseHeader {
-            msg_id: req_str(ext, "msgId")?,
-            queue_id: req_num(ext, "queueId")?,
-            queue_offset: req_num(ext, "queueOffset")?,
-            transaction_id: opt_str(ext, "transactionId"),
-            batch_uniq_id: opt_str(ext, "batchUniqId"),
-            region_id: ext.get("MSG_REGION").map(crate::name::region),
-            // Java: `!"false".equals(traceOn)`.
-            trace_on: ext.get("TRACE_ON") != Some("false"),
-        })
+        let (mut msg_id, mut queue_id, mut queue_offset) = (None, None, None);
+        let mut h = SendMessageResponseHeader {
+            msg_id: String::new(),
+            queue_id: 0,
+            queue_offset: 0,
+            transaction_id: None,
+            batch_uniq_id: None,
+            region_id: None,
+            trace_on: true,
+        };
+        for (key, value) in ext {
+            match key {
+                "msgId" => msg_id = Some(value),
+                "queueId" => queue_id = Some(value),
+                "queueOffset" => queue_offset = Some(value),
+                "transactionId" => h.transaction_id = Some(value.to_owned()),
+                "batchUniqId" => h.batch_uniq_id = Some(value.to_owned()),
+                "MSG_REGION" => h.region_id = Some(crate::name::region(value)),
+                // Java: `!"false".equals(traceOn)`.
+                "TRACE_ON" => h.trace_on = value != "false",
+                _ => {}
+            }
+        }
+        h.msg_id = msg_id.ok_or(ProtocolError::MissingField("msgId"))?.to_owned();
+        h.queue_id = parse("queueId", queue_id.ok_or(ProtocolError::MissingField("queueId"))?)?;
+        h.queue_offset = parse("queueOffset", queue_offset.ok_or(ProtocolError::MissingField("queueOffset"))?)?;
+        Ok(h)
     }
 }
 
