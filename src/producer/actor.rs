@@ -125,7 +125,7 @@ pub struct Producer {
     /// The metrics hook (also among the ledger's hooks), for the gauges sampled by `tick`.
     metrics: Option<Arc<ProducerMetrics>>,
     /// Where connections answer this producer's requests (see `Producer::answers`).
-    pub(super) answers: std::sync::Weak<Recipient<crate::remoting::connection::Answered>>,
+    pub(super) answers: std::sync::Weak<crate::remoting::connection::AnswerTo>,
 }
 
 impl Producer {

@@ -203,32 +203,101 @@ pub struct Answered {
     pub outcome: Outcome,
 }
 
+/// Several outcomes at once: the replies a connection read in one pass, for one recipient (one
+/// message and one mailbox pass for all of them, instead of one per reply).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct AnsweredMany(pub Vec<Answered>);
+
+/// Where a caller hears its [`Dispatch`] outcomes: one at a time ([`Answered`]) or gathered
+/// ([`AnsweredMany`]). Shared by the caller's requests in flight.
+///
+/// ```
+/// use actix::prelude::*;
+/// use actix_rocketmq::remoting::connection::{AnswerTo, Answered, AnsweredMany};
+///
+/// struct Caller;
+/// impl Actor for Caller {
+///     type Context = Context<Self>;
+/// }
+/// impl Handler<Answered> for Caller {
+///     type Result = ();
+///     fn handle(&mut self, _: Answered, _: &mut Context<Self>) {}
+/// }
+/// impl Handler<AnsweredMany> for Caller {
+///     type Result = ();
+///     fn handle(&mut self, many: AnsweredMany, ctx: &mut Context<Self>) {
+///         for one in many.0 {
+///             self.handle(one, ctx);
+///         }
+///     }
+/// }
+///
+/// # actix::System::new().block_on(async {
+/// let to = AnswerTo::of(&Caller.start());
+/// # });
+/// ```
+pub struct AnswerTo {
+    one: Recipient<Answered>,
+    many: Recipient<AnsweredMany>,
+}
+
+impl AnswerTo {
+    /// The actor at `addr`.
+    pub fn of<A>(addr: &Addr<A>) -> Arc<Self>
+    where
+        A: Actor<Context = Context<A>> + Handler<Answered> + Handler<AnsweredMany>,
+    {
+        Arc::new(AnswerTo { one: addr.clone().recipient(), many: addr.clone().recipient() })
+    }
+
+    /// Tells `answers` (any number) in as few messages as can be.
+    fn tell(&self, mut answers: Vec<Answered>) {
+        match answers.len() {
+            0 => {}
+            1 => {
+                if let Some(one) = answers.pop() {
+                    self.one.do_send(one);
+                }
+            }
+            _ => self.many.do_send(AnsweredMany(answers)),
+        }
+    }
+}
+
 /// Where the outcome of a [`Dispatch`] goes, exactly once: told explicitly, or, if the
 /// connection drops it unanswered (a stopped actor's mailbox, a pending table dropped), as
 /// [`Outcome::Dropped`] from `Drop`. So no dispatched request is ever left without an answer.
 pub struct Answer {
-    to: Option<Arc<Recipient<Answered>>>,
+    to: Option<Arc<AnswerTo>>,
     token: Token,
     written: bool,
 }
 
 impl Answer {
     /// Answers `token` at `to`.
-    pub fn new(to: Arc<Recipient<Answered>>, token: Token) -> Self {
+    pub fn new(to: Arc<AnswerTo>, token: Token) -> Self {
         Answer { to: Some(to), token, written: false }
     }
 
     fn tell(mut self, outcome: Outcome) {
         if let Some(to) = self.to.take() {
-            to.do_send(Answered { token: self.token, outcome });
+            to.one.do_send(Answered { token: self.token, outcome });
         }
+    }
+
+    /// The outcome as a message, and where it goes, for the connection to tell with others;
+    /// the answer counts as given.
+    fn into_told(mut self, outcome: Outcome) -> Option<(Arc<AnswerTo>, Answered)> {
+        let to = self.to.take()?;
+        Some((to, Answered { token: self.token, outcome }))
     }
 }
 
 impl Drop for Answer {
     fn drop(&mut self) {
         if let Some(to) = self.to.take() {
-            to.do_send(Answered { token: self.token, outcome: Outcome::Dropped { written: self.written } });
+            to.one.do_send(Answered { token: self.token, outcome: Outcome::Dropped { written: self.written } });
         }
     }
 }
@@ -445,6 +514,12 @@ pub struct Connection {
     counts: WriteCounts,
     /// Counted in the open-connections gauge (from the connect to the stop).
     counted: bool,
+    /// Outcomes told together once this turn of the actor is over (see [`Connection::defer`]),
+    /// and where they go.
+    outbox: Vec<Answered>,
+    outbox_to: Option<Arc<AnswerTo>>,
+    /// A [`FlushAnswers`] is spawned and not yet run.
+    flush_spawned: bool,
 }
 
 impl Connection {
@@ -471,6 +546,9 @@ impl Connection {
             unwritten_frames: 0,
             counts: WriteCounts::default(),
             counted: false,
+            outbox: Vec::new(),
+            outbox_to: None,
+            flush_spawned: false,
         }
     }
 
@@ -649,6 +727,31 @@ impl Connection {
         }
     }
 
+    /// Tells `outcome` to `answer` once this turn of the actor is over, together with the other
+    /// outcomes for the same recipient: a read pass of 16 replies for one producer becomes one
+    /// [`AnsweredMany`]. The flush is a future spawned on the actor, which actix polls in the
+    /// same turn after the item being handled (the read stream), so nothing waits for another
+    /// wake-up; a stopping or dropped connection flushes too.
+    fn defer(&mut self, answer: Answer, outcome: Outcome, ctx: &mut Context<Self>) {
+        let Some((to, answered)) = answer.into_told(outcome) else { return };
+        if self.outbox_to.as_ref().is_some_and(|current| !Arc::ptr_eq(current, &to)) {
+            self.flush_answers();
+        }
+        self.outbox_to = Some(to);
+        self.outbox.push(answered);
+        if !self.flush_spawned {
+            self.flush_spawned = true;
+            ctx.spawn(FlushAnswers);
+        }
+    }
+
+    /// Tells the deferred outcomes.
+    fn flush_answers(&mut self) {
+        if let Some(to) = self.outbox_to.take() {
+            to.tell(std::mem::take(&mut self.outbox));
+        }
+    }
+
     fn respond(&mut self, mut reply: RemotingCommand) {
         reply.mark_response();
         if let Err(e) = self.write(&reply) {
@@ -690,6 +793,7 @@ impl Actor for Connection {
     }
 
     fn stopping(&mut self, _ctx: &mut Context<Self>) -> Running {
+        self.flush_answers();
         let err = match &self.state {
             State::Failed(e) => e.clone(),
             _ => RemotingError::ConnectionClosed { addr: self.addr.clone() },
@@ -705,6 +809,7 @@ impl Actor for Connection {
 impl Drop for Connection {
     /// Here rather than in `stopping`: an actor dropped with its arbiter never runs `stopping`.
     fn drop(&mut self) {
+        self.flush_answers();
         if self.counted {
             crate::producer::metrics::connection_opened(false);
         }
@@ -727,7 +832,7 @@ impl Handler<Request> for Connection {
 impl Handler<Dispatch> for Connection {
     type Result = ();
 
-    fn handle(&mut self, msg: Dispatch, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Dispatch, ctx: &mut Context<Self>) {
         let Dispatch { request, deadline, timeout, oneway, mut answer } = msg;
         if deadline <= Instant::now() {
             // Its caller stopped waiting while it sat in the mailbox: not written.
@@ -767,7 +872,7 @@ impl Handler<Dispatch> for Connection {
         if !oneway {
             self.await_reply(opaque, Waiter::Tell(answer), deadline, timeout);
         } else if self.out.len() <= HIGH_WATER {
-            answer.tell(Outcome::Queued);
+            self.defer(answer, Outcome::Queued, ctx);
         } else {
             self.drain_waiters.push(Drained::Tell(answer));
         }
@@ -851,7 +956,7 @@ impl StreamHandler<Result<RemotingCommand, RemotingError>> for Connection {
                         Waiter::Slot(tx) => {
                             let _ = tx.send(Ok(cmd));
                         }
-                        Waiter::Tell(answer) => answer.tell(Outcome::Reply(cmd)),
+                        Waiter::Tell(answer) => self.defer(answer, Outcome::Reply(cmd), ctx),
                     }
                 }
                 None => debug!(addr = %self.addr, opaque = cmd.opaque, "reply for no pending request (timed out?)"),
@@ -934,6 +1039,19 @@ impl ActorFuture<Connection> for WriteLoop {
         // Woken by the socket (Pending above) or by the next `write`.
         act.write_waker = Some(task.waker().clone());
         Poll::Pending
+    }
+}
+
+/// Tells the outcomes deferred in this turn (see [`Connection::defer`]), then ends.
+struct FlushAnswers;
+
+impl ActorFuture<Connection> for FlushAnswers {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, act: &mut Connection, _: &mut Context<Connection>, _: &mut TaskContext<'_>) -> Poll<()> {
+        act.flush_spawned = false;
+        act.flush_answers();
+        Poll::Ready(())
     }
 }
 

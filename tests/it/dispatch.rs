@@ -8,7 +8,9 @@ use actix::prelude::*;
 use actix_rocketmq::error::RemotingError;
 use actix_rocketmq::protocol::codes::response;
 use actix_rocketmq::protocol::RemotingCommand;
-use actix_rocketmq::remoting::connection::{Answer, Answered, Close, ConnectionSettings, Dispatch, Outcome, Outgoing, Token, WhenOpen};
+use actix_rocketmq::remoting::connection::{
+    Answer, AnswerTo, Answered, AnsweredMany, Close, ConnectionSettings, Dispatch, Outcome, Outgoing, Token, WhenOpen,
+};
 use actix_rocketmq::remoting::Connection;
 
 use crate::fake::{Behaviour, FakePeer};
@@ -53,12 +55,21 @@ impl Handler<Answered> for Answers {
     }
 }
 
+impl Handler<AnsweredMany> for Answers {
+    type Result = ();
+    fn handle(&mut self, many: AnsweredMany, ctx: &mut Context<Self>) {
+        for one in many.0 {
+            <Self as Handler<Answered>>::handle(self, one, ctx);
+        }
+    }
+}
+
 /// Answers requests with code 1 at once; stays silent for every other code.
 fn answer_code_one(cmd: &RemotingCommand) -> Option<RemotingCommand> {
     (cmd.code == 1).then(|| RemotingCommand::response(response::SUCCESS, cmd.opaque, None))
 }
 
-fn dispatch(code: i32, id: u64, timeout_ms: u64, oneway: bool, to: &Arc<Recipient<Answered>>) -> Dispatch {
+fn dispatch(code: i32, id: u64, timeout_ms: u64, oneway: bool, to: &Arc<AnswerTo>) -> Dispatch {
     let timeout = Duration::from_millis(timeout_ms);
     Dispatch {
         request: Outgoing::Command(RemotingCommand::request(code)),
@@ -91,7 +102,7 @@ async fn replies_hand_offs_and_timeouts_each_reach_their_request_in_deadline_ord
     let conn = open(&peer).await;
     let answers = Answers::default();
     let seen = answers.seen.clone();
-    let to = Arc::new(answers.start().recipient::<Answered>());
+    let to = AnswerTo::of(&answers.start());
     let start = Instant::now();
     // Silent requests with deadlines out of order, an answered one, a one-way one.
     conn.do_send(dispatch(2, 10, 600, false, &to));
@@ -130,7 +141,7 @@ async fn requests_a_connection_drops_are_answered_with_whether_they_were_written
     let conn = open(&peer).await;
     let answers = Answers::default();
     let seen = answers.seen.clone();
-    let to = Arc::new(answers.start().recipient::<Answered>());
+    let to = AnswerTo::of(&answers.start());
     // Written, then the connection closes: the broker may have it.
     conn.do_send(dispatch(2, 1, 3000, false, &to));
     let _ = conn.send(Close).await;

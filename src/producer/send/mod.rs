@@ -49,7 +49,7 @@ use crate::protocol::sys_flag::TRANSACTION_PREPARED_TYPE;
 use crate::protocol::version::BrokerVersion;
 use crate::protocol::{EncodedRequest, RemotingCommand};
 use crate::remoting::client::{CloseConnection, GetConnection};
-use crate::remoting::connection::{Answer, Answered, Dispatch, Outcome, Outgoing, Token, Unanswered, WhenOpen};
+use crate::remoting::connection::{Answer, AnswerTo, Answered, AnsweredMany, Dispatch, Outcome, Outgoing, Token, Unanswered, WhenOpen};
 use crate::remoting::Connection;
 
 /// Bodies at least this large are compressed on a blocking thread, not on the actor's thread.
@@ -726,11 +726,11 @@ impl Producer {
     /// Where connections tell the outcome of this producer's requests. Held strongly only by
     /// the requests in flight (the producer keeps a weak reference), so it never keeps the
     /// producer's own mailbox open.
-    fn answers(&mut self, ctx: &mut Context<Self>) -> Arc<Recipient<Answered>> {
+    fn answers(&mut self, ctx: &mut Context<Self>) -> Arc<AnswerTo> {
         if let Some(answers) = self.answers.upgrade() {
             return answers;
         }
-        let answers = Arc::new(ctx.address().recipient());
+        let answers = AnswerTo::of(&ctx.address());
         self.answers = Arc::downgrade(&answers);
         answers
     }
@@ -966,6 +966,15 @@ impl Handler<Answered> for Producer {
     type Result = ();
     fn handle(&mut self, msg: Answered, ctx: &mut Context<Self>) {
         self.on_answer(msg.token, msg.outcome, ctx);
+    }
+}
+
+impl Handler<AnsweredMany> for Producer {
+    type Result = ();
+    fn handle(&mut self, msg: AnsweredMany, ctx: &mut Context<Self>) {
+        for one in msg.0 {
+            self.on_answer(one.token, one.outcome, ctx);
+        }
     }
 }
 
