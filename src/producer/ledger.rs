@@ -225,8 +225,17 @@ impl Ledger {
     /// Answers `id` once: gives its room back and delivers the outcome. A second call (e.g. a
     /// reply arriving after a drain deadline ended the send) finds nothing and does nothing.
     pub(super) fn end(&mut self, id: SendId, outcome: Outcome) -> bool {
+        self.finish(id, outcome, None)
+    }
+
+    /// [`end`](Self::end) for a caller that has read the clock already (`now`).
+    pub(super) fn end_at(&mut self, id: SendId, outcome: Outcome, now: Instant) -> bool {
+        self.finish(id, outcome, Some(now))
+    }
+
+    fn finish(&mut self, id: SendId, outcome: Outcome, now: Option<Instant>) -> bool {
         let Some(mut entry) = self.live.remove(&id) else { return false };
-        self.report(&entry.send, &outcome);
+        self.report(&entry.send, &outcome, now);
         if let Some((messages, bytes)) = entry.room {
             self.budget.release_n(messages, bytes);
         }
@@ -254,7 +263,7 @@ impl Ledger {
 
     /// Closes the send's span with its attempts and outcome, and tells the hooks. Here, because
     /// every send ends through [`Ledger::end`] exactly once, whatever ended it.
-    fn report(&self, send: &Send, outcome: &Outcome) {
+    fn report(&self, send: &Send, outcome: &Outcome, now: Option<Instant>) {
         let span = &send.span;
         if !span.is_disabled() {
             span.record("attempts", send.tries.attempts);
@@ -289,7 +298,7 @@ impl Ledger {
             messages: msg.messages,
             body_len: msg.body.len(),
             attempts: send.tries.attempts,
-            elapsed: send.clock.started.elapsed(),
+            elapsed: now.map_or_else(|| send.clock.started.elapsed(), |now| now.saturating_duration_since(send.clock.started)),
             oneway: send.plan.oneway,
             broker,
             outcome: match outcome {

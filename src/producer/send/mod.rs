@@ -742,7 +742,9 @@ impl Producer {
         if send.seq != token.seq || !matches!(send.stage, Stage::OnWire(_)) {
             return;
         }
-        let latency = send.written_at.elapsed();
+        // The one clock reading of this answer: its latency, the send's time left, its end.
+        let now = Instant::now();
+        let latency = now.saturating_duration_since(send.written_at);
         // Every path below sets the stage again (or ends the send).
         let Stage::OnWire(hop) = std::mem::replace(&mut send.stage, Stage::Route) else { return };
         let oneway = send.plan.oneway;
@@ -757,7 +759,7 @@ impl Producer {
         if oneway {
             return self.on_oneway(id, hop, reply.map(|_| ()), latency);
         }
-        self.on_reply(id, hop, reply, latency, ctx)
+        self.on_reply(id, hop, reply, (latency, now), ctx)
     }
 
     /// An attempt as the send hooks see it (`cost_ms`: how long ago it started).
@@ -820,7 +822,9 @@ impl Producer {
     }
 
     /// Judges a reply and moves on: the end, a GO_AWAY resend, or a retry.
-    fn on_reply(&mut self, id: SendId, hop: Hop, reply: Result<RemotingCommand, Unanswered>, latency: Duration, ctx: &mut Context<Self>) {
+    /// `heard`: the attempt's latency, and when its answer came.
+    fn on_reply(&mut self, id: SendId, hop: Hop, reply: Result<RemotingCommand, Unanswered>, heard: (Duration, Instant), ctx: &mut Context<Self>) {
+        let (latency, now) = heard;
         let Some(send) = self.ledger.get(id) else { return };
         let rules = Rules {
             retry_codes: &self.config.retry_response_codes,
@@ -838,10 +842,10 @@ impl Producer {
             self.after_hooks(id, &hop, latency, outcome);
         }
         let Some(send) = self.ledger.get_mut(id) else { return };
-        let (left, max) = (send.clock.left(), send.plan.max_attempts);
+        let (left, max) = (send.clock.left_at(now), send.plan.max_attempts);
         match verdict {
             Verdict::Stored(result) => {
-                self.ledger.end(id, Ok(Some(result)));
+                self.ledger.end_at(id, Ok(Some(result)), now);
             }
             Verdict::StoredNotOk(result) => {
                 let next = send.tries.after_not_ok(result, max, left);
