@@ -311,7 +311,8 @@ pub struct ProducerConfig {
     /// `batchMaxDelayMs`; its accumulator's default, 10 ms).
     #[serde(with = "text::duration")]
     pub batch_max_delay: Duration,
-    /// A batch is sent once its body reaches this size (Java `batchMaxBytes`; default 32 KiB).
+    /// A batch is sent once the bodies of its messages pass this size (Java `batchMaxBytes`,
+    /// which counts bodies only, not properties or the batch's encoding; default 32 KiB).
     #[serde(with = "text::size")]
     pub batch_max_bytes: usize,
     /// Most body bytes held in batches, gathering or on their way; beyond it a message is sent

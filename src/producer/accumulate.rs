@@ -3,8 +3,9 @@
 //! for a send to a given queue) and go out as one SEND_BATCH_MESSAGE; every caller still gets its
 //! own [`SendResult`] (its own msgId, queue and offset) or its own error with its message back.
 //!
-//! A gathering batch is sent once its body reaches `batch_max_bytes`, or `batch_max_delay`
-//! after its first message. Each message is encoded into the batch body as it arrives (its
+//! A gathering batch is sent once the bodies of its messages pass `batch_max_bytes` (Java counts
+//! bodies only, so a batch of 1 KiB messages under the 32 KiB default holds 33), or
+//! `batch_max_delay` after its first message. Each message is encoded into the batch body as it arrives (its
 //! UNIQ_KEY is fixed then), so a message that cannot be encoded fails alone, at once. A gathered
 //! message holds its room in the in-flight budget from the moment it is gathered until its batch
 //! ends, and the bytes held are bounded by `total_batch_max_bytes`. Without room, or beyond that
@@ -285,11 +286,11 @@ impl Producer {
             self.send_gathered(&key, None, ctx);
         }
         let sync = matches!(reply, MemberReply::Sync(_));
-        // A batch fills up to `batch_max_bytes` and then takes one more message of at most that.
-        let capacity = self.config.batch_max_bytes.saturating_add(estimate).min(limit);
-        // As many members as messages of this size fill it (bounded: a tiny first message must
-        // not reserve room for thousands).
-        let members = (capacity / estimate.max(1)).clamp(1, MEMBERS_HINT_MAX);
+        // A batch goes once its bodies pass `batch_max_bytes`: as many messages of this size as
+        // fit in it, and one more. Room for that many members and their encoded size at once
+        // (bounded: a tiny first message must not reserve room for thousands).
+        let members = (self.config.batch_max_bytes / size.max(1)).saturating_add(1).clamp(1, MEMBERS_HINT_MAX);
+        let capacity = estimate.saturating_mul(members).min(limit);
         let (batch, opened) = self.accumulator.open(key.clone(), deadline, capacity, members);
         // The topic is checked with a batch's first message; the others share it (the key).
         let topic_checked = !batch.members.is_empty();
@@ -311,7 +312,9 @@ impl Producer {
                 return;
             }
         }
-        let (full, generation, deadline) = (batch.body.len() >= self.config.batch_max_bytes, batch.generation, batch.deadline);
+        // Java's rule (`MessageAccumulation.readyToSend`): the bodies held, not the encoded
+        // batch, and only once they pass the bound.
+        let (full, generation, deadline) = (batch.held > self.config.batch_max_bytes, batch.generation, batch.deadline);
         self.accumulator.hold(size);
         if full {
             return self.send_gathered(&key, None, ctx);

@@ -117,6 +117,41 @@ async fn gathered_sends_are_each_stored_once_with_their_own_properties_and_resul
 }
 
 #[actix_rt::test]
+async fn a_batch_goes_once_its_bodies_pass_batch_max_bytes() {
+    // Java's rule: bodies only, and only past the bound. Four 1 KiB bodies fill a 4 KiB bound
+    // exactly and wait (their encoded batch, with properties, is well over 4 KiB); the fifth
+    // passes it and the five go at once, long before the minute's delay.
+    let topic = topic_with_queues(1).await;
+    let requests = Arc::new(Requests::default());
+    let mut cfg = gathering(Duration::from_secs(60));
+    cfg.batch_max_bytes = 4 * 1024;
+    let p = Producer::new(cfg).with_hook(requests.clone()).start();
+    p.send(actix_rocketmq::Start).await.expect("mailbox").expect("producer starts");
+    let body = |i: usize| ProducerRecord::new(&topic, vec![b'a' + i as u8; 1024]).with_keys([format!("k-{i}")]);
+    let (collector, rx) = Collector::start(9);
+    for i in 0..4 {
+        p.send(SendAsync::new(body(i), collector.clone().recipient()).with_context(i as u64)).await.unwrap();
+    }
+    let broker = Admin::connect(&fixture::broker_addr());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(requests.sends.load(Ordering::Relaxed), 0, "4 KiB of bodies do not pass a 4 KiB bound");
+    assert_eq!(broker.held(&topic, 1).await, 0);
+    p.send(SendAsync::new(body(4), collector.clone().recipient()).with_context(4)).await.unwrap();
+    assert_eq!(broker.held_settled(&topic, 1, 5).await, 5, "the fifth body passed the bound: five stored, in time");
+    assert_eq!((requests.sends.load(Ordering::Relaxed), requests.messages.load(Ordering::Relaxed)), (1, 5), "one request of five");
+    // The next batch starts empty.
+    for i in 5..9 {
+        p.send(SendAsync::new(body(i), collector.clone().recipient()).with_context(i as u64)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(requests.sends.load(Ordering::Relaxed), 1, "the next four wait again");
+    p.shutdown().await;
+    let outcomes = tokio::time::timeout(Duration::from_secs(10), rx).await.expect("every callback").unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    assert_eq!(broker.held_settled(&topic, 1, 9).await, 9);
+}
+
+#[actix_rt::test]
 async fn flush_and_shutdown_send_what_is_gathering() {
     let topic = topic_with_queues(2).await;
     // Longer than the test waits: only Flush and Shutdown can send these.
