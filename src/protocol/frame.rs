@@ -354,6 +354,15 @@ struct JsonHeaderIn {
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+    // The shape brokers write, without serde; serde for everything else.
+    if let Some(cmd) = super::json_header::read_common(header, field_key) {
+        return Ok(cmd);
+    }
+    decode_json_header_serde(header)
+}
+
+/// The reference reader of JSON headers (serde_json): whatever the fast path passes on.
+fn decode_json_header_serde(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let h: JsonHeaderIn =
         serde_json::from_slice(header).map_err(|e| json_error(e, &[too_many_fields()], ProtocolError::BadHeader))?;
     Ok(RemotingCommand {
@@ -1127,6 +1136,59 @@ mod tests {
         h.extend_from_slice(&(ext.len() as i32).to_be_bytes());
         h.extend_from_slice(&ext);
         h
+    }
+
+    /// The broker's usual reply, as fastjson writes it (5.3.3, a send reply).
+    const BROKER_REPLY: &str = r#"{"code":0,"extFields":{"queueId":"3","MSG_REGION":"DefaultRegion","TRACE_ON":"true","msgId":"7F00000100002A9F0000000000001234","queueOffset":"12"},"flag":1,"language":"JAVA","opaque":5,"serializeTypeCurrentRPC":"JSON","version":475}"#;
+
+    #[test]
+    fn json_headers_read_without_serde_match_serde() {
+        // The fast path takes what brokers write...
+        let fast = super::super::json_header::read_common(BROKER_REPLY.as_bytes(), field_key).expect("the broker's reply takes the fast path");
+        assert_eq!(fast.ext_fields.get("msgId"), Some("7F00000100002A9F0000000000001234"));
+        assert_eq!((fast.code, fast.opaque, fast.flag, fast.version, fast.language), (0, 5, 1, 475, LanguageCode::Java));
+        // ...and, fast or not, every header reads as serde_json reads it (the same command, or
+        // the same error).
+        let cases = [
+            BROKER_REPLY,
+            r#"{"code":17,"remark":"topic not exist","flag":1,"opaque":-3,"language":"RUST","version":0}"#,
+            r#"{"code":0,"remark":null,"extFields":null}"#,
+            r#"{"code":0,"extFields":{}}"#,
+            " { \"code\" : 0 ,\n\t\"extFields\" : { \"a\" : \"b\" , \"c\" : null , \"d\" : \"\" } }\r\n",
+            r#"{"code":0,"extFields":{"n":5,"t":true,"f":1.5}}"#,
+            r#"{"code":0,"extFields":{"q":"a\"b","u":"\u00e9t\u00e9"}}"#,
+            r#"{"code":0,"extFields":{"raw":"été ☃"}}"#,
+            r#"{"code":0,"code":1}"#,
+            r#"{"code":0,"extFields":{"k":"1","k":"2"}}"#,
+            r#"{"code":0,"extFields":{"k":"1"},"extFields":{"k":"2"}}"#,
+            r#"{"code":0,"foo":[1,{"x":2}]}"#,
+            r#"{"code":0,"language":12}"#,
+            r#"{"code":0,"language":"KLINGON"}"#,
+            r#"{"opaque":1}"#,
+            r#"{"code":0}x"#,
+            r#"{"code":1.0}"#,
+            r#"{"code":1e3}"#,
+            r#"{"code":-0}"#,
+            r#"{"code":01}"#,
+            r#"{"code":2147483648}"#,
+            r#"{"code":-2147483648}"#,
+            r#"{"code":"0"}"#,
+            "{\"code\":0,\"remark\":\"a\u{1}b\"}",
+            r#"{}"#,
+            r#"[]"#,
+            r#"{"code":0,"extFields":{"a":"b",}}"#,
+            r#"{"code":0,}"#,
+            r#"{"code":0"#,
+            r#"{"code":0,"extFields":{"a":"b""#,
+            r#"{"code":nul}"#,
+            "",
+        ];
+        for h in cases {
+            assert_eq!(decode_json_header(h.as_bytes()), decode_json_header_serde(h.as_bytes()), "{h:?}");
+        }
+        // Not UTF-8: both refuse it.
+        let bad = b"{\"code\":0,\"remark\":\"\xff\"}";
+        assert_eq!(decode_json_header(bad), decode_json_header_serde(bad));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod fields;
 pub mod frame;
 pub mod header;
 pub mod heartbeat;
+mod json_header;
 pub mod limits;
 pub mod message_id;
 pub mod properties;

@@ -1,0 +1,193 @@
+//! The JSON header in the shape a broker writes it, read without serde.
+//!
+//! A 5.x broker answers every request with a JSON header, whatever serialization the request
+//! used (docs/PROTOCOL.md, Which serialization): every send's reply goes through here. Through
+//! serde_json a reply cost an owned `String` per field key and value and a scan of each string
+//! for escapes; profiles against the broker put it at about 5 % of the client's CPU in W4 (one
+//! reply per 32 messages). This reader takes what fastjson writes for a reply: one object of
+//! `code`, `flag`, `language`, `opaque`, `remark`, `serializeTypeCurrentRPC`, `version` and an
+//! `extFields` object of plain strings, in any order and with any whitespace, with the values
+//! sharing one string as a binary header's do. Anything else (an escape, a nested value, a
+//! number where a string was expected, an unknown or repeated key, a fraction) makes it return
+//! `None`, and the caller reads the header with serde_json, which stays the reference for what
+//! is accepted and how.
+
+use std::borrow::Cow;
+
+use super::command::{LanguageCode, RemotingCommand};
+use super::ext::{ExtFields, Value};
+use super::limits::MAX_EXT_FIELDS;
+
+/// The header, if it has the common shape (see the module docs); `None` otherwise.
+pub(crate) fn read_common(header: &[u8], field_key: impl Fn(&[u8]) -> Cow<'static, str>) -> Option<RemotingCommand> {
+    // JSON is UTF-8 as a whole: one check, and every string sliced out below between two
+    // ASCII quotes is valid on its own.
+    let text = std::str::from_utf8(header).ok()?;
+    let mut r = Cursor { b: text.as_bytes(), at: 0 };
+    let mut h = Fields::default();
+    r.expect(b'{')?;
+    if !r.eat(b'}') {
+        loop {
+            let key = r.string()?;
+            r.expect(b':')?;
+            match key {
+                "code" => set(&mut h.code, r.int()?)?,
+                "flag" => set(&mut h.flag, r.int()?)?,
+                "opaque" => set(&mut h.opaque, r.int()?)?,
+                "version" => set(&mut h.version, r.int()?)?,
+                "language" => set(&mut h.language, LanguageCode::from_name(r.string()?).unwrap_or(LanguageCode::Other))?,
+                "remark" => set(&mut h.remark, if r.null() { None } else { Some(r.string()?.to_owned()) })?,
+                "serializeTypeCurrentRPC" => set(&mut h.serialize, r.string()?)?,
+                "extFields" => {
+                    let ext = if r.null() { Some(ExtFields::new()) } else { ext_fields(&mut r, &field_key) };
+                    set(&mut h.ext, ext?)?
+                }
+                _ => return None,
+            }
+            if r.eat(b',') {
+                continue;
+            }
+            r.expect(b'}')?;
+            break;
+        }
+    }
+    r.skip_ws();
+    if r.at != r.b.len() {
+        return None;
+    }
+    Some(RemotingCommand {
+        code: h.code?,
+        language: h.language.unwrap_or(LanguageCode::Java),
+        version: h.version.unwrap_or(0),
+        opaque: h.opaque.unwrap_or(0),
+        flag: h.flag.unwrap_or(0),
+        remark: h.remark.flatten(),
+        ext_fields: h.ext.unwrap_or_default(),
+        body: bytes::Bytes::new(),
+    })
+}
+
+/// The top-level fields seen so far (each at most once: serde refuses a repeated one).
+#[derive(Default)]
+struct Fields<'a> {
+    code: Option<i32>,
+    flag: Option<i32>,
+    opaque: Option<i32>,
+    version: Option<i32>,
+    language: Option<LanguageCode>,
+    remark: Option<Option<String>>,
+    serialize: Option<&'a str>,
+    ext: Option<ExtFields>,
+}
+
+fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
+}
+
+/// `extFields`: an object of strings (`null` values dropped, as serde's reader drops them),
+/// the values copied into one shared string.
+fn ext_fields(r: &mut Cursor<'_>, field_key: &impl Fn(&[u8]) -> Cow<'static, str>) -> Option<ExtFields> {
+    r.expect(b'{')?;
+    let mut entries: Vec<(Cow<'static, str>, Value)> = Vec::with_capacity(8);
+    // The values are shorter than what is left of the header.
+    let mut text = String::with_capacity(r.b.len() - r.at);
+    if r.eat(b'}') {
+        return Some(ExtFields::from_received(entries, text));
+    }
+    loop {
+        let key = r.string()?;
+        r.expect(b':')?;
+        if !r.null() {
+            let value = r.string()?;
+            // A repeated key is left to serde, whose reader keeps the last value in its place.
+            if entries.len() == MAX_EXT_FIELDS || entries.iter().any(|(k, _)| k == key) {
+                return None;
+            }
+            let start = text.len();
+            text.push_str(value);
+            // (a header is at most 16 MiB, so its offsets fit in u32)
+            entries.push((field_key(key.as_bytes()), Value::Shared(start as u32, text.len() as u32)));
+        }
+        if r.eat(b',') {
+            continue;
+        }
+        r.expect(b'}')?;
+        return Some(ExtFields::from_received(entries, text));
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// Skips whitespace, then takes `c` if it comes next.
+    fn eat(&mut self, c: u8) -> bool {
+        self.skip_ws();
+        if self.b.get(self.at) == Some(&c) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Option<()> {
+        self.eat(c).then_some(())
+    }
+
+    /// A `null` literal, taken if it comes next.
+    fn null(&mut self) -> bool {
+        self.skip_ws();
+        if self.b[self.at..].starts_with(b"null") {
+            self.at += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string without escapes or control characters.
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let len = self.b[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if self.b[start + len] != b'"' {
+            return None;
+        }
+        self.at = start + len + 1;
+        // Between two ASCII quotes of valid UTF-8: valid on its own.
+        std::str::from_utf8(&self.b[start..start + len]).ok()
+    }
+
+    /// An integer in `i32` (no fraction, no exponent).
+    fn int(&mut self) -> Option<i32> {
+        self.skip_ws();
+        let start = self.at;
+        let negative = self.b.get(self.at) == Some(&b'-');
+        if negative {
+            self.at += 1;
+        }
+        let digits = self.b[self.at..].iter().take_while(|c| c.is_ascii_digit()).count();
+        // JSON has no leading zeros ("0" alone is fine), and serde_json reads "-0" as a float.
+        if digits == 0 || (self.b[self.at] == b'0' && (digits > 1 || negative)) {
+            return None;
+        }
+        self.at += digits;
+        if let Some(b'.' | b'e' | b'E') = self.b.get(self.at) {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.at]).ok()?.parse().ok()
+    }
+}
