@@ -23,7 +23,7 @@ pub(crate) fn read_common(header: &[u8], field_key: impl Fn(&[u8]) -> Cow<'stati
     // JSON is UTF-8 as a whole: one check, and every string sliced out below between two
     // ASCII quotes is valid on its own.
     let text = std::str::from_utf8(header).ok()?;
-    let mut r = Cursor { b: text.as_bytes(), at: 0 };
+    let mut r = Cursor { s: text, b: text.as_bytes(), at: 0 };
     let mut h = Fields::default();
     r.expect(b'{')?;
     if !r.eat(b'}') {
@@ -121,6 +121,8 @@ fn ext_fields(r: &mut Cursor<'_>, field_key: &impl Fn(&[u8]) -> Cow<'static, str
 }
 
 struct Cursor<'a> {
+    /// The header, checked as UTF-8 once; strings are sliced out of it.
+    s: &'a str,
     b: &'a [u8],
     at: usize,
 }
@@ -167,8 +169,9 @@ impl<'a> Cursor<'a> {
             return None;
         }
         self.at = start + len + 1;
-        // Between two ASCII quotes of valid UTF-8: valid on its own.
-        std::str::from_utf8(&self.b[start..start + len]).ok()
+        // Between two ASCII quotes of the checked text: on character boundaries, so the slice
+        // needs no second check.
+        self.s.get(start..start + len)
     }
 
     /// An integer in `i32` (no fraction, no exponent).
@@ -188,6 +191,6 @@ impl<'a> Cursor<'a> {
         if let Some(b'.' | b'e' | b'E') = self.b.get(self.at) {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.at]).ok()?.parse().ok()
+        self.s.get(start..self.at)?.parse().ok()
     }
 }
