@@ -200,14 +200,7 @@ impl UniqIdGenerator {
         dst.push_str(&self.prefix);
         let [a, b, c, d] = diff.to_be_bytes();
         let [e, f] = self.counter.to_be_bytes();
-        // The 12 digits into one stack buffer, then one append: per pair, a push checked the
-        // capacity and called memcpy for two bytes.
-        let mut digits = [0u8; 12];
-        for (pair, byte) in digits.chunks_exact_mut(2).zip([a, b, c, d, e, f]) {
-            let i = 2 * usize::from(byte);
-            pair.copy_from_slice(&HEX_PAIRS.as_bytes()[i..i + 2]);
-        }
-        dst.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+        push_hex(dst, &[a, b, c, d, e, f]);
         self.counter = self.counter.wrapping_add(1);
     }
 }
