@@ -175,7 +175,7 @@ impl SendMessageRequestHeaderV2 {
 }
 
 /// The fields of a [`SendMessageRequestHeaderV2`] by reference: the send path writes them
-/// straight into the request's bytes ([`FieldWriter`](super::fields::FieldWriter)) from the
+/// straight into the request's bytes ([`FieldWriter`]) from the
 /// message it holds, with no owned copies and no string map. One list of fields serves both.
 ///
 /// ```

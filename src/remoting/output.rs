@@ -118,22 +118,25 @@ mod tests {
         assert_eq!(out.first(), b"head1|");
     }
 
-    #[test]
-    fn advancing_drops_written_bytes_across_segments() {
+    /// "abcdefgh" as buffer, segment, buffer.
+    fn three_parts() -> Output {
         let mut out = Output::with_capacity(16);
         out.buffer().extend_from_slice(b"ab");
         out.push_segment(Bytes::from_static(b"cdef"));
         out.buffer().extend_from_slice(b"gh");
+        out
+    }
+
+    #[test]
+    fn advancing_drops_written_bytes_across_segments() {
         // Every split point, from a fresh copy each time.
         for n in 0..=8 {
-            let mut o = Output::with_capacity(16);
-            o.buffer().extend_from_slice(b"ab");
-            o.push_segment(Bytes::from_static(b"cdef"));
-            o.buffer().extend_from_slice(b"gh");
+            let mut o = three_parts();
             o.advance(n);
             assert_eq!(o.len(), 8 - n, "after {n}");
             assert_eq!(offered(&o), &b"abcdefgh"[n..], "after {n}");
         }
+        let mut out = three_parts();
         out.advance(3);
         out.advance(5);
         assert!(out.is_empty());

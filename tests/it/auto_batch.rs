@@ -32,6 +32,14 @@ impl SendHook for Requests {
     }
 }
 
+/// A started producer of `cfg` with a [`Requests`] hook.
+async fn counting(cfg: ProducerConfig) -> (actix::Addr<Producer>, Arc<Requests>) {
+    let requests = Arc::new(Requests::default());
+    let p = Producer::new(cfg).with_hook(requests.clone()).start();
+    p.send(actix_rocketmq::Start).await.expect("mailbox").expect("producer starts");
+    (p, requests)
+}
+
 /// A fresh group's config with auto-batching on and `delay` as the batch delay; the send timeout
 /// is at least twice the delay, so a delay of a minute leaves only `Flush` and `Shutdown` to
 /// send a batch within the test.
@@ -55,11 +63,9 @@ async fn gathered_sends_are_each_stored_once_with_their_own_properties_and_resul
     const ASYNC: usize = 120;
     const SYNC: usize = 40;
     let topic = topic_with_queues(4).await;
-    let requests = Arc::new(Requests::default());
     let mut cfg = gathering(Duration::from_millis(50));
     cfg.batch_max_bytes = 2 * 1024;
-    let p = Producer::new(cfg).with_hook(requests.clone()).start();
-    p.send(actix_rocketmq::Start).await.expect("mailbox").expect("producer starts");
+    let (p, requests) = counting(cfg).await;
 
     // Async sends (callbacks) and sync sends from concurrent callers, all gathered.
     let (collector, rx) = Collector::start(ASYNC);
@@ -122,11 +128,9 @@ async fn a_batch_goes_once_its_bodies_pass_batch_max_bytes() {
     // exactly and wait (their encoded batch, with properties, is well over 4 KiB); the fifth
     // passes it and the five go at once, long before the minute's delay.
     let topic = topic_with_queues(1).await;
-    let requests = Arc::new(Requests::default());
     let mut cfg = gathering(Duration::from_secs(60));
     cfg.batch_max_bytes = 4 * 1024;
-    let p = Producer::new(cfg).with_hook(requests.clone()).start();
-    p.send(actix_rocketmq::Start).await.expect("mailbox").expect("producer starts");
+    let (p, requests) = counting(cfg).await;
     let body = |i: usize| ProducerRecord::new(&topic, vec![b'a' + i as u8; 1024]).with_keys([format!("k-{i}")]);
     let (collector, rx) = Collector::start(9);
     for i in 0..4 {
