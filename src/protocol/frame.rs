@@ -120,8 +120,7 @@ impl EncodedRequest {
 /// no remark), byte for byte what [`encode_frame`] writes for the same command. On error
 /// nothing is appended.
 pub fn encode_request(req: &EncodedRequest, opaque: i32, flag: i32, dst: &mut BytesMut) -> Result<(), ProtocolError> {
-    let head = Head { code: req.code, language: LanguageCode::Rust, version: super::codes::VERSION_5_3_3, opaque, flag };
-    write_frame(dst, req.ser, &head, None, &req.body, Body::Append, |w| w.put_encoded(&req.fields))
+    write_request(req, opaque, flag, Body::Append, dst)
 }
 
 /// [`encode_request`] without the body: the frame's length counts `req.body`, which the
@@ -142,8 +141,13 @@ pub fn encode_request(req: &EncodedRequest, opaque: i32, flag: i32, dst: &mut By
 /// assert_eq!(head, whole);
 /// ```
 pub fn encode_request_head(req: &EncodedRequest, opaque: i32, flag: i32, dst: &mut BytesMut) -> Result<(), ProtocolError> {
+    write_request(req, opaque, flag, Body::Counted, dst)
+}
+
+/// The frame of `req` (language RUST, version 5.3.3, no remark), its body as `body` says.
+fn write_request(req: &EncodedRequest, opaque: i32, flag: i32, body: Body, dst: &mut BytesMut) -> Result<(), ProtocolError> {
     let head = Head { code: req.code, language: LanguageCode::Rust, version: super::codes::VERSION_5_3_3, opaque, flag };
-    write_frame(dst, req.ser, &head, None, &req.body, Body::Counted, |w| w.put_encoded(&req.fields))
+    write_frame(dst, req.ser, &head, None, &req.body, body, |w| w.put_encoded(&req.fields))
 }
 
 /// What [`write_frame`] does with the body.

@@ -291,23 +291,12 @@ fn write_common(w: &mut impl FieldSink, producer_group: &str, default_topic: &st
 pub struct SendHeaderCommon {
     ser: super::SerializeType,
     encoded: bytes::Bytes,
-    producer_group: String,
-    default_topic: String,
-    default_topic_queue_nums: i32,
 }
 
 impl SendHeaderCommon {
     /// The common fields of a producer's sends, in serialization `ser`.
     pub fn new(ser: super::SerializeType, producer_group: &str, default_topic: &str, default_topic_queue_nums: i32) -> Self {
-        let mut buf = bytes::BytesMut::new();
-        write_common(&mut FieldWriter::new(ser, &mut buf), producer_group, default_topic, default_topic_queue_nums, 0, false);
-        SendHeaderCommon {
-            ser,
-            encoded: buf.freeze(),
-            producer_group: producer_group.to_owned(),
-            default_topic: default_topic.to_owned(),
-            default_topic_queue_nums,
-        }
+        SendHeaderCommon { ser, encoded: encode_common(ser, producer_group, default_topic, default_topic_queue_nums, 0, false) }
     }
 
     /// The serialization the block is encoded in.
@@ -315,14 +304,16 @@ impl SendHeaderCommon {
         self.ser
     }
 
-    /// Whether `header`'s common fields are the ones encoded here.
-    fn matches(&self, header: &SendHeaderRef<'_>) -> bool {
-        header.producer_group == self.producer_group
-            && header.default_topic == self.default_topic
-            && header.default_topic_queue_nums == self.default_topic_queue_nums
-            && header.reconsume_times == 0
-            && !header.unit_mode
+    /// Whether `header`'s common fields encode to this block (a debug check).
+    fn matches(&self, h: &SendHeaderRef<'_>) -> bool {
+        encode_common(self.ser, h.producer_group, h.default_topic, h.default_topic_queue_nums, h.reconsume_times, h.unit_mode) == self.encoded
     }
+}
+
+fn encode_common(ser: super::SerializeType, producer_group: &str, default_topic: &str, default_topic_queue_nums: i32, reconsume_times: i32, unit_mode: bool) -> bytes::Bytes {
+    let mut buf = bytes::BytesMut::new();
+    write_common(&mut FieldWriter::new(ser, &mut buf), producer_group, default_topic, default_topic_queue_nums, reconsume_times, unit_mode);
+    buf.freeze()
 }
 
 impl CommandHeader for SendMessageRequestHeaderV2 {

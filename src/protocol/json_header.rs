@@ -103,8 +103,9 @@ fn ext_fields(r: &mut Cursor<'_>, field_key: &impl Fn(&[u8]) -> Cow<'static, str
         r.expect(b':')?;
         if !r.null() {
             let value = r.string()?;
-            // A repeated key is left to serde, whose reader keeps the last value in its place.
-            if entries.len() == MAX_EXT_FIELDS || entries.iter().any(|(k, _)| k == key) {
+            // Past the limit, serde's reader gives the error. (A repeated key is settled by
+            // `from_received`, which serde's reader ends with too.)
+            if entries.len() == MAX_EXT_FIELDS {
                 return None;
             }
             let start = text.len();
