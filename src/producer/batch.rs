@@ -5,7 +5,8 @@ use bytes::{Bytes, BytesMut};
 use super::record::ProducerRecord;
 use super::validate::{check_content, check_topic};
 use crate::error::ValidationError;
-use crate::protocol::batch::encode_batch_message;
+use crate::protocol::batch::encode_batch_message_with;
+use crate::protocol::ProtocolError;
 use crate::protocol::message_id::UniqIdGenerator;
 
 /// Fixed bytes of one inner message besides body and properties (Java
@@ -60,7 +61,6 @@ pub fn encode_batch(
 ) -> Result<EncodedBatch, ValidationError> {
     let mut body = BytesMut::with_capacity(records.iter().map(|r| size_bound(r, extra)).sum());
     let mut msg_ids = String::with_capacity(records.len() * (ids.prefix().len() + 13));
-    let mut props = String::new();
     let now = crate::protocol::message_id::now_millis();
     for r in records {
         if !msg_ids.is_empty() {
@@ -68,16 +68,25 @@ pub fn encode_batch(
         }
         let start = msg_ids.len();
         ids.push_next_id_at(now, &mut msg_ids);
-        props.clear();
-        r.encode_properties(&msg_ids[start..], extra, &mut props);
-        encode_batch_message(r.flag(), r.body(), &props, &mut body).map_err(|_| {
-            ValidationError::PropertiesTooLarge { size: props.len(), max: i16::MAX as usize }
-        })?;
+        let id = &msg_ids[start..];
+        // The properties go straight into the body, after the message's own body.
+        encode_batch_message_with(r.flag(), r.body(), &mut body, |dst| r.encode_properties(id, extra, dst))
+            .map_err(properties_too_large)?;
     }
     if body.len() > max_message_size {
         return Err(ValidationError::BatchTooLarge { size: body.len(), max: max_message_size });
     }
     Ok(EncodedBatch { body: body.freeze(), msg_ids, count: records.len() })
+}
+
+/// What an inner message refused for its length was: its properties over `i16::MAX` (its body
+/// is bounded long before `i32::MAX` by the message size checks).
+pub(crate) fn properties_too_large(error: ProtocolError) -> ValidationError {
+    let size = match error {
+        ProtocolError::TooLong { len, .. } => len,
+        _ => 0,
+    };
+    ValidationError::PropertiesTooLarge { size, max: i16::MAX as usize }
 }
 
 /// An upper bound of a message's encoded size inside a batch body (with no producer-set

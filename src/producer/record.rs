@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::protocol::properties::{names, PropertyWriter};
+use crate::protocol::properties::{names, PropertySink, PropertyWriter};
 use crate::name::{SharedName, TopicName};
 use crate::protocol::route::MessageQueue;
 
@@ -251,21 +251,26 @@ impl ProducerRecord {
     }
 
     /// Encodes the wire properties: user properties, then TAGS, KEYS, WAIT, the delay, the
-    /// `UNIQ_KEY` and `extra` (e.g. `INSTANCE_ID`).
-    pub fn encode_properties(&self, uniq_key: &str, extra: &[(&str, &str)], dst: &mut String) {
+    /// `UNIQ_KEY` and `extra` (e.g. `INSTANCE_ID`), into a string or a batch body.
+    pub fn encode_properties<D: PropertySink>(&self, uniq_key: &str, extra: &[(&str, &str)], dst: &mut D) {
         // Written field by field (no joined keys, no iterator chain): this runs for every
-        // message, 32 times per request in a batch of 32.
+        // message, 32 times per request in a batch of 32. WAIT and the UNIQ_KEY's name are
+        // appended with their separators in one piece each.
         let mut w = PropertyWriter::new(dst);
         for (n, v) in &self.properties {
             w.put(n, v);
         }
-        w.put(names::TAGS, self.tags.as_deref().unwrap_or(""));
-        w.put_joined(names::KEYS, &self.keys, ' ');
-        w.put(names::WAIT, if self.wait_store_msg_ok { "true" } else { "false" });
+        if let Some(tags) = &self.tags {
+            w.put(names::TAGS, tags);
+        }
+        if !self.keys.is_empty() {
+            w.put_joined(names::KEYS, &self.keys, ' ');
+        }
+        w.put_entry(if self.wait_store_msg_ok { "WAIT\u{1}true\u{2}" } else { "WAIT\u{1}false\u{2}" });
         if let Some((name, value)) = self.delay.map(|d| d.property()) {
             w.put(name, &value);
         }
-        w.put(names::UNIQ_KEY, uniq_key);
+        w.put_after("UNIQ_KEY\u{1}", uniq_key);
         for (n, v) in extra {
             w.put(n, v);
         }
@@ -480,6 +485,21 @@ mod tests {
             "SendResult [sendStatus=SEND_OK, msgId=AC1100020001, offsetMsgId=7F00000100002A9F0000000000000001, \
              messageQueue=MessageQueue [topic=T, brokerName=broker-a, queueId=3], queueOffset=17, recallHandle=null]"
         );
+    }
+
+    #[test]
+    fn a_plain_record_writes_wait_and_its_key_as_any_property() {
+        for wait in [true, false] {
+            let rec = ProducerRecord::new("t", "b").with_wait_store_msg_ok(wait);
+            let (mut fast, mut plain) = (String::new(), String::new());
+            rec.encode_properties("UK", &[], &mut fast);
+            let wait = wait.to_string();
+            crate::protocol::properties::encode_properties([(names::WAIT, wait.as_str()), (names::UNIQ_KEY, "UK")], &mut plain);
+            assert_eq!(fast, plain);
+            let mut body = bytes::BytesMut::new();
+            rec.encode_properties("UK", &[], &mut body);
+            assert_eq!(&body[..], plain.as_bytes(), "a batch body gets the same bytes");
+        }
     }
 
     #[test]

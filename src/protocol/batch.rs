@@ -38,32 +38,65 @@ pub fn encode_batch_message(
     properties: &str,
     dst: &mut BytesMut,
 ) -> Result<(), ProtocolError> {
-    let props_len = i16::try_from(properties.len()).map_err(|_| ProtocolError::TooLong {
-        what: "batch message properties",
-        len: properties.len(),
-        max: i16::MAX as usize,
-    })?;
-    let total = batch_message_len(body.len(), properties.len());
-    let total_i32 = i32::try_from(total).map_err(|_| ProtocolError::TooLong {
-        what: "batch message",
-        len: total,
-        max: i32::MAX as usize,
-    })?;
+    // (checked first so that nothing is written when it is too long)
+    props_len(properties.len())?;
+    encode_batch_message_with(flag, body, dst, |dst| dst.put_slice(properties.as_bytes()))
+}
+
+/// [`encode_batch_message`] with the properties written by `write_properties` straight into
+/// `dst`, after the body: a batch's messages are encoded without a property string of their
+/// own, copied in afterwards. The lengths are filled in once the properties are written. On
+/// error (properties longer than `i16::MAX`, a message longer than `i32::MAX`) nothing is
+/// appended, and the error's `len` is the length that was too long.
+///
+/// ```
+/// use actix_rocketmq::protocol::batch::{encode_batch_message, encode_batch_message_with};
+/// use bytes::{BufMut, BytesMut};
+///
+/// let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+/// encode_batch_message(0, b"hi", "UNIQ_KEY\u{1}ABC\u{2}", &mut a).unwrap();
+/// encode_batch_message_with(0, b"hi", &mut b, |dst| dst.put_slice(b"UNIQ_KEY\x01ABC\x02")).unwrap();
+/// assert_eq!(a, b);
+/// ```
+pub fn encode_batch_message_with(
+    flag: i32,
+    body: &[u8],
+    dst: &mut BytesMut,
+    write_properties: impl FnOnce(&mut BytesMut),
+) -> Result<(), ProtocolError> {
+    let start = dst.len();
+    // The five fixed ints first as zeros (magic code and body CRC stay 0: the broker ignores
+    // the one and computes the other), then the body and the room for the properties' length.
+    dst.reserve(FIXED_LEN + body.len());
+    dst.put_slice(&[0u8; 20]);
+    dst.put_slice(body);
+    dst.put_i16(0);
+    let props_at = dst.len();
+    write_properties(dst);
+    let lengths = props_len(dst.len() - props_at).and_then(|props| {
+        let total = dst.len() - start;
+        let total = i32::try_from(total).map_err(|_| ProtocolError::TooLong { what: "batch message", len: total, max: i32::MAX as usize })?;
+        Ok((props, total))
+    });
+    let (props, total) = match lengths {
+        Ok(lengths) => lengths,
+        Err(error) => {
+            dst.truncate(start);
+            return Err(error);
+        }
+    };
     // body.len() < total <= i32::MAX, so this cannot truncate.
     let body_len = body.len() as i32;
-
-    // The five fixed ints in one write: this runs for every message of a batch.
-    let mut head = [0u8; 20];
-    head[..4].copy_from_slice(&total_i32.to_be_bytes());
-    // [4..8] magic code: ignored by the broker; [8..12] body CRC: the broker computes its own
-    head[12..16].copy_from_slice(&flag.to_be_bytes());
-    head[16..].copy_from_slice(&body_len.to_be_bytes());
-    dst.reserve(total);
-    dst.put_slice(&head);
-    dst.put_slice(body);
-    dst.put_i16(props_len);
-    dst.put_slice(properties.as_bytes());
+    dst[start..start + 4].copy_from_slice(&total.to_be_bytes());
+    dst[start + 12..start + 16].copy_from_slice(&flag.to_be_bytes());
+    dst[start + 16..start + 20].copy_from_slice(&body_len.to_be_bytes());
+    dst[props_at - 2..props_at].copy_from_slice(&props.to_be_bytes());
     Ok(())
+}
+
+/// The properties' length as the inner message's 2-byte field.
+fn props_len(len: usize) -> Result<i16, ProtocolError> {
+    i16::try_from(len).map_err(|_| ProtocolError::TooLong { what: "batch message properties", len, max: i16::MAX as usize })
 }
 
 #[cfg(test)]
@@ -112,5 +145,18 @@ mod tests {
             })
         );
         assert!(dst.is_empty());
+    }
+
+    #[test]
+    fn properties_written_in_place_are_undone_when_too_long() {
+        let mut dst = BytesMut::from(&b"kept"[..]);
+        let too_long = vec![b'p'; i16::MAX as usize + 1];
+        let res = encode_batch_message_with(0, b"body", &mut dst, |d| d.put_slice(&too_long));
+        assert_eq!(res, Err(ProtocolError::TooLong { what: "batch message properties", len: 32768, max: 32767 }));
+        assert_eq!(&dst[..], b"kept", "what came before stays, nothing of the message does");
+        encode_batch_message_with(7, b"body", &mut dst, |d| d.put_slice(b"A\x01B\x02")).unwrap();
+        let mut expected = BytesMut::from(&b"kept"[..]);
+        encode_batch_message(7, b"body", "A\u{1}B\u{2}", &mut expected).unwrap();
+        assert_eq!(dst, expected);
     }
 }

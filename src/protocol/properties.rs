@@ -301,10 +301,39 @@ pub fn encode_properties<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(
     }
 }
 
-/// Appends property entries to a string one by one, with [`encode_properties`]'s rules (an
-/// entry with an empty name or value is skipped). For callers that have their properties in
-/// several places (a record's fields, its keys, the producer's own), so they need neither an
-/// iterator chain nor a joined string per message.
+/// Where encoded properties are appended: a `String` (a request header's `properties` field)
+/// or the bytes of a batch body, where each inner message's properties are written in place.
+///
+/// ```
+/// use actix_rocketmq::protocol::properties::PropertySink;
+///
+/// let mut body = bytes::BytesMut::new();
+/// body.push_text("TAGS\u{1}A\u{2}");
+/// assert_eq!(&body[..], b"TAGS\x01A\x02");
+/// ```
+pub trait PropertySink {
+    /// Appends `text`.
+    fn push_text(&mut self, text: &str);
+}
+
+impl PropertySink for String {
+    #[inline]
+    fn push_text(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl PropertySink for bytes::BytesMut {
+    #[inline]
+    fn push_text(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// Appends property entries one by one, with [`encode_properties`]'s rules (an entry with an
+/// empty name or value is skipped), to a string or a batch body ([`PropertySink`]). For callers
+/// that have their properties in several places (a record's fields, its keys, the producer's
+/// own), so they need neither an iterator chain nor a joined string per message.
 ///
 /// ```
 /// use actix_rocketmq::protocol::properties::PropertyWriter;
@@ -316,13 +345,17 @@ pub fn encode_properties<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(
 /// w.put("EMPTY", "");
 /// assert_eq!(s, "TAGS\u{1}TagA\u{2}KEYS\u{1}k1 k2\u{2}");
 /// ```
-pub struct PropertyWriter<'a> {
-    dst: &'a mut String,
+pub struct PropertyWriter<'a, D: PropertySink = String> {
+    dst: &'a mut D,
 }
 
-impl<'a> PropertyWriter<'a> {
+/// The separators as text, to append with the rest.
+const NAME_VALUE: &str = "\u{1}";
+const END: &str = "\u{2}";
+
+impl<'a, D: PropertySink> PropertyWriter<'a, D> {
     /// A writer appending to `dst`.
-    pub fn new(dst: &'a mut String) -> Self {
+    pub fn new(dst: &'a mut D) -> Self {
         PropertyWriter { dst }
     }
 
@@ -331,11 +364,31 @@ impl<'a> PropertyWriter<'a> {
         if name.is_empty() || value.is_empty() {
             return;
         }
-        self.dst.reserve(name.len() + value.len() + 2);
-        self.dst.push_str(name);
-        self.dst.push(NAME_VALUE_SEPARATOR);
-        self.dst.push_str(value);
-        self.dst.push(PROPERTY_SEPARATOR);
+        self.dst.push_text(name);
+        self.dst.push_text(NAME_VALUE);
+        self.put_value(value);
+    }
+
+    /// Appends a whole entry written beforehand, separators included (`"WAIT\u{1}true\u{2}"`):
+    /// for the entries every message carries, one append instead of four.
+    pub(crate) fn put_entry(&mut self, entry: &'static str) {
+        debug_assert!(entry.ends_with(END) && entry.matches(NAME_VALUE).count() >= 1);
+        self.dst.push_text(entry);
+    }
+
+    /// Appends `value 0x02` after a name written with its separator (`"UNIQ_KEY\u{1}"`), unless
+    /// `value` is empty.
+    pub(crate) fn put_after(&mut self, name_and_separator: &'static str, value: &str) {
+        debug_assert!(name_and_separator.len() > 1 && name_and_separator.ends_with(NAME_VALUE));
+        if !value.is_empty() {
+            self.dst.push_text(name_and_separator);
+            self.put_value(value);
+        }
+    }
+
+    fn put_value(&mut self, value: &str) {
+        self.dst.push_text(value);
+        self.dst.push_text(END);
     }
 
     /// Appends one entry whose value is `parts` joined by `sep` (Java's `KEYS`: keys joined by
@@ -345,16 +398,17 @@ impl<'a> PropertyWriter<'a> {
         if name.is_empty() || len == 0 {
             return;
         }
-        self.dst.reserve(name.len() + len + 2);
-        self.dst.push_str(name);
-        self.dst.push(NAME_VALUE_SEPARATOR);
+        let mut sep_text = [0u8; 4];
+        let sep_text: &str = sep.encode_utf8(&mut sep_text);
+        self.dst.push_text(name);
+        self.dst.push_text(NAME_VALUE);
         for (i, part) in parts.iter().enumerate() {
             if i > 0 {
-                self.dst.push(sep);
+                self.dst.push_text(sep_text);
             }
-            self.dst.push_str(part);
+            self.dst.push_text(part);
         }
-        self.dst.push(PROPERTY_SEPARATOR);
+        self.dst.push_text(END);
     }
 }
 

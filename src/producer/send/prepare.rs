@@ -6,11 +6,11 @@ use bytes::{Bytes, BytesMut};
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ValidationError};
 use crate::namespace::wrap;
-use crate::producer::batch::{check_batch, encode_batch};
+use crate::producer::batch::{check_batch, encode_batch, properties_too_large};
 use crate::name::TopicName;
 use crate::producer::record::ProducerRecord;
 use crate::producer::validate::{check_content, check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
-use crate::protocol::batch::encode_batch_message;
+use crate::protocol::batch::encode_batch_message_with;
 use crate::protocol::codes::request;
 use crate::protocol::message_id::UniqIdGenerator;
 use crate::protocol::properties::{encode_properties, names};
@@ -73,8 +73,6 @@ pub(crate) struct Encoder {
     namespace: Option<String>,
     max_message_size: usize,
     compress_over: usize,
-    /// Reused for the properties of auto-batch members, which are copied into the batch body.
-    scratch: String,
 }
 
 impl Encoder {
@@ -84,7 +82,6 @@ impl Encoder {
             namespace: config.namespace.clone().filter(|n| !n.is_empty()),
             max_message_size: config.max_message_size,
             compress_over: config.compress_msg_body_over_howmuch,
-            scratch: String::new(),
         }
     }
 
@@ -158,18 +155,10 @@ impl Encoder {
             check_record(record, self.max_message_size)?;
         }
         let key = self.ids.next_id();
-        // The properties go into the batch body at once: one scratch string serves every member.
-        let mut properties = std::mem::take(&mut self.scratch);
-        properties.clear();
-        record.encode_properties(&key, &extra_properties(self.namespace.as_deref()), &mut properties);
-        let size = properties.len();
-        let mark = body.len();
-        let encoded = size <= MAX_PROPERTIES_LEN && encode_batch_message(record.flag(), record.body(), &properties, body).is_ok();
-        self.scratch = properties;
-        if !encoded {
-            body.truncate(mark);
-            return Err(ValidationError::PropertiesTooLarge { size, max: MAX_PROPERTIES_LEN }.into());
-        }
+        // The properties go straight into the batch body, after the message's body.
+        let extra = extra_properties(self.namespace.as_deref());
+        encode_batch_message_with(record.flag(), record.body(), body, |dst| record.encode_properties(&key, &extra, dst))
+            .map_err(properties_too_large)?;
         Ok(key)
     }
 
