@@ -24,7 +24,8 @@ pub fn check_batch(records: &[ProducerRecord], max_message_size: usize) -> Resul
     check_topic(first.topic())?;
     for r in records {
         check_content(r, max_message_size)?;
-        if r.topic() != first.topic() {
+        // (shared names: the same name shared compares without reading it)
+        if r.topic_name() != first.topic_name() {
             return Err(ValidationError::MixedTopics { first: first.topic().into(), other: r.topic().into() });
         }
         if r.wait_store_msg_ok() != first.wait_store_msg_ok() {

@@ -123,7 +123,11 @@ fn month_bounds(now_millis: i64) -> (i64, i64) {
 /// ```
 #[derive(Debug, Clone)]
 pub struct UniqIdGenerator {
-    prefix: String,
+    /// The fixed part (IP, pid, hash) in hex, then the hex of the time field `stamp`: the ids
+    /// of one millisecond (a batch's, or a few hundred sends') differ only in the counter.
+    stamped: String,
+    prefix_len: usize,
+    stamp: Option<u32>,
     counter: u16,
     month_start: i64,
     next_month_start: i64,
@@ -147,7 +151,9 @@ impl UniqIdGenerator {
         push_hex(&mut prefix, &(pid as u16).to_be_bytes());
         push_hex(&mut prefix, &class_loader_hash.to_be_bytes());
         UniqIdGenerator {
-            prefix,
+            prefix_len: prefix.len(),
+            stamped: prefix,
+            stamp: None,
             counter,
             month_start: 0,
             next_month_start: 0,
@@ -156,7 +162,7 @@ impl UniqIdGenerator {
 
     /// The fixed part of every id (IP, pid, hash) in hex.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        &self.stamped[..self.prefix_len]
     }
 
     /// The next id, stamped with the current wall clock.
@@ -166,7 +172,7 @@ impl UniqIdGenerator {
 
     /// The next id for the given wall-clock time (ms since the epoch).
     pub fn next_id_at(&mut self, now_millis: i64) -> String {
-        let mut id = String::with_capacity(self.prefix.len() + 12);
+        let mut id = String::with_capacity(self.prefix_len + 12);
         self.push_next_id_at(now_millis, &mut id);
         id
     }
@@ -196,11 +202,14 @@ impl UniqIdGenerator {
         // At most 31 days (< 2^32 ms). Java writes `(int) diff`, i.e. the same 4 bytes.
         let diff =
             u32::try_from(now_millis.saturating_sub(self.month_start).max(0)).unwrap_or(u32::MAX);
-        dst.reserve(self.prefix.len() + 12);
-        dst.push_str(&self.prefix);
-        let [a, b, c, d] = diff.to_be_bytes();
-        let [e, f] = self.counter.to_be_bytes();
-        push_hex(dst, &[a, b, c, d, e, f]);
+        if self.stamp != Some(diff) {
+            self.stamped.truncate(self.prefix_len);
+            push_hex(&mut self.stamped, &diff.to_be_bytes());
+            self.stamp = Some(diff);
+        }
+        dst.reserve(self.stamped.len() + 4);
+        dst.push_str(&self.stamped);
+        push_hex(dst, &self.counter.to_be_bytes());
         self.counter = self.counter.wrapping_add(1);
     }
 }
@@ -310,6 +319,10 @@ mod tests {
             g.next_id_at(NOV_2023 + 0x0A1B_2C3D),
             "C0A8010A30391B6D35860A1B2C3D0002"
         );
+        // The time field is written again when the millisecond changes, back or forth.
+        assert_eq!(g.next_id_at(NOV_2023 + 1), "C0A8010A30391B6D3586000000010003");
+        assert_eq!(g.next_id_at(NOV_2023 + 0x0A1B_2C3D), "C0A8010A30391B6D35860A1B2C3D0004");
+        assert_eq!(g.prefix(), "C0A8010A30391B6D3586");
     }
 
     #[test]
