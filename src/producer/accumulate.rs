@@ -99,9 +99,7 @@ impl BatchCompletion {
         self.held.fetch_sub(self.bytes, Ordering::Relaxed);
         match outcome.and_then(super::send::expect_reply) {
             Ok(batch) => {
-                // The reply lists the offset ids in order, `,`-joined: one pass over the list
-                // for all members (not a search from the start for each).
-                let mut offset_ids = batch.offset_msg_id.split(',');
+                let mut offset_ids = OffsetIds::new(&batch.offset_msg_id, self.members.len());
                 for (i, mut m) in self.members.into_iter().enumerate() {
                     let offset_id = offset_ids.next().unwrap_or(&batch.offset_msg_id);
                     let result = member_result(&batch, i, std::mem::take(&mut m.msg_id), offset_id);
@@ -113,6 +111,57 @@ impl BatchCompletion {
                     m.answer(Err(error.clone()));
                 }
             }
+        }
+    }
+}
+
+/// The offset ids of a batch reply, in order: the reply joins them with `,`.
+///
+/// The ids a broker writes all have one width (32 hex characters for an IPv4 store host, 56
+/// for IPv6), so when the list has exactly one comma between each two ids, each at its place
+/// for that width, the ids are cut out at those places: a split searched for each comma, a
+/// third of what answering a gathered message cost. Any other list is split at its commas.
+enum OffsetIds<'a> {
+    Even { ids: &'a str, width: usize, next: usize },
+    Split(std::str::Split<'a, char>),
+}
+
+impl<'a> OffsetIds<'a> {
+    fn new(ids: &'a str, count: usize) -> Self {
+        let bytes = ids.as_bytes();
+        let stride = (ids.len() + 1) / count.max(1);
+        let even = count > 0
+            && stride > 1
+            && stride * count == ids.len() + 1
+            && (1..count).all(|i| bytes[i * stride - 1] == b',')
+            && commas(bytes) == count - 1;
+        if even {
+            OffsetIds::Even { ids, width: stride - 1, next: 0 }
+        } else {
+            OffsetIds::Split(ids.split(','))
+        }
+    }
+}
+
+/// How many commas `bytes` holds. Counted in byte-sized sums of up to 255 bytes, which the
+/// compiler turns into vector compares (a count per byte into a `usize` it did not vectorize,
+/// and cost more than the split it replaces).
+fn commas(bytes: &[u8]) -> usize {
+    bytes.chunks(255).map(|chunk| usize::from(chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b',')))).sum()
+}
+
+impl<'a> Iterator for OffsetIds<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            OffsetIds::Even { ids, width, next } => {
+                // (the commas are where `new` found them: these are character boundaries)
+                let id = ids.get(*next..*next + *width)?;
+                *next += *width + 1;
+                Some(id)
+            }
+            OffsetIds::Split(split) => split.next(),
         }
     }
 }
@@ -416,6 +465,30 @@ mod tests {
         let ids: Vec<_> = results.iter().map(|r| (r.msg_id.as_str(), r.offset_msg_id.as_str(), r.queue_offset)).collect();
         assert_eq!(ids, [("A", "O1", 40), ("B", "O2", 41), ("C", "O3", 42)]);
         assert!(results.iter().all(|r| r.message_queue.queue_id == 2));
+    }
+
+    #[test]
+    fn offset_ids_are_read_as_a_split_would() {
+        let cases: [(&str, usize); 12] = [
+            ("AB,CD,EF", 3),
+            ("AB,CD,EF", 2),
+            ("AB,CD,EF", 4),
+            ("ABC,D,EF", 3),
+            ("AB,,CD,EF,", 3),
+            ("AB,CD,,E", 3),
+            ("ABCD", 1),
+            ("", 1),
+            ("", 0),
+            (",", 2),
+            ("A,B", 2),
+            ("\u{e9}\u{e9},AB,CD", 3),
+        ];
+        for (ids, n) in cases {
+            let fast: Vec<_> = OffsetIds::new(ids, n).take(n).collect();
+            let split: Vec<_> = ids.split(',').take(n).collect();
+            assert_eq!(fast, split, "{ids:?} for {n}");
+        }
+        assert!(matches!(OffsetIds::new("AB,CD,EF", 3), OffsetIds::Even { width: 2, .. }));
     }
 
     #[test]
