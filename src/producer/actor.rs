@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use super::accumulate::{Accumulator, MemberReply};
+use super::answer::{Finish, SendReply};
 use super::budget::InflightBudget;
 use super::hook::Hooks;
 use super::ledger::{Completion, Ledger, Outcome, SendId};
@@ -318,7 +319,7 @@ impl Producer {
         prepare: impl FnOnce(&mut Encoder, &R) -> Result<Prepared, SendError>,
         plan: Plan,
         timeout: Option<Duration>,
-        finish: fn(Option<SendResult>) -> Result<T, SendError>,
+        finish: Finish<T>,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<T, SendFailure<R>>> {
         let send = match self.admit_new(returned.topic(), |enc| prepare(enc, &returned), plan, timeout) {
@@ -328,6 +329,26 @@ impl Producer {
         let (tx, rx) = oneshot::channel();
         self.accept(send, Completion::Reply(tx), ctx);
         Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned }) })
+    }
+
+    /// [`Producer::submit`] for a handler's own caller: the ledger answers the caller's reply
+    /// channel itself (see `answer.rs`), with no future or task in between.
+    pub(super) fn submit_reply<R: SendsTo + 'static, T: 'static>(
+        &mut self,
+        returned: R,
+        prepare: impl FnOnce(&mut Encoder, &R) -> Result<Prepared, SendError>,
+        plan: Plan,
+        timeout: Option<Duration>,
+        finish: Finish<T>,
+        ctx: &mut Context<Self>,
+    ) -> SendReply<T, R> {
+        let send = match self.admit_new(returned.topic(), |enc| prepare(enc, &returned), plan, timeout) {
+            Ok(send) => send,
+            Err(error) => return SendReply::now(Err(SendFailure { error, returned })),
+        };
+        let (reply, slot) = SendReply::pending(returned, finish);
+        self.accept(send, Completion::Answer(slot), ctx);
+        reply
     }
 
     /// The state check and preparation every new send goes through. A send refused here never
@@ -406,12 +427,12 @@ impl Producer {
         &mut self,
         send: SendMessage,
         plan: fn(&Producer, Target) -> Plan,
-        finish: fn(Option<SendResult>) -> Result<T, SendError>,
+        finish: Finish<T>,
         ctx: &mut Context<Self>,
-    ) -> ResponseFuture<Result<T, SendFailure>> {
+    ) -> SendReply<T, ProducerRecord> {
         let SendMessage { record, timeout, target } = send;
         let plan = plan(self, target);
-        self.submit(record, |enc, r| enc.single(r), plan, timeout, finish, ctx)
+        self.submit_reply(record, |enc, r| enc.single(r), plan, timeout, finish, ctx)
     }
 
     /// The drain is over (or its deadline passed): end what is left, leave the instance.
@@ -698,7 +719,7 @@ impl Handler<Restart> for Producer {
 }
 
 impl Handler<SendMessage> for Producer {
-    type Result = ResponseFuture<Result<SendResult, SendFailure>>;
+    type Result = SendReply<SendResult, ProducerRecord>;
 
     fn handle(&mut self, msg: SendMessage, ctx: &mut Context<Self>) -> Self::Result {
         if self.gathers(&msg.record, &msg.target, ctx) {
@@ -707,14 +728,14 @@ impl Handler<SendMessage> for Producer {
             self.gather(msg.record, MemberReply::Sync(tx), msg.timeout, msg.target, ctx);
             // (The accumulator and the ledger answer every member, even when the actor goes.)
             let stopped = SendError::Stopped { delivery: crate::error::Delivery::Unknown };
-            return Box::pin(async move { rx.await.unwrap_or(Err(SendFailure { error: stopped, returned })) });
+            return SendReply::later(Box::pin(async move { rx.await.unwrap_or(Err(SendFailure { error: stopped, returned })) }));
         }
         self.single(msg, Producer::sync_plan, expect_reply, ctx)
     }
 }
 
 impl Handler<TrySendMessage> for Producer {
-    type Result = ResponseFuture<Result<SendResult, SendFailure>>;
+    type Result = SendReply<SendResult, ProducerRecord>;
 
     fn handle(&mut self, msg: TrySendMessage, ctx: &mut Context<Self>) -> Self::Result {
         self.single(msg.0, Producer::try_plan, expect_reply, ctx)
@@ -754,7 +775,7 @@ impl Handler<SendAsync> for Producer {
 }
 
 impl Handler<SendOneway> for Producer {
-    type Result = ResponseFuture<Result<(), SendFailure>>;
+    type Result = SendReply<(), ProducerRecord>;
 
     fn handle(&mut self, msg: SendOneway, ctx: &mut Context<Self>) -> Self::Result {
         let send = SendMessage { record: msg.record, timeout: None, target: msg.target };
@@ -763,12 +784,12 @@ impl Handler<SendOneway> for Producer {
 }
 
 impl Handler<SendBatch> for Producer {
-    type Result = ResponseFuture<Result<SendResult, SendFailure<Vec<ProducerRecord>>>>;
+    type Result = SendReply<SendResult, Vec<ProducerRecord>>;
 
     fn handle(&mut self, msg: SendBatch, ctx: &mut Context<Self>) -> Self::Result {
         let SendBatch { records, timeout, target } = msg;
         let plan = self.sync_plan(target);
-        self.submit(records, |enc, r| enc.batch(r), plan, timeout, expect_reply, ctx)
+        self.submit_reply(records, |enc, r| enc.batch(r), plan, timeout, expect_reply, ctx)
     }
 }
 

@@ -8,12 +8,14 @@
 use std::collections::BTreeMap;
 
 use crate::hash::FastMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::accumulate::BatchCompletion;
+use super::answer::Deliver;
 use super::budget::InflightBudget;
 use super::messages::{FlushReport, OutcomeCallback, SendFailure, SendOutcome};
 use super::record::{ProducerRecord, SendResult};
@@ -26,7 +28,7 @@ use crate::error::SendError;
 pub(super) type SendId = u64;
 
 /// How a send ends: `Some(result)` for request-reply sends, `None` for one-way writes.
-pub(super) type Outcome = Result<Option<SendResult>, SendError>;
+pub(crate) type Outcome = Result<Option<SendResult>, SendError>;
 
 /// Where the outcome of a send goes.
 pub(super) enum Completion {
@@ -36,6 +38,8 @@ pub(super) enum Completion {
     Callback { to: OutcomeCallback, context: u64, record: ProducerRecord },
     /// An auto-batch: each gathered message's caller gets its share of the outcome.
     Batch(BatchCompletion),
+    /// A caller's reply channel, answered straight from here (`answer.rs`).
+    Answer(Rc<dyn Deliver>),
 }
 
 impl Completion {
@@ -49,6 +53,7 @@ impl Completion {
                 to.deliver(SendOutcome { context, result });
             }
             Completion::Batch(batch) => batch.deliver(outcome),
+            Completion::Answer(slot) => slot.deliver(outcome),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod accumulate;
 pub mod actor;
+mod answer;
 pub mod batch;
 pub mod budget;
 pub mod fault;
@@ -27,6 +28,7 @@ pub mod transaction;
 pub mod validate;
 
 pub use actor::{Producer, TraceContext, TRACEPARENT};
+pub use answer::SendReply;
 pub use messages::{
     Flush, FlushReport, OutcomeCallback, ProducerExt, Restart, SendAsync, SendBatch, SendFailure, SendMessage, SendOneway, SendOutcome,
     Shutdown, Start, TrySendMessage,

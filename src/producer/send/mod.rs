@@ -237,7 +237,7 @@ impl Send {
 
 /// Request-reply sends always end with a result; `None` only comes from one-way writes, so it
 /// cannot reach a request-reply caller (were it to, the broker's answer is what is missing).
-pub(super) fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
+pub(crate) fn expect_reply(res: Option<SendResult>) -> Result<SendResult, SendError> {
     res.ok_or(SendError::BadReply(crate::protocol::ProtocolError::MissingField("send result")))
 }
 
