@@ -580,14 +580,13 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
     // Sized for a send reply (five to seven fields); their values share one string, checked
     // for UTF-8 once as a whole (see `shared_text`).
     let mut ext_fields = Vec::with_capacity(8);
-    let mut raw = Vec::new();
     // Like Java, a non-positive ext length means "no ext fields".
     let ext_len = r.i32("ext fields length")?;
+    // The values are shorter than the area they are read from.
+    let mut raw = Vec::with_capacity(usize::try_from(ext_len).unwrap_or(0).min(header_len));
     if let Ok(n) = usize::try_from(ext_len) {
         if n > 0 {
             let mut ext = Reader::new(r.bytes(n, "ext fields")?);
-            // The values are shorter than the area they are read from.
-            raw.reserve(n);
             while !ext.is_empty() {
                 let key_len = ext.i16("ext key length")?;
                 let key_len = usize::try_from(key_len)

@@ -180,7 +180,8 @@ impl Encoder {
         // properties to every inner message, and a later duplicate key wins when read, so an
         // envelope id would replace each message's own id (seen against the real broker).
         let wait = if wait { "true" } else { "false" };
-        let mut properties = String::new();
+        // (room for WAIT and a namespace's INSTANCE_ID at once: it grew twice per batch)
+        let mut properties = String::with_capacity(64);
         let envelope = [(names::WAIT, wait)];
         encode_properties(envelope.into_iter().chain(extra_properties(self.namespace.as_deref())), &mut properties);
         Ok(Prepared {
