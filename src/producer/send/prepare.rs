@@ -9,7 +9,9 @@ use crate::namespace::wrap;
 use crate::producer::batch::{check_batch, encode_batch, properties_too_large};
 use crate::name::TopicName;
 use crate::producer::record::ProducerRecord;
-use crate::producer::validate::{check_content, check_record, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
+use crate::producer::validate::{check_content, check_topic, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
+#[cfg(doc)]
+use crate::producer::validate::check_record;
 use crate::protocol::batch::encode_batch_message_with;
 use crate::protocol::codes::request;
 use crate::protocol::message_id::UniqIdGenerator;
@@ -73,6 +75,9 @@ pub(crate) struct Encoder {
     namespace: Option<String>,
     max_message_size: usize,
     compress_over: usize,
+    /// The last topic that passed the topic rules: a producer mostly sends to a few topics,
+    /// and the rules looked at every character of the name for every message.
+    checked_topic: Option<TopicName>,
 }
 
 impl Encoder {
@@ -82,6 +87,7 @@ impl Encoder {
             namespace: config.namespace.clone().filter(|n| !n.is_empty()),
             max_message_size: config.max_message_size,
             compress_over: config.compress_msg_body_over_howmuch,
+            checked_topic: None,
         }
     }
 
@@ -97,6 +103,16 @@ impl Encoder {
         Ok(wired)
     }
 
+    /// [`check_record`]'s checks, the topic's skipped when it is the last one that passed
+    /// (the same name: shared, or equal).
+    fn check_record(&mut self, record: &ProducerRecord) -> Result<(), ValidationError> {
+        if self.checked_topic.as_ref() != Some(record.topic_name()) {
+            check_topic(record.topic())?;
+            self.checked_topic = Some(record.topic_name().clone());
+        }
+        check_content(record, self.max_message_size)
+    }
+
     /// Validates and encodes one message.
     pub(crate) fn single(&mut self, record: &ProducerRecord) -> Result<Prepared, SendError> {
         self.single_with(record, &[], 0)
@@ -107,7 +123,7 @@ impl Encoder {
     /// and extra `sys_flag` bits. A reply (`MSG_TYPE=reply`) goes as SEND_REPLY_MESSAGE_V2, as
     /// the Java client sends it (`MQClientAPIImpl#sendMessage`).
     pub(crate) fn single_with(&mut self, record: &ProducerRecord, system: &[(&'static str, &str)], sys_flag: i32) -> Result<Prepared, SendError> {
-        check_record(record, self.max_message_size)?;
+        self.check_record(record)?;
         let topic = self.wire_topic(record.topic_name())?;
         let uniq_key = self.ids.next_id();
         let mut properties = String::with_capacity(96);
@@ -152,7 +168,7 @@ impl Encoder {
         if topic_checked {
             check_content(record, self.max_message_size)?;
         } else {
-            check_record(record, self.max_message_size)?;
+            self.check_record(record)?;
         }
         let key = self.ids.next_id();
         // The properties go straight into the batch body, after the message's body.
@@ -200,5 +216,25 @@ impl Encoder {
             timer: false,
             parent,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topic_is_checked_until_it_has_passed_and_the_content_always() {
+        let mut enc = Encoder::new(&ProducerConfig::default());
+        let invalid = |r: Result<Prepared, SendError>| match r {
+            Err(SendError::Invalid(e)) => e,
+            other => panic!("expected a validation error, got {:?}", other.map(|p| p.msg_id)),
+        };
+        assert!(enc.single(&ProducerRecord::new("good", "x")).is_ok());
+        assert!(enc.single(&ProducerRecord::new(String::from("good"), "y")).is_ok(), "an equal name, not shared");
+        assert!(matches!(invalid(enc.single(&ProducerRecord::new("bad topic", "x"))), ValidationError::TopicIllegalChars(_)));
+        assert!(matches!(invalid(enc.single(&ProducerRecord::new("good", ""))), ValidationError::EmptyBody), "the content is still checked");
+        assert!(matches!(invalid(enc.single(&ProducerRecord::new("SCHEDULE_TOPIC_XXXX", "x"))), ValidationError::TopicNotAllowed(_)));
+        assert!(matches!(invalid(enc.single(&ProducerRecord::new("bad topic", "x"))), ValidationError::TopicIllegalChars(_)), "a refused name is never taken as checked");
     }
 }
