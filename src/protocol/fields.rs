@@ -95,9 +95,17 @@ impl<'a> FieldWriter<'a> {
                 }
                 // Callers check key lengths against i16 first (`frame::encode_frame`); the
                 // value's length is bounded by the header limit checked after writing.
-                self.dst.put_i16(key.len() as i16);
-                self.dst.put_slice(key.as_bytes());
-                self.dst.put_i32(value.len() as i32);
+                let value_len = (value.len() as i32).to_be_bytes();
+                if let [k] = key.as_bytes() {
+                    // The send header's keys are one letter: key length, key and value length
+                    // in one 7-byte write (a send writes eight such fields).
+                    let [a, b, c, d] = value_len;
+                    self.dst.put_slice(&[0, 1, *k, a, b, c, d]);
+                } else {
+                    self.dst.put_i16(key.len() as i16);
+                    self.dst.put_slice(key.as_bytes());
+                    self.dst.put_slice(&value_len);
+                }
                 self.dst.put_slice(value.as_bytes());
             }
             SerializeType::Json => {
@@ -177,7 +185,8 @@ mod tests {
         w.put_str("a", "xy");
         w.put_str("b", "");
         w.put_int("c", -12);
-        assert_eq!(&buf[..], b"\x00\x01a\x00\x00\x00\x02xy\x00\x01c\x00\x00\x00\x03-12");
+        w.put_str("queueId", "3");
+        assert_eq!(&buf[..], b"\x00\x01a\x00\x00\x00\x02xy\x00\x01c\x00\x00\x00\x03-12\x00\x07queueId\x00\x00\x00\x013");
     }
 
     #[test]
