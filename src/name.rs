@@ -15,8 +15,23 @@ use crate::protocol::trace::DEFAULT_REGION;
 macro_rules! shared_name {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Eq, PartialOrd, Ord)]
         pub struct $name(Arc<str>);
+
+        /// Equal when shared without reading the text (std's `Arc` takes that shortcut only
+        /// for sized values, not for `str`); otherwise compared as text.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+            }
+        }
+
+        /// Hashed as its text, as equality compares it.
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
 
         impl $name {
             /// The text.
@@ -177,5 +192,21 @@ pub(crate) fn region(text: &str) -> SharedName {
         default_region()
     } else {
         SharedName::from(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_equal_when_shared_or_when_their_text_is() {
+        let a = TopicName::from("orders");
+        let (same_text, other) = (TopicName::from(String::from("orders")), TopicName::from("order"));
+        assert!(a == a.clone());
+        assert!(a == same_text, "another allocation, the same text");
+        assert!(a != other);
+        let (e1, e2) = (SharedName::from(""), SharedName::from(""));
+        assert!(e1 == e2);
     }
 }
