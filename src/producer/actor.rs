@@ -14,10 +14,10 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use super::accumulate::{Accumulator, MemberReply};
-use super::answer::{Finish, SendReply};
+use super::answer::{Answering, Finish, SendReply};
 use super::budget::InflightBudget;
 use super::hook::Hooks;
-use super::ledger::{Completion, Ledger, Outcome, SendId};
+use super::ledger::{Completion, Ledger, SendId};
 use super::links::Links;
 use super::membership::{Join, Membership};
 use super::messages::*;
@@ -312,8 +312,10 @@ impl Producer {
     }
 
     /// Any send: state and validation here; the send machine does the rest and answers through
-    /// the ledger. `returned` (the message or batch) comes back inside a failure.
-    pub(super) fn submit<R: SendsTo + 'static, T: 'static>(
+    /// the ledger. `returned` (the message or batch) comes back inside a failure. The answer is a
+    /// [`SendReply`] for a handler's own caller, or a future for flows that await the send
+    /// inside their own future (see [`Answering`]).
+    pub(super) fn submit<R: SendsTo + 'static, T: 'static, A: Answering<T, R>>(
         &mut self,
         returned: R,
         prepare: impl FnOnce(&mut Encoder, &R) -> Result<Prepared, SendError>,
@@ -321,34 +323,14 @@ impl Producer {
         timeout: Option<Duration>,
         finish: Finish<T>,
         ctx: &mut Context<Self>,
-    ) -> ResponseFuture<Result<T, SendFailure<R>>> {
+    ) -> A {
         let send = match self.admit_new(returned.topic(), |enc| prepare(enc, &returned), plan, timeout) {
             Ok(send) => send,
-            Err(error) => return Box::pin(async move { Err(SendFailure { error, returned }) }),
+            Err(error) => return A::refused(SendFailure { error, returned }),
         };
-        let (tx, rx) = oneshot::channel();
-        self.accept(send, Completion::Reply(tx), ctx);
-        Box::pin(async move { settle(rx).await.and_then(finish).map_err(|error| SendFailure { error, returned }) })
-    }
-
-    /// [`Producer::submit`] for a handler's own caller: the ledger answers the caller's reply
-    /// channel itself (see `answer.rs`), with no future or task in between.
-    pub(super) fn submit_reply<R: SendsTo + 'static, T: 'static>(
-        &mut self,
-        returned: R,
-        prepare: impl FnOnce(&mut Encoder, &R) -> Result<Prepared, SendError>,
-        plan: Plan,
-        timeout: Option<Duration>,
-        finish: Finish<T>,
-        ctx: &mut Context<Self>,
-    ) -> SendReply<T, R> {
-        let send = match self.admit_new(returned.topic(), |enc| prepare(enc, &returned), plan, timeout) {
-            Ok(send) => send,
-            Err(error) => return SendReply::now(Err(SendFailure { error, returned })),
-        };
-        let (reply, slot) = SendReply::pending(returned, finish);
-        self.accept(send, Completion::Answer(slot), ctx);
-        reply
+        let (answer, completion) = A::pending(returned, finish);
+        self.accept(send, completion, ctx);
+        answer
     }
 
     /// The state check and preparation every new send goes through. A send refused here never
@@ -432,7 +414,7 @@ impl Producer {
     ) -> SendReply<T, ProducerRecord> {
         let SendMessage { record, timeout, target } = send;
         let plan = plan(self, target);
-        self.submit_reply(record, |enc, r| enc.single(r), plan, timeout, finish, ctx)
+        self.submit(record, |enc, r| enc.single(r), plan, timeout, finish, ctx)
     }
 
     /// The drain is over (or its deadline passed): end what is left, leave the instance.
@@ -549,10 +531,6 @@ impl Handler<Tick> for Producer {
 
 /// The outcome the ledger delivers; it always answers (its `Drop` included), so a closed
 /// channel only means the runtime itself is going away.
-async fn settle(rx: oneshot::Receiver<Outcome>) -> Outcome {
-    rx.await.unwrap_or(Err(SendError::Stopped { delivery: crate::error::Delivery::Unknown }))
-}
-
 impl Actor for Producer {
     type Context = Context<Self>;
 
@@ -789,7 +767,7 @@ impl Handler<SendBatch> for Producer {
     fn handle(&mut self, msg: SendBatch, ctx: &mut Context<Self>) -> Self::Result {
         let SendBatch { records, timeout, target } = msg;
         let plan = self.sync_plan(target);
-        self.submit_reply(records, |enc, r| enc.batch(r), plan, timeout, expect_reply, ctx)
+        self.submit(records, |enc, r| enc.batch(r), plan, timeout, expect_reply, ctx)
     }
 }
 

@@ -15,10 +15,11 @@ use actix::dev::{MessageResponse, OneshotSender};
 use actix::prelude::*;
 
 use super::actor::Producer;
-use super::ledger::Outcome;
+use super::ledger::{Completion, Outcome};
 use super::messages::SendFailure;
 use super::record::SendResult;
-use crate::error::SendError;
+use crate::error::{Delivery, SendError};
+use tokio::sync::oneshot;
 
 /// How a send's reply becomes the caller's result: `expect_reply` for sends that must have one.
 pub(crate) type Finish<T> = fn(Option<SendResult>) -> Result<T, SendError>;
@@ -39,19 +40,43 @@ impl<T, R> SendReply<T, R> {
     pub(crate) fn later(future: ResponseFuture<Result<T, SendFailure<R>>>) -> Self {
         SendReply(Reply::Later(future))
     }
+}
 
-    /// A reply that is already known.
-    pub(crate) fn now(result: Result<T, SendFailure<R>>) -> Self {
-        SendReply(Reply::Direct(Rc::new(Slot(RefCell::new(State::Ended(result))))))
+/// How a submitted send's caller is answered (`Producer::submit`): through a [`SendReply`]
+/// (a handler's own caller), or a future (the transaction and request-reply flows, which await
+/// the send inside their own future).
+pub(crate) trait Answering<T, R>: Sized {
+    /// The answer of a send refused before the ledger took it.
+    fn refused(failure: SendFailure<R>) -> Self;
+    /// The answer of an accepted send, and the ledger's side of it. `returned` (the message or
+    /// batch) comes back inside a failure.
+    fn pending(returned: R, finish: Finish<T>) -> (Self, Completion);
+}
+
+impl<T: 'static, R: 'static> Answering<T, R> for SendReply<T, R> {
+    fn refused(failure: SendFailure<R>) -> Self {
+        SendReply(Reply::Direct(Rc::new(Slot(RefCell::new(State::Ended(Err(failure)))))))
+    }
+
+    fn pending(returned: R, finish: Finish<T>) -> (Self, Completion) {
+        let slot = Rc::new(Slot(RefCell::new(State::Running { returned, finish, caller: None })));
+        (SendReply(Reply::Direct(slot.clone())), Completion::Answer(slot))
     }
 }
 
-impl<T: 'static, R: 'static> SendReply<T, R> {
-    /// A reply for a send that is to run, and its side for the ledger, which answers it. The
-    /// slot keeps `returned` (the message or batch) to hand it back on failure.
-    pub(crate) fn pending(returned: R, finish: Finish<T>) -> (Self, Rc<dyn Deliver>) {
-        let slot = Rc::new(Slot(RefCell::new(State::Running { returned, finish, caller: None })));
-        (SendReply(Reply::Direct(slot.clone())), slot)
+impl<T: 'static, R: 'static> Answering<T, R> for ResponseFuture<Result<T, SendFailure<R>>> {
+    fn refused(failure: SendFailure<R>) -> Self {
+        Box::pin(async move { Err(failure) })
+    }
+
+    fn pending(returned: R, finish: Finish<T>) -> (Self, Completion) {
+        let (tx, rx) = oneshot::channel();
+        let answer = Box::pin(async move {
+            // (the ledger answers every send, even when the actor goes; a lost channel says so)
+            let outcome = rx.await.unwrap_or(Err(SendError::Stopped { delivery: Delivery::Unknown }));
+            outcome.and_then(finish).map_err(|error| SendFailure { error, returned })
+        });
+        (answer, Completion::Reply(tx))
     }
 }
 
@@ -123,7 +148,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Delivery;
     use crate::producer::send::expect_reply;
 
     fn new_slot() -> (Rc<Slot<SendResult, &'static str>>, Rc<dyn Deliver>) {

@@ -193,7 +193,7 @@ impl Handler<Request> for Producer {
         instance.do_send(AwaitReply { correlation_id: id.clone(), deadline, tx });
         let plan = self.sync_plan(target);
         let props = [(names::CORRELATION_ID, id.clone()), (names::REPLY_TO_CLIENT, client_id), (names::TTL, ttl)];
-        let sent = self.submit(
+        let sent: ResponseFuture<_> = self.submit(
             record.clone(),
             move |enc, r| {
                 let system: Vec<(&'static str, &str)> = props.iter().map(|(n, v)| (*n, v.as_str())).collect();

@@ -254,7 +254,7 @@ impl Handler<SendTransactional> for Producer {
         }
         let group = self.wire_group.clone();
         let plan = self.sync_plan(Target::Auto);
-        let half = self.submit(
+        let half: ResponseFuture<_> = self.submit(
             record.clone(),
             move |enc, r| enc.single_with(r, &[(names::TRAN_MSG, "true"), (names::PGROUP, &group)], TRANSACTION_PREPARED_TYPE),
             plan,
