@@ -229,13 +229,15 @@ impl Accumulator {
 
     /// The batch gathering under `key`, opened if there is none; `true` with it when it was just
     /// opened (its delay timer is to be started).
-    /// `capacity`: the body bytes a full batch takes; `members`: how many messages it may hold.
-    pub(crate) fn open(&mut self, key: BatchKey, deadline: Instant, capacity: usize, members: usize) -> (&mut Gathering, bool) {
+    /// `room`, asked only when a batch opens: the body bytes a full batch takes, and how many
+    /// messages it may hold.
+    pub(crate) fn open(&mut self, key: BatchKey, deadline: Instant, room: impl FnOnce() -> (usize, usize)) -> (&mut Gathering, bool) {
         let mut opened = false;
         let generations = &mut self.generations;
         let gathering = self.open.entry(key).or_insert_with(|| {
             opened = true;
             *generations += 1;
+            let (capacity, members) = room();
             // Room for a full batch at once: grown message by message, the body was copied
             // about five times on its way to 32 KiB.
             // The same for the members (a member is about 250 bytes, moved at every growth).
@@ -338,12 +340,13 @@ impl Producer {
         // A batch goes once its bodies pass `batch_max_bytes`: as many messages of this size as
         // fit in it, and one more. Room for that many members and their encoded size at once
         // (bounded: a tiny first message must not reserve room for thousands).
-        let members = (self.config.batch_max_bytes / size.max(1)).saturating_add(1).clamp(1, MEMBERS_HINT_MAX);
-        let capacity = estimate.saturating_mul(members).min(limit);
-        let (batch, opened) = self.accumulator.open(key.clone(), deadline, capacity, members);
-        // The topic is checked with a batch's first message; the others share it (the key).
-        let topic_checked = !batch.members.is_empty();
-        match self.encoder.batch_member(&record, &mut batch.body, topic_checked) {
+        let batch_max_bytes = self.config.batch_max_bytes;
+        let room = || {
+            let members = (batch_max_bytes / size.max(1)).saturating_add(1).clamp(1, MEMBERS_HINT_MAX);
+            (estimate.saturating_mul(members).min(limit), members)
+        };
+        let (batch, opened) = self.accumulator.open(key.clone(), deadline, room);
+        match self.encoder.batch_member(&record, &mut batch.body) {
             Ok(msg_id) => {
                 batch.members.push(Member { reply, msg_id, record });
                 batch.held += size;

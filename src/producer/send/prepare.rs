@@ -162,14 +162,10 @@ impl Encoder {
     }
 
     /// Validates one message of an auto-batch and appends it to the batch body with a fresh
-    /// UNIQ_KEY, which it returns. On error nothing is appended.
-    /// `topic_checked`: the batch's first message had this topic checked already.
-    pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut, topic_checked: bool) -> Result<String, SendError> {
-        if topic_checked {
-            check_content(record, self.max_message_size)?;
-        } else {
-            self.check_record(record)?;
-        }
+    /// UNIQ_KEY, which it returns. On error nothing is appended. (The batch's topic is checked
+    /// with its first message: the others find it as the topic that last passed.)
+    pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut) -> Result<String, SendError> {
+        self.check_record(record)?;
         let key = self.ids.next_id();
         // The properties go straight into the batch body, after the message's body.
         let extra = extra_properties(self.namespace.as_deref());
