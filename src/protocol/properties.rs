@@ -349,9 +349,11 @@ pub struct PropertyWriter<'a, D: PropertySink = String> {
     dst: &'a mut D,
 }
 
-/// The separators as text, to append with the rest.
+/// The separators as text, to append with the rest (the same as the two `char`s above).
 const NAME_VALUE: &str = "\u{1}";
 const END: &str = "\u{2}";
+const _: () = assert!(NAME_VALUE.len() == 1 && NAME_VALUE.as_bytes()[0] == NAME_VALUE_SEPARATOR as u8);
+const _: () = assert!(END.len() == 1 && END.as_bytes()[0] == PROPERTY_SEPARATOR as u8);
 
 impl<'a, D: PropertySink> PropertyWriter<'a, D> {
     /// A writer appending to `dst`.
