@@ -8,11 +8,12 @@
 //! `batch_max_delay` after its first message. Each message is encoded into the batch body as it arrives (its
 //! UNIQ_KEY is fixed then), so a message that cannot be encoded fails alone, at once. A gathered
 //! message holds its room in the in-flight budget from the moment it is gathered until its batch
-//! ends, and the bytes held are bounded by `total_batch_max_bytes`. Without room, or beyond that
-//! bound, a message goes alone and waits for room like any single send (Java: `tryAddMessage`
-//! fails and the message is sent directly). When room is what is missing, the batch gathering
-//! for that message's key is sent at once: it holds room without flying, and its answer is what
-//! gives room back.
+//! ends, and the bytes held are bounded by `total_batch_max_bytes`. Beyond that bound a message
+//! goes alone (Java: `tryAddMessage` fails and the message is sent directly). Without room, a
+//! message waits for room like any single send, and the batch gathering for its key is sent at
+//! once: it holds room without flying, and its answer is what gives room back. A `SendAsync`
+//! message that waited is gathered once it has room, opening the next batch
+//! (`Producer::regather`); a sync caller's message that waited goes alone.
 //!
 //! Not gathered (they go alone, as in Java's `canBatch`): one-way sends, sends with a queue
 //! selector, delayed and timer messages, retry and dead-letter topics, bodies that would be
@@ -28,7 +29,7 @@ use tokio::sync::oneshot;
 
 use super::actor::Producer;
 use super::batch::estimated_size;
-use super::ledger::Completion;
+use super::ledger::{Completion, SendId, TakenBack};
 use super::messages::{OutcomeCallback, SendFailure, SendOutcome};
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
@@ -322,6 +323,32 @@ impl Producer {
             self.send_gathered(&key, None, ctx);
         }
         false
+    }
+
+    /// A callback send that went alone only because the budget was spent, and has just been
+    /// given room: gathered now instead, holding that room (true), rather than sent alone.
+    ///
+    /// Without this, a sender that keeps the budget full (an async loop awaiting admission)
+    /// sends one message of every batch's worth as a request of its own: the one that found
+    /// the budget spent. Measured against the broker: a fifth of all requests, each costing
+    /// the broker as much as a whole batch. Left alone (false) when the producer is not
+    /// running, the message may no longer be gathered, or a flush or drain counts the live
+    /// sends (see `Ledger::take_back`).
+    pub(super) fn regather(&mut self, id: SendId, ctx: &mut Context<Self>) -> bool {
+        if self.state != ServiceState::Running || !self.config.auto_batch {
+            return false;
+        }
+        let Some(send) = self.ledger.get(id) else { return false };
+        let (target, left) = (send.plan.target.clone(), send.clock.left());
+        if left.is_zero() {
+            return false;
+        }
+        let (config, accumulator) = (&self.config, &self.accumulator);
+        let Some(taken) = self.ledger.take_back(id, |record| accumulator.takes(config, record, &target)) else { return false };
+        let TakenBack { send, to, context, record } = taken;
+        send.span.record("outcome", "gathered");
+        self.gather(record, MemberReply::Async { to, context }, Some(left), target, ctx);
+        true
     }
 
     /// Gathers `record` into its batch; its caller is answered when the batch ends (or at once,

@@ -58,6 +58,15 @@ impl Completion {
     }
 }
 
+/// A callback send taken back out of the ledger ([`Ledger::take_back`]), still holding room for
+/// its message in the budget.
+pub(super) struct TakenBack {
+    pub send: Send,
+    pub to: OutcomeCallback,
+    pub context: u64,
+    pub record: ProducerRecord,
+}
+
 struct Entry {
     send: Send,
     completion: Completion,
@@ -205,6 +214,25 @@ impl Ledger {
             }
             None => false,
         }
+    }
+
+    /// Takes `id` back out, unanswered and unreported, if it is a callback send that was admitted
+    /// with room for its one message and `wanted` accepts its message: the producer then gathers
+    /// it into an auto-batch, which takes over the room (`accumulate.rs`, `Producer::regather`).
+    /// Never while a flush or a drain waits: they count the live sends, and this one would leave
+    /// their count without an outcome.
+    pub(super) fn take_back(&mut self, id: SendId, wanted: impl FnOnce(&ProducerRecord) -> bool) -> Option<TakenBack> {
+        if !self.flushes.is_empty() || !self.on_empty.is_empty() {
+            return None;
+        }
+        let entry = self.live.get(&id)?;
+        let Completion::Callback { record, .. } = &entry.completion else { return None };
+        if entry.room != Some((1, record.body().len())) || entry.send.tries.attempts > 0 || !wanted(record) {
+            return None;
+        }
+        let entry = self.live.remove(&id)?;
+        let Completion::Callback { to, context, record } = entry.completion else { return None };
+        Some(TakenBack { send: entry.send, to, context, record })
     }
 
     /// Gives back room granted to a send that had already ended.
@@ -439,6 +467,34 @@ mod tests {
         let mut l = ledger(1);
         assert_eq!(l.flush().try_recv().map(|r| (r.succeeded, r.failed)), Ok((0, 0)));
         assert!(l.drained().try_recv().is_ok());
+    }
+
+    #[test]
+    fn a_waiting_callback_send_is_taken_back_only_while_nothing_counts_the_live_sends() {
+        let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let callback = || {
+            let answered = answered.clone();
+            let to = OutcomeCallback::function(move |_| {
+                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+            Completion::Callback { to, context: 7, record: ProducerRecord::new("t", "12345678") }
+        };
+        let mut l = ledger(1);
+        let first = l.accept(sample_send(), callback());
+        assert!(l.take_back(first, |_| true).is_none(), "not admitted: it holds no room to take over");
+        assert!(l.try_admit(first));
+        assert!(l.take_back(first, |_| false).is_none(), "its message may not be gathered");
+        let mut flushed = l.flush();
+        assert!(l.take_back(first, |_| true).is_none(), "a flush counts it");
+        l.end(first, Ok(None));
+        assert_eq!(flushed.try_recv().map(|r| r.succeeded), Ok(1));
+        let second = l.accept(sample_send(), callback());
+        assert!(l.try_admit(second));
+        let taken = l.take_back(second, |r| r.body().len() == 8).expect("taken back");
+        assert_eq!((taken.context, l.len(), l.budget_ref().messages()), (7, 0, 1), "gone from the ledger, its room still held");
+        drop(taken);
+        drop(l);
+        assert_eq!(answered.load(std::sync::atomic::Ordering::Relaxed), 1, "only the first was answered, by its end");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::Actor;
@@ -18,17 +18,20 @@ use crate::common::{config, unique, Collector};
 use crate::fixture;
 use crate::send_api::topic_with_queues;
 
-/// Counts the sends that ended (one per request) and the messages they carried.
+/// Counts the sends that ended (one per request) and the messages they carried, and keeps
+/// each request's message count in the order they ended.
 #[derive(Default)]
 struct Requests {
     sends: AtomicUsize,
     messages: AtomicUsize,
+    sizes: Mutex<Vec<usize>>,
 }
 
 impl SendHook for Requests {
     fn send_ended(&self, s: &SendSummary<'_>) {
         self.sends.fetch_add(1, Ordering::Relaxed);
         self.messages.fetch_add(s.messages, Ordering::Relaxed);
+        self.sizes.lock().expect("sizes").push(s.messages);
     }
 }
 
@@ -226,9 +229,10 @@ async fn gathered_messages_hold_room_in_the_in_flight_budget() {
     }
     let status = p.send(GetProducerStatus).await.unwrap();
     assert_eq!((status.inflight_messages, status.waiting_sends), (4, 0), "four gathered messages hold four places");
-    // No room for more: the fifth goes alone and waits for room, so its caller waits too. The
-    // gathered batch, which holds the room without flying, goes at once instead of after its
-    // 60-s delay, and its answer gives the room to the waiting sends: no Flush needed.
+    // No room for more: the fifth waits for room, so its caller waits too. The gathered batch,
+    // which holds the room without flying, goes at once instead of after its 60-s delay, and
+    // its answer gives the room to the waiting sends: no Flush needed (it then sends the two,
+    // gathered again once they had room).
     let fifth = p.send(SendAsync::new(record(&topic, 4), collector.clone().recipient()).with_context(4));
     let sixth = p.send(SendAsync::new(record(&topic, 5), collector.clone().recipient()).with_context(5));
     tokio::time::timeout(Duration::from_secs(20), async {
@@ -242,5 +246,43 @@ async fn gathered_messages_hold_room_in_the_in_flight_budget() {
     let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
     assert!(outcomes.iter().all(|o| o.result.is_ok()));
     assert_eq!(Admin::connect(&fixture::broker_addr()).held_settled(&topic, 1, 6).await, 6);
+    p.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_send_that_waited_for_room_is_gathered_once_it_has_room() {
+    // A sender that keeps the budget full, as an async loop awaiting each admission does: eight
+    // places, and 100-byte bodies whose batch passes 750 bytes at its eighth. Each batch takes
+    // all the room; the next message finds none and waits. When the batch's answer gives the
+    // room back, that message opens the next batch instead of going alone: every request is a
+    // full batch of eight, none a single message.
+    const PLACES: usize = 8;
+    const N: usize = 64;
+    let topic = topic_with_queues(2).await;
+    let mut cfg = gathering(Duration::from_secs(60));
+    cfg.max_inflight_messages = PLACES;
+    cfg.batch_max_bytes = 750;
+    let (p, requests) = counting(cfg).await;
+    let body = |i: usize| ProducerRecord::new(&topic, format!("{i:0>100}")).with_keys([format!("waited-{i}")]);
+    let (collector, rx) = Collector::start(N);
+    for i in 0..N {
+        tokio::time::timeout(Duration::from_secs(20), p.send(SendAsync::new(body(i), collector.clone().recipient()).with_context(i as u64)))
+            .await
+            .expect("admitted once a batch's answer gave room back")
+            .expect("producer alive");
+    }
+    // (Nothing is left gathering when every batch was full; a partial one goes now.)
+    let report = p.send(Flush).await.expect("mailbox");
+    assert_eq!(report.failed, 0);
+    let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
+    let broker = Admin::connect(&fixture::broker_addr());
+    for o in &outcomes {
+        let r = o.result.as_ref().unwrap_or_else(|f| panic!("send {} failed: {}", o.context, f.error));
+        let stored = broker.view(&r.offset_msg_id).await;
+        assert_eq!(stored.body, body(o.context as usize).body(), "body of message {}", o.context);
+        assert_eq!(stored.property("KEYS"), Some(format!("waited-{}", o.context).as_str()));
+    }
+    assert_eq!(*requests.sizes.lock().unwrap(), vec![PLACES; N / PLACES], "requests by message count");
+    assert_eq!(broker.held_settled(&topic, 2, N as i64).await, N as i64, "each stored once");
     p.shutdown().await;
 }

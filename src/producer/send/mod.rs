@@ -388,7 +388,11 @@ impl Producer {
 
     fn on_admission(&mut self, id: SendId, count: usize, size: usize, admission: Admission, ctx: &mut Context<Self>) {
         match admission {
-            Admission::Admitted if self.ledger.granted(id, (count, size)) => self.route(id, ctx),
+            Admission::Admitted if self.ledger.granted(id, (count, size)) => {
+                if !self.regather(id, ctx) {
+                    self.route(id, ctx)
+                }
+            }
             Admission::LateGrant if self.ledger.granted(id, (count, size)) => self.out_of_time(id),
             Admission::Admitted | Admission::LateGrant => self.ledger.return_room(count, size),
             Admission::Refused => {
