@@ -357,12 +357,8 @@ impl Producer {
         let size = record.body().len();
         let deadline = Instant::now() + timeout.unwrap_or(self.config.send_msg_timeout);
         let key = BatchKey::of(&record, &target);
-        // A batch this message would push past the broker's size limit goes first.
         let limit = self.config.max_message_size;
         let estimate = estimated_size(&record);
-        if self.accumulator.get(&key).is_some_and(|b| b.body.len() + estimate > limit) {
-            self.send_gathered(&key, None, ctx);
-        }
         let sync = matches!(reply, MemberReply::Sync(_));
         // A batch goes once its bodies pass `batch_max_bytes`: as many messages of this size as
         // fit in it, and one more. Room for that many members and their encoded size at once
@@ -372,7 +368,14 @@ impl Producer {
             let members = (batch_max_bytes / size.max(1)).saturating_add(1).clamp(1, MEMBERS_HINT_MAX);
             (estimate.saturating_mul(members).min(limit), members)
         };
-        let (batch, opened) = self.accumulator.open(key.clone(), deadline, room);
+        let mut open = self.accumulator.open(key.clone(), deadline, room);
+        // A batch this message would push past the broker's size limit goes first, and the
+        // message opens the next. (One lookup for the common case: the key is hashed once.)
+        if !open.1 && open.0.body.len() + estimate > limit {
+            self.send_gathered(&key, None, ctx);
+            open = self.accumulator.open(key.clone(), deadline, room);
+        }
+        let (batch, opened) = open;
         match self.encoder.batch_member(&record, &mut batch.body) {
             Ok(msg_id) => {
                 batch.members.push(Member { reply, msg_id, record });

@@ -286,3 +286,34 @@ async fn a_send_that_waited_for_room_is_gathered_once_it_has_room() {
     assert_eq!(broker.held_settled(&topic, 2, N as i64).await, N as i64, "each stored once");
     p.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn a_message_that_would_push_its_batch_past_max_message_size_opens_the_next() {
+    // 1,000-byte bodies (about 1,075 bytes each once encoded) under a 4 KiB message size limit,
+    // and the body bound at that limit too (it would send a batch at its fifth body): the
+    // fourth message would take the encoded batch past the limit, so the three gathered go and
+    // the fourth opens the next batch.
+    const N: usize = 12;
+    let topic = topic_with_queues(1).await;
+    let mut cfg = gathering(Duration::from_secs(60));
+    cfg.max_message_size = 4096;
+    cfg.batch_max_bytes = 4096;
+    let (p, requests) = counting(cfg).await;
+    let body = |i: usize| ProducerRecord::new(&topic, vec![b'a' + (i % 26) as u8; 1000]).with_keys([format!("limit-{i}")]);
+    let (collector, rx) = Collector::start(N);
+    for i in 0..N {
+        p.send(SendAsync::new(body(i), collector.clone().recipient()).with_context(i as u64)).await.expect("producer alive");
+    }
+    let report = p.send(Flush).await.expect("mailbox");
+    assert_eq!(report.failed, 0);
+    let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
+    let broker = Admin::connect(&fixture::broker_addr());
+    for o in &outcomes {
+        let r = o.result.as_ref().unwrap_or_else(|f| panic!("send {} failed: {}", o.context, f.error));
+        let stored = broker.view(&r.offset_msg_id).await;
+        assert_eq!(stored.body, body(o.context as usize).body(), "body of message {}", o.context);
+    }
+    assert_eq!(*requests.sizes.lock().unwrap(), vec![3; N / 3], "requests by message count");
+    assert_eq!(broker.held_settled(&topic, 1, N as i64).await, N as i64, "each stored once");
+    p.shutdown().await;
+}
