@@ -34,6 +34,7 @@ use super::messages::{OutcomeCallback, SendFailure, SendOutcome};
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
 use crate::name::TopicName;
+use super::send::IdAt;
 use super::send::Clock;
 use crate::config::ProducerConfig;
 use crate::error::{Delivery, SendError, ServiceState};
@@ -51,8 +52,8 @@ pub(crate) enum MemberReply {
 /// One gathered message: its caller, its id, and the message to hand back on failure.
 pub(crate) struct Member {
     pub reply: MemberReply,
-    /// The UNIQ_KEY it carries in the batch.
-    pub msg_id: String,
+    /// Where the UNIQ_KEY it carries is in its batch's joined ids.
+    pub id: IdAt,
     pub record: ProducerRecord,
 }
 
@@ -90,6 +91,8 @@ pub(crate) fn member_result(batch: &SendResult, index: usize, msg_id: String, of
 /// batch ends. Gives its bytes back to the accumulator's count then.
 pub(crate) struct BatchCompletion {
     pub members: Vec<Member>,
+    /// The members' ids, joined by commas (each member knows its place).
+    ids: String,
     held: Arc<AtomicUsize>,
     bytes: usize,
 }
@@ -101,9 +104,9 @@ impl BatchCompletion {
         match outcome.and_then(super::send::expect_reply) {
             Ok(batch) => {
                 let mut offset_ids = OffsetIds::new(&batch.offset_msg_id, self.members.len());
-                for (i, mut m) in self.members.into_iter().enumerate() {
+                for (i, m) in self.members.into_iter().enumerate() {
                     let offset_id = offset_ids.next().unwrap_or(&batch.offset_msg_id);
-                    let result = member_result(&batch, i, std::mem::take(&mut m.msg_id), offset_id);
+                    let result = member_result(&batch, i, m.id.of(&self.ids).to_string(), offset_id);
                     m.answer(Ok(result));
                 }
             }
@@ -196,6 +199,8 @@ pub(crate) struct Gathering {
     /// Tells its delay timer apart from a later batch under the same key.
     pub generation: u64,
     pub body: BytesMut,
+    /// Its members' UNIQ_KEYs joined by commas: the batch's msgId as hooks and traces see it.
+    pub ids: String,
     pub members: Vec<Member>,
     /// Body bytes of its messages (counted as held).
     pub held: usize,
@@ -243,8 +248,10 @@ impl Accumulator {
             // about five times on its way to 32 KiB.
             // The same for the members (a member is about 250 bytes, moved at every growth).
             let body = BytesMut::with_capacity(capacity);
+            // (an IPv4 client's ids are 32 characters; each but the first follows a comma)
+            let ids = String::with_capacity(members * 33);
             let members = Vec::with_capacity(members);
-            Gathering { generation: *generations, body, members, held: 0, deadline, has_sync: false }
+            Gathering { generation: *generations, body, ids, members, held: 0, deadline, has_sync: false }
         });
         (gathering, opened)
     }
@@ -274,8 +281,8 @@ impl Accumulator {
     }
 
     /// The ledger's side of a batch taken out: its members, answered when it ends.
-    pub(crate) fn completion(&self, members: Vec<Member>, bytes: usize) -> BatchCompletion {
-        BatchCompletion { members, held: self.held.clone(), bytes }
+    pub(crate) fn completion(&self, members: Vec<Member>, ids: String, bytes: usize) -> BatchCompletion {
+        BatchCompletion { members, ids, held: self.held.clone(), bytes }
     }
 
     /// The batch under `key`, if one is gathering.
@@ -376,9 +383,9 @@ impl Producer {
             open = self.accumulator.open(key.clone(), deadline, room);
         }
         let (batch, opened) = open;
-        match self.encoder.batch_member(&record, &mut batch.body) {
-            Ok(msg_id) => {
-                batch.members.push(Member { reply, msg_id, record });
+        match self.encoder.batch_member(&record, &mut batch.body, &mut batch.ids) {
+            Ok(id) => {
+                batch.members.push(Member { reply, id, record });
                 batch.held += size;
                 batch.deadline = batch.deadline.min(deadline);
                 batch.has_sync |= sync;
@@ -387,7 +394,7 @@ impl Producer {
                 let empty = batch.members.is_empty();
                 self.ledger.return_room(1, size);
                 self.ledger.refused(record.topic(), false, &error);
-                Member { reply, msg_id: String::new(), record }.answer(Err(error));
+                Member { reply, id: IdAt { start: 0, end: 0 }, record }.answer(Err(error));
                 if empty {
                     self.accumulator.take(&key, None);
                 }
@@ -416,21 +423,14 @@ impl Producer {
     /// of its messages.
     pub(super) fn send_gathered(&mut self, key: &BatchKey, generation: Option<u64>, ctx: &mut Context<Self>) {
         let Some(batch) = self.accumulator.take(key, generation) else { return };
-        let Gathering { body, members, held, deadline, has_sync, .. } = batch;
+        let Gathering { body, ids, members, held, deadline, has_sync, .. } = batch;
         // The room its messages took in the budget as they were gathered.
         let room = (members.len(), held);
-        let mut msg_ids = String::with_capacity(members.iter().map(|m| m.msg_id.len() + 1).sum());
-        for m in &members {
-            if !msg_ids.is_empty() {
-                msg_ids.push(',');
-            }
-            msg_ids.push_str(&m.msg_id);
-        }
         let parent = members.first().and_then(|m| m.record.parent_span().cloned());
         let count = members.len();
-        let completion = self.accumulator.completion(members, held);
+        let completion = self.accumulator.completion(members, ids.clone(), held);
         let left = deadline.saturating_duration_since(Instant::now());
-        let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), msg_ids, count, parent);
+        let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), ids, count, parent);
         let msg = match prepared {
             Ok(msg) if !left.is_zero() => msg,
             // (with no time left: the batch was due after its earliest deadline)
@@ -483,20 +483,21 @@ mod tests {
     #[test]
     fn each_member_gets_its_own_ids_and_offset() {
         let mut replies = Vec::new();
-        let members = ["A", "B", "C"]
+        // The joined ids as the encoder writes them: "A,BB,C".
+        let members = [("A", 0, 1), ("BB", 2, 4), ("C", 5, 6)]
             .into_iter()
-            .map(|id| {
+            .map(|(id, start, end)| {
                 let (tx, rx) = oneshot::channel();
                 replies.push(rx);
-                Member { reply: MemberReply::Sync(tx), msg_id: id.into(), record: ProducerRecord::new("t", id) }
+                Member { reply: MemberReply::Sync(tx), id: IdAt { start, end }, record: ProducerRecord::new("t", id) }
             })
             .collect();
         let held = Arc::new(AtomicUsize::new(10));
-        BatchCompletion { members, held: held.clone(), bytes: 10 }.deliver(Ok(Some(batch_result())));
+        BatchCompletion { members, ids: "A,BB,C".into(), held: held.clone(), bytes: 10 }.deliver(Ok(Some(batch_result())));
         assert_eq!(held.load(Ordering::Relaxed), 0, "the batch's bytes are given back");
         let results: Vec<SendResult> = replies.into_iter().map(|mut rx| rx.try_recv().unwrap().unwrap()).collect();
         let ids: Vec<_> = results.iter().map(|r| (r.msg_id.as_str(), r.offset_msg_id.as_str(), r.queue_offset)).collect();
-        assert_eq!(ids, [("A", "O1", 40), ("B", "O2", 41), ("C", "O3", 42)]);
+        assert_eq!(ids, [("A", "O1", 40), ("BB", "O2", 41), ("C", "O3", 42)]);
         assert!(results.iter().all(|r| r.message_queue.queue_id == 2));
     }
 

@@ -14,9 +14,25 @@ use crate::producer::validate::{check_content, check_topic, MAX_PROPERTIES_LEN, 
 use crate::producer::validate::check_record;
 use crate::protocol::batch::encode_batch_message_with;
 use crate::protocol::codes::request;
-use crate::protocol::message_id::UniqIdGenerator;
+use crate::protocol::message_id::{now_millis, UniqIdGenerator};
 use crate::protocol::properties::{encode_properties, names};
 use crate::protocol::reply::REPLY_MESSAGE_TYPE;
+
+
+/// Where an auto-batch member's UNIQ_KEY sits in its batch's joined ids
+/// ([`Encoder::batch_member`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdAt {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl IdAt {
+    /// The id, out of the batch's joined ids.
+    pub(crate) fn of<'a>(&self, ids: &'a str) -> &'a str {
+        ids.get(self.start as usize..self.end as usize).unwrap_or("")
+    }
+}
 
 /// A message (or batch) ready for the wire.
 #[derive(Debug)]
@@ -162,16 +178,33 @@ impl Encoder {
     }
 
     /// Validates one message of an auto-batch and appends it to the batch body with a fresh
-    /// UNIQ_KEY, which it returns. On error nothing is appended. (The batch's topic is checked
-    /// with its first message: the others find it as the topic that last passed.)
-    pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut) -> Result<String, SendError> {
+    /// UNIQ_KEY, which it also appends to `ids` (the batch's ids joined by commas) and returns
+    /// the place of there. On error nothing is appended to either. (The batch's topic is
+    /// checked with its first message: the others find it as the topic that last passed.)
+    ///
+    /// The id is written into the batch's one id string rather than a string of its own: the
+    /// member's result gets its own copy when the batch is answered, right before the caller
+    /// drops it, which the allocator serves from its per-thread cache; an id allocated when
+    /// gathered and freed a batch's round trip later took its slower paths.
+    pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut, ids: &mut String) -> Result<IdAt, SendError> {
         self.check_record(record)?;
-        let key = self.ids.next_id();
+        let mark = ids.len();
+        if mark > 0 {
+            ids.push(',');
+        }
+        let start = ids.len();
+        self.ids.push_next_id_at(now_millis(), ids);
+        let key = &ids[start..];
         // The properties go straight into the batch body, after the message's body.
         let extra = extra_properties(self.namespace.as_deref());
-        encode_batch_message_with(record.flag(), record.body(), body, |dst| record.encode_properties(&key, &extra, dst))
-            .map_err(properties_too_large)?;
-        Ok(key)
+        let written = encode_batch_message_with(record.flag(), record.body(), body, |dst| record.encode_properties(key, &extra, dst));
+        // (a batch's ids are bounded by its body, itself within max_message_size: u32 holds them)
+        let at = IdAt { start: start as u32, end: ids.len() as u32 };
+        if let Err(error) = written {
+            ids.truncate(mark);
+            return Err(properties_too_large(error).into());
+        }
+        Ok(at)
     }
 
     /// The SEND_BATCH_MESSAGE around an encoded batch body of messages to `topic`.
@@ -232,5 +265,25 @@ mod tests {
         assert!(matches!(invalid(enc.single(&ProducerRecord::new("good", ""))), ValidationError::EmptyBody), "the content is still checked");
         assert!(matches!(invalid(enc.single(&ProducerRecord::new("SCHEDULE_TOPIC_XXXX", "x"))), ValidationError::TopicNotAllowed(_)));
         assert!(matches!(invalid(enc.single(&ProducerRecord::new("bad topic", "x"))), ValidationError::TopicIllegalChars(_)), "a refused name is never taken as checked");
+    }
+
+    #[test]
+    fn batch_members_join_their_ids_and_a_refused_one_leaves_nothing() {
+        let mut enc = Encoder::new(&ProducerConfig::default());
+        let (mut body, mut ids) = (BytesMut::new(), String::new());
+        let first = enc.batch_member(&ProducerRecord::new("t", "one"), &mut body, &mut ids).unwrap();
+        let second = enc.batch_member(&ProducerRecord::new("t", "two"), &mut body, &mut ids).unwrap();
+        let (len, joined) = (body.len(), ids.clone());
+        let huge = ProducerRecord::new("t", "x").with_property("p", "v".repeat(40_000));
+        assert!(enc.batch_member(&huge, &mut body, &mut ids).is_err());
+        assert_eq!((body.len(), ids.as_str()), (len, joined.as_str()), "nothing of the refused one stays");
+        let third = enc.batch_member(&ProducerRecord::new("t", "three"), &mut body, &mut ids).unwrap();
+        let got: Vec<&str> = [first, second, third].iter().map(|at| at.of(&ids)).collect();
+        assert_eq!(ids.split(',').collect::<Vec<_>>(), got, "the ids, joined by commas in order");
+        for id in &got {
+            assert_eq!(id.len(), 32);
+            let entry = format!("UNIQ_KEY\u{1}{id}\u{2}");
+            assert!(body.windows(entry.len()).any(|w| w == entry.as_bytes()), "{id} is the UNIQ_KEY its message carries");
+        }
     }
 }
