@@ -249,6 +249,35 @@ async fn gathered_messages_hold_room_in_the_in_flight_budget() {
     p.shutdown().await;
 }
 
+/// After `p`'s `n` async sends of `body(i)` (context `i`) to `topic` (`queues` queues): flushes,
+/// then checks that every callback got a result, the broker holds each message once with its
+/// body, and the requests carried `sizes` messages each, in that order.
+#[allow(clippy::too_many_arguments)]
+async fn stored_in_requests_of(
+    p: &actix::Addr<Producer>,
+    requests: &Requests,
+    rx: tokio::sync::oneshot::Receiver<Vec<actix_rocketmq::SendOutcome>>,
+    topic: &str,
+    queues: i32,
+    n: usize,
+    body: impl Fn(usize) -> ProducerRecord,
+    sizes: Vec<usize>,
+) {
+    // (A batch still gathering goes now.)
+    let report = p.send(Flush).await.expect("mailbox");
+    assert_eq!(report.failed, 0);
+    let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
+    let broker = Admin::connect(&fixture::broker_addr());
+    for o in &outcomes {
+        let r = o.result.as_ref().unwrap_or_else(|f| panic!("send {} failed: {}", o.context, f.error));
+        let stored = broker.view(&r.offset_msg_id).await;
+        assert_eq!(stored.body, body(o.context as usize).body(), "body of message {}", o.context);
+        assert_eq!(stored.property("KEYS"), body(o.context as usize).keys().first().map(String::as_str), "keys of message {}", o.context);
+    }
+    assert_eq!(*requests.sizes.lock().unwrap(), sizes, "requests by message count");
+    assert_eq!(broker.held_settled(topic, queues, n as i64).await, n as i64, "each stored once");
+}
+
 #[actix_rt::test]
 async fn a_send_that_waited_for_room_is_gathered_once_it_has_room() {
     // A sender that keeps the budget full, as an async loop awaiting each admission does: eight
@@ -271,19 +300,7 @@ async fn a_send_that_waited_for_room_is_gathered_once_it_has_room() {
             .expect("admitted once a batch's answer gave room back")
             .expect("producer alive");
     }
-    // (Nothing is left gathering when every batch was full; a partial one goes now.)
-    let report = p.send(Flush).await.expect("mailbox");
-    assert_eq!(report.failed, 0);
-    let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
-    let broker = Admin::connect(&fixture::broker_addr());
-    for o in &outcomes {
-        let r = o.result.as_ref().unwrap_or_else(|f| panic!("send {} failed: {}", o.context, f.error));
-        let stored = broker.view(&r.offset_msg_id).await;
-        assert_eq!(stored.body, body(o.context as usize).body(), "body of message {}", o.context);
-        assert_eq!(stored.property("KEYS"), Some(format!("waited-{}", o.context).as_str()));
-    }
-    assert_eq!(*requests.sizes.lock().unwrap(), vec![PLACES; N / PLACES], "requests by message count");
-    assert_eq!(broker.held_settled(&topic, 2, N as i64).await, N as i64, "each stored once");
+    stored_in_requests_of(&p, &requests, rx, &topic, 2, N, body, vec![PLACES; N / PLACES]).await;
     p.shutdown().await;
 }
 
@@ -304,16 +321,6 @@ async fn a_message_that_would_push_its_batch_past_max_message_size_opens_the_nex
     for i in 0..N {
         p.send(SendAsync::new(body(i), collector.clone().recipient()).with_context(i as u64)).await.expect("producer alive");
     }
-    let report = p.send(Flush).await.expect("mailbox");
-    assert_eq!(report.failed, 0);
-    let outcomes = tokio::time::timeout(Duration::from_secs(20), rx).await.expect("every callback").unwrap();
-    let broker = Admin::connect(&fixture::broker_addr());
-    for o in &outcomes {
-        let r = o.result.as_ref().unwrap_or_else(|f| panic!("send {} failed: {}", o.context, f.error));
-        let stored = broker.view(&r.offset_msg_id).await;
-        assert_eq!(stored.body, body(o.context as usize).body(), "body of message {}", o.context);
-    }
-    assert_eq!(*requests.sizes.lock().unwrap(), vec![3; N / 3], "requests by message count");
-    assert_eq!(broker.held_settled(&topic, 1, N as i64).await, N as i64, "each stored once");
+    stored_in_requests_of(&p, &requests, rx, &topic, 1, N, body, vec![3; N / 3]).await;
     p.shutdown().await;
 }
