@@ -28,13 +28,12 @@ use bytes::BytesMut;
 use tokio::sync::oneshot;
 
 use super::actor::Producer;
-use super::batch::estimated_size;
+use super::batch::{estimated_size, IdAt};
 use super::ledger::{Completion, SendId, TakenBack};
 use super::messages::{OutcomeCallback, SendFailure, SendOutcome};
 use super::queue_select::Target;
 use super::record::{ProducerRecord, SendResult};
 use crate::name::TopicName;
-use super::send::IdAt;
 use super::send::Clock;
 use crate::config::ProducerConfig;
 use crate::error::{Delivery, SendError, ServiceState};

@@ -32,7 +32,7 @@ use bytes::Bytes;
 use tracing::debug;
 
 pub(super) use self::judge::{judge, Next, Rules, Verdict};
-pub(super) use self::prepare::{Encoder, IdAt, Prepared};
+pub(super) use self::prepare::{Encoder, Prepared};
 use super::actor::Producer;
 use super::hook::{AttemptOutcome, MessageKind, SendAttempt};
 use super::ledger::{Completion, SendId};

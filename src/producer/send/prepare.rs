@@ -6,33 +6,17 @@ use bytes::{Bytes, BytesMut};
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ValidationError};
 use crate::namespace::wrap;
-use crate::producer::batch::{check_batch, encode_batch, properties_too_large};
+use crate::producer::batch::{append_member, check_batch, encode_batch, IdAt};
 use crate::name::TopicName;
 use crate::producer::record::ProducerRecord;
 use crate::producer::validate::{check_content, check_topic, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
 #[cfg(doc)]
 use crate::producer::validate::check_record;
-use crate::protocol::batch::encode_batch_message_with;
 use crate::protocol::codes::request;
 use crate::protocol::message_id::{now_millis, UniqIdGenerator};
 use crate::protocol::properties::{encode_properties, names};
 use crate::protocol::reply::REPLY_MESSAGE_TYPE;
 
-
-/// Where an auto-batch member's UNIQ_KEY sits in its batch's joined ids
-/// ([`Encoder::batch_member`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IdAt {
-    pub start: u32,
-    pub end: u32,
-}
-
-impl IdAt {
-    /// The id, out of the batch's joined ids.
-    pub(crate) fn of<'a>(&self, ids: &'a str) -> &'a str {
-        ids.get(self.start as usize..self.end as usize).unwrap_or("")
-    }
-}
 
 /// A message (or batch) ready for the wire.
 #[derive(Debug)]
@@ -179,7 +163,7 @@ impl Encoder {
 
     /// Validates one message of an auto-batch and appends it to the batch body with a fresh
     /// UNIQ_KEY, which it also appends to `ids` (the batch's ids joined by commas) and returns
-    /// the place of there. On error nothing is appended to either. (The batch's topic is
+    /// its place there. On error nothing is appended to either. (The batch's topic is
     /// checked with its first message: the others find it as the topic that last passed.)
     ///
     /// The id is written into the batch's one id string rather than a string of its own: the
@@ -188,23 +172,8 @@ impl Encoder {
     /// gathered and freed a batch's round trip later took its slower paths.
     pub(crate) fn batch_member(&mut self, record: &ProducerRecord, body: &mut BytesMut, ids: &mut String) -> Result<IdAt, SendError> {
         self.check_record(record)?;
-        let mark = ids.len();
-        if mark > 0 {
-            ids.push(',');
-        }
-        let start = ids.len();
-        self.ids.push_next_id_at(now_millis(), ids);
-        let key = &ids[start..];
-        // The properties go straight into the batch body, after the message's body.
         let extra = extra_properties(self.namespace.as_deref());
-        let written = encode_batch_message_with(record.flag(), record.body(), body, |dst| record.encode_properties(key, &extra, dst));
-        // (a batch's ids are bounded by its body, itself within max_message_size: u32 holds them)
-        let at = IdAt { start: start as u32, end: ids.len() as u32 };
-        if let Err(error) = written {
-            ids.truncate(mark);
-            return Err(properties_too_large(error).into());
-        }
-        Ok(at)
+        Ok(append_member(record, &mut self.ids, now_millis(), &extra, body, ids)?)
     }
 
     /// The SEND_BATCH_MESSAGE around an encoded batch body of messages to `topic`.
