@@ -89,9 +89,9 @@ pub(crate) fn member_result(batch: &SendResult, index: usize, msg_id: String, of
 /// The members of a batch on its way, as the ledger holds them; answered together when the
 /// batch ends. Gives its bytes back to the accumulator's count then.
 pub(crate) struct BatchCompletion {
+    /// Each knows where its id is in the batch's ids: the batch's msgId, the comma-joined ids
+    /// the stored batch's result carries.
     pub members: Vec<Member>,
-    /// The members' ids, joined by commas (each member knows its place).
-    ids: String,
     held: Arc<AtomicUsize>,
     bytes: usize,
 }
@@ -105,7 +105,7 @@ impl BatchCompletion {
                 let mut offset_ids = OffsetIds::new(&batch.offset_msg_id, self.members.len());
                 for (i, m) in self.members.into_iter().enumerate() {
                     let offset_id = offset_ids.next().unwrap_or(&batch.offset_msg_id);
-                    let result = member_result(&batch, i, m.id.of(&self.ids).to_string(), offset_id);
+                    let result = member_result(&batch, i, m.id.of(&batch.msg_id).to_string(), offset_id);
                     m.answer(Ok(result));
                 }
             }
@@ -280,8 +280,8 @@ impl Accumulator {
     }
 
     /// The ledger's side of a batch taken out: its members, answered when it ends.
-    pub(crate) fn completion(&self, members: Vec<Member>, ids: String, bytes: usize) -> BatchCompletion {
-        BatchCompletion { members, ids, held: self.held.clone(), bytes }
+    pub(crate) fn completion(&self, members: Vec<Member>, bytes: usize) -> BatchCompletion {
+        BatchCompletion { members, held: self.held.clone(), bytes }
     }
 
     /// The batch under `key`, if one is gathering.
@@ -427,7 +427,7 @@ impl Producer {
         let room = (members.len(), held);
         let parent = members.first().and_then(|m| m.record.parent_span().cloned());
         let count = members.len();
-        let completion = self.accumulator.completion(members, ids.clone(), held);
+        let completion = self.accumulator.completion(members, held);
         let left = deadline.saturating_duration_since(Instant::now());
         let prepared = self.encoder.batch_envelope(&key.topic, key.wait, body.freeze(), ids, count, parent);
         let msg = match prepared {
@@ -469,7 +469,7 @@ mod tests {
     fn batch_result() -> SendResult {
         SendResult {
             status: SendStatus::SendOk,
-            msg_id: "A,B,C".into(),
+            msg_id: "A,BB,C".into(),
             offset_msg_id: "O1,O2,O3".into(),
             message_queue: MessageQueue { topic: "t".into(), broker_name: "b".into(), queue_id: 2 },
             queue_offset: 40,
@@ -492,7 +492,7 @@ mod tests {
             })
             .collect();
         let held = Arc::new(AtomicUsize::new(10));
-        BatchCompletion { members, ids: "A,BB,C".into(), held: held.clone(), bytes: 10 }.deliver(Ok(Some(batch_result())));
+        BatchCompletion { members, held: held.clone(), bytes: 10 }.deliver(Ok(Some(batch_result())));
         assert_eq!(held.load(Ordering::Relaxed), 0, "the batch's bytes are given back");
         let results: Vec<SendResult> = replies.into_iter().map(|mut rx| rx.try_recv().unwrap().unwrap()).collect();
         let ids: Vec<_> = results.iter().map(|r| (r.msg_id.as_str(), r.offset_msg_id.as_str(), r.queue_offset)).collect();

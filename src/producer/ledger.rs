@@ -327,7 +327,11 @@ impl Ledger {
         let msg = &send.msg;
         self.hooks.ended(&SendSummary {
             topic: &msg.topic,
-            msg_id: &msg.msg_id,
+            // A stored send's id has moved into its result (`Producer::on_reply`).
+            msg_id: match outcome {
+                Ok(Some(r)) => &r.msg_id,
+                _ => &msg.msg_id,
+            },
             messages: msg.messages,
             body_len: msg.body.len(),
             attempts: send.tries.attempts,

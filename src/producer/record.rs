@@ -379,6 +379,12 @@ impl ProducerRecord {
         self.wait_store_msg_ok
     }
 
+    /// True when it has none of the rare parts (tags, keys, properties, a delay, system
+    /// properties): there is nothing in it to check but the body.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.extras.is_none()
+    }
+
     fn extras(&self) -> &Extras {
         self.extras.as_deref().unwrap_or(&NO_EXTRAS)
     }

@@ -38,9 +38,11 @@ pub(crate) struct Rules<'a> {
 }
 
 /// Maps one reply (or transport failure, with whether the request had been written) to a verdict.
+///
+/// A result's `msg_id` is left empty: the caller gives it the send's id, moving it out of a send
+/// this reply ends instead of copying it (a batch's ids are a kilobyte; `Producer::on_reply`).
 pub(crate) fn judge(
     rules: &Rules<'_>,
-    msg_id: &str,
     mq: &MessageQueue,
     attempts: u32,
     reply: Result<RemotingCommand, (RemotingError, Delivery)>,
@@ -84,7 +86,7 @@ pub(crate) fn judge(
     };
     let result = SendResult {
         status,
-        msg_id: msg_id.to_string(),
+        msg_id: String::new(),
         offset_msg_id: header.msg_id,
         message_queue: MessageQueue {
             // Without a namespace the queue's topic is the user's: shared, not copied.
@@ -216,17 +218,18 @@ mod tests {
 
     #[test]
     fn success_is_stored_with_the_bare_topic() {
-        let Verdict::Stored(r) = judge(&rules(false), "ID", &mq(), 1, Ok(stored(response::SUCCESS))) else { panic!() };
-        assert_eq!((r.msg_id.as_str(), r.message_queue.topic.as_str(), r.queue_offset), ("ID", "t", 9));
+        let Verdict::Stored(r) = judge(&rules(false), &mq(), 1, Ok(stored(response::SUCCESS))) else { panic!() };
+        // (the id is the send's, given by the caller)
+        assert_eq!((r.msg_id.as_str(), r.message_queue.topic.as_str(), r.queue_offset), ("", "t", 9));
     }
 
     #[test]
     fn codes_are_refusals_retryable_by_the_rules() {
-        let busy = judge(&rules(false), "ID", &mq(), 1, Ok(RemotingCommand::response(response::SYSTEM_BUSY, 0, None)));
+        let busy = judge(&rules(false), &mq(), 1, Ok(RemotingCommand::response(response::SYSTEM_BUSY, 0, None)));
         assert!(matches!(busy, Verdict::Refused { retryable: true, .. }));
-        let illegal = judge(&rules(false), "ID", &mq(), 1, Ok(RemotingCommand::response(response::MESSAGE_ILLEGAL, 0, None)));
+        let illegal = judge(&rules(false), &mq(), 1, Ok(RemotingCommand::response(response::MESSAGE_ILLEGAL, 0, None)));
         assert!(matches!(illegal, Verdict::Refused { retryable: false, .. }));
-        let go_away = judge(&rules(false), "ID", &mq(), 1, Ok(RemotingCommand::response(response::GO_AWAY, 0, None)));
+        let go_away = judge(&rules(false), &mq(), 1, Ok(RemotingCommand::response(response::GO_AWAY, 0, None)));
         assert!(matches!(go_away, Verdict::GoAway(_)));
     }
 
@@ -234,7 +237,7 @@ mod tests {
     fn credential_refusals_are_typed_and_final_other_code_16s_follow_the_rules() {
         let refused = |remark: &str| {
             let reply = RemotingCommand::response(response::NO_PERMISSION, 0, Some(remark.to_string()));
-            judge(&Rules { retry_codes: &[response::NO_PERMISSION], ..rules(false) }, "ID", &mq(), 1, Ok(reply))
+            judge(&Rules { retry_codes: &[response::NO_PERMISSION], ..rules(false) }, &mq(), 1, Ok(reply))
         };
         let Verdict::Refused { error, retryable: false } = refused("check signature failed.") else { panic!() };
         assert!(matches!(&error, SendError::Auth { refusal: AuthRefusal::BadSignature, .. }), "{error:?}");
@@ -249,13 +252,13 @@ mod tests {
     #[test]
     fn not_store_ok_is_a_result_unless_told_to_retry() {
         let flush = || Ok(stored(response::FLUSH_DISK_TIMEOUT));
-        assert!(matches!(judge(&rules(false), "ID", &mq(), 1, flush()), Verdict::Stored(_)));
-        assert!(matches!(judge(&rules(true), "ID", &mq(), 1, flush()), Verdict::StoredNotOk(_)));
+        assert!(matches!(judge(&rules(false), &mq(), 1, flush()), Verdict::Stored(_)));
+        assert!(matches!(judge(&rules(true), &mq(), 1, flush()), Verdict::StoredNotOk(_)));
     }
 
     #[test]
     fn a_transport_failure_keeps_its_delivery() {
-        let v = judge(&rules(false), "ID", &mq(), 2, Err((RemotingError::ConnectionClosed { addr: "x".into() }, Delivery::Unknown)));
+        let v = judge(&rules(false), &mq(), 2, Err((RemotingError::ConnectionClosed { addr: "x".into() }, Delivery::Unknown)));
         let Verdict::Lost(e) = v else { panic!() };
         assert!(e.may_have_been_stored());
     }
@@ -308,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_stored_not_ok_result_is_retried_elsewhere_then_returned() {
-        let Verdict::StoredNotOk(r) = judge(&rules(true), "ID", &mq(), 1, Ok(stored(response::FLUSH_DISK_TIMEOUT))) else { panic!() };
+        let Verdict::StoredNotOk(r) = judge(&rules(true), &mq(), 1, Ok(stored(response::FLUSH_DISK_TIMEOUT))) else { panic!() };
         let mut t = Tries { attempts: 1, ..Tries::default() };
         assert_eq!(t.after_not_ok(r.clone(), 3, SECOND), Next::Retry);
         t.attempts = 3;
@@ -319,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_stored_not_ok_result_beats_a_later_error() {
-        let Verdict::StoredNotOk(r) = judge(&rules(true), "ID", &mq(), 1, Ok(stored(response::FLUSH_DISK_TIMEOUT))) else { panic!() };
+        let Verdict::StoredNotOk(r) = judge(&rules(true), &mq(), 1, Ok(stored(response::FLUSH_DISK_TIMEOUT))) else { panic!() };
         let t = Tries { attempts: 2, not_ok: Some(Box::new(r.clone())), ..Tries::default() };
         assert_eq!(t.settle(lost(Delivery::NotSent), SECOND), Ok(r));
     }

@@ -829,16 +829,25 @@ impl Producer {
     /// `heard`: the attempt's latency, and when its answer came.
     fn on_reply(&mut self, id: SendId, hop: Hop, reply: Result<RemotingCommand, Unanswered>, heard: (Duration, Instant), ctx: &mut Context<Self>) {
         let (latency, now) = heard;
-        let Some(send) = self.ledger.get(id) else { return };
+        let hooks_see_attempts = self.ledger.hooks().sees_attempts();
+        let Some(send) = self.ledger.get_mut(id) else { return };
         let rules = Rules {
             retry_codes: &self.config.retry_response_codes,
             retry_another_broker_when_not_store_ok: self.config.retry_another_broker_when_not_store_ok,
             namespace: self.config.namespace.as_deref(),
         };
         let reply = reply.map_err(|u| (u.error, delivery(u.written)));
-        let verdict = judge(&rules, &send.msg.msg_id, hop.mq(), send.tries.attempts, reply);
+        let mut verdict = judge(&rules, hop.mq(), send.tries.attempts, reply);
+        // The result gets the send's id. A success ends the send: its id moves over (a batch's
+        // ids are a kilobyte). The attempt hooks read the id from the send, and a result kept
+        // while another broker is tried may not end it: those get a copy.
+        match &mut verdict {
+            Verdict::Stored(r) if !hooks_see_attempts => r.msg_id = std::mem::take(&mut send.msg.msg_id),
+            Verdict::Stored(r) | Verdict::StoredNotOk(r) => r.msg_id = send.msg.msg_id.clone(),
+            _ => {}
+        }
         self.record_latency(&hop.mq().broker_name, latency, &verdict);
-        if self.ledger.hooks().sees_attempts() {
+        if hooks_see_attempts {
             let outcome = match &verdict {
                 Verdict::Stored(r) | Verdict::StoredNotOk(r) => AttemptOutcome::Stored(r),
                 Verdict::GoAway(e) | Verdict::Refused { error: e, .. } | Verdict::Lost(e) => AttemptOutcome::Failed(e),
