@@ -14,6 +14,9 @@ use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use tokio_util::codec::FramedRead;
+
+/// Room for one read from a broker's socket.
+const READ_BUFFER: usize = 64 * 1024;
 use tracing::{debug, warn};
 
 use super::codec::FrameDecoder;
@@ -771,7 +774,11 @@ impl Actor for Connection {
         // `wait` holds the mailbox until the socket is up, so requests never see a half state.
         ctx.wait(connect.into_actor(self).map(|res, act, ctx| match res {
             Ok((read, write)) => {
-                ctx.add_stream(FramedRead::new(read, FrameDecoder::new(act.addr.clone(), act.settings.max_frame_len)));
+                // Reads of up to 64 KiB (the codec's default is 8 KiB): a busy connection's
+                // replies come in bursts (a batch's is about 1.2 KiB), and each read is a
+                // syscall and, when it leaves nothing behind, another wait for readiness.
+                let decoder = FrameDecoder::new(act.addr.clone(), act.settings.max_frame_len);
+                ctx.add_stream(FramedRead::with_capacity(read, decoder, READ_BUFFER));
                 act.state = State::Open(write);
                 ctx.spawn(WriteLoop);
                 ctx.spawn(ExpiryLoop { sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())), armed: None });
