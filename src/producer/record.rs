@@ -206,10 +206,10 @@ impl ProducerRecord {
     /// let rec = ProducerRecord::new("orders", "o-1").with_parent_span(request);
     /// ```
     pub fn with_parent_span(mut self, span: tracing::Span) -> Self {
-        match (CallerSpan::of(span), &mut self.extras) {
-            (None, None) => {}
-            (None, Some(x)) => x.parent = CallerSpan(None),
-            (span, _) => self.extras_mut().parent = CallerSpan(span),
+        let span = CallerSpan::of(span);
+        // (no span on a record without extras needs no box to say so)
+        if span.is_some() || !self.is_plain() {
+            self.extras_mut().parent = CallerSpan(span);
         }
         self
     }
@@ -308,7 +308,7 @@ impl ProducerRecord {
         // message, 32 times per request in a batch of 32. WAIT and the UNIQ_KEY's name are
         // appended with their separators in one piece each.
         let mut w = PropertyWriter::new(dst);
-        if self.extras.is_none() && !uniq_key.is_empty() {
+        if self.is_plain() && !uniq_key.is_empty() {
             // Most messages: WAIT and the UNIQ_KEY's name go as one piece, then the id and
             // whatever the producer adds (the same bytes as the general path below).
             let head = if self.wait_store_msg_ok { "WAIT\u{1}true\u{2}UNIQ_KEY\u{1}" } else { "WAIT\u{1}false\u{2}UNIQ_KEY\u{1}" };
@@ -344,7 +344,7 @@ impl ProducerRecord {
         // Each entry adds its two separators.
         let entry = |n: usize, v: usize| n + v + 2;
         let extra: usize = extra.iter().map(|(n, v)| entry(n.len(), v.len())).sum();
-        if self.extras.is_none() {
+        if self.is_plain() {
             // WAIT (at most "false") and the UNIQ_KEY: a batch bounds each of its messages.
             return entry(names::WAIT.len(), 5) + entry(names::UNIQ_KEY.len(), uniq_key_len) + extra;
         }

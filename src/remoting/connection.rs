@@ -14,9 +14,6 @@ use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use tokio_util::codec::FramedRead;
-
-/// Room for one read from a broker's socket.
-const READ_BUFFER: usize = 64 * 1024;
 use tracing::{debug, warn};
 
 use super::codec::FrameDecoder;
@@ -28,6 +25,9 @@ use crate::hash::FastMap;
 use crate::protocol::codes::response;
 use crate::protocol::frame::{encode_request, encode_request_head};
 use crate::protocol::{encode_frame, EncodedRequest, ProtocolError, RemotingCommand, SerializeType};
+
+/// Room for one read from a broker's socket (see where the read stream is set up).
+const READ_BUFFER: usize = 64 * 1024;
 
 /// Above this many unwritten bytes, one-way sends wait for the socket (back-pressure: they get
 /// no reply that could hold them back otherwise).

@@ -17,7 +17,6 @@ use crate::protocol::message_id::{now_millis, UniqIdGenerator};
 use crate::protocol::properties::{encode_properties, names};
 use crate::protocol::reply::REPLY_MESSAGE_TYPE;
 
-
 /// A message (or batch) ready for the wire.
 #[derive(Debug)]
 pub(crate) struct Prepared {
