@@ -13,8 +13,10 @@
 //! * anything else: REQUEST_CODE_NOT_SUPPORTED (3).
 //!
 //! Each connection is one task: read, decode every complete frame with the crate's
-//! `decode_frame`, encode all replies with `encode_frame` into one buffer, one write. Replies use
-//! the serialization of the request (JSON or ROCKETMQ binary). Nothing is stored.
+//! `decode_frame`, encode all replies with `encode_frame` into one buffer, one write. Replies
+//! have JSON headers whatever the request's serialization, as a 5.x broker with its default
+//! settings answers (docs/PROTOCOL.md), so a profile against the stub includes reading them.
+//! Nothing is stored.
 //!
 //! [`StubBroker::spawn_thread`] runs the stub on its own thread with a current-thread tokio
 //! runtime, so it can sit next to an actix `System` in the same process.
@@ -232,11 +234,8 @@ async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
             }
         }
         loop {
-            // The reply mirrors the request's serialization (top byte of the header marker).
-            let ser = match inbuf.get(4) {
-                Some(1) => SerializeType::RocketMq,
-                _ => SerializeType::Json,
-            };
+            // (a broker's configured serialization, JSON by default: not the request's)
+            let ser = SerializeType::Json;
             let cmd = match decode_frame(&mut inbuf, DEFAULT_MAX_FRAME_LEN) {
                 Ok(Some(cmd)) => cmd,
                 Ok(None) => break,
