@@ -80,7 +80,7 @@ pub(crate) fn judge(
             return Verdict::Refused { error, retryable: rules.retry_codes.contains(&code) };
         }
     };
-    let header: SendMessageResponseHeader = match reply.decode_header() {
+    let header = match SendMessageResponseHeader::from_ext(reply.ext_fields) {
         Ok(h) => h,
         Err(e) => return Verdict::Lost(SendError::BadReply(e)),
     };
