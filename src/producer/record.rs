@@ -311,8 +311,13 @@ impl ProducerRecord {
         if self.is_plain() && !uniq_key.is_empty() {
             // Most messages: WAIT and the UNIQ_KEY's name go as one piece, then the id and
             // whatever the producer adds (the same bytes as the general path below).
-            let head = if self.wait_store_msg_ok { "WAIT\u{1}true\u{2}UNIQ_KEY\u{1}" } else { "WAIT\u{1}false\u{2}UNIQ_KEY\u{1}" };
-            w.put_after(head, uniq_key);
+            // (one call per literal: each then copies a length known when compiled, in a few
+            // moves instead of a call to memcpy)
+            if self.wait_store_msg_ok {
+                w.put_after("WAIT\u{1}true\u{2}UNIQ_KEY\u{1}", uniq_key);
+            } else {
+                w.put_after("WAIT\u{1}false\u{2}UNIQ_KEY\u{1}", uniq_key);
+            }
             for (n, v) in extra {
                 w.put(n, v);
             }

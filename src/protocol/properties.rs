@@ -380,6 +380,7 @@ impl<'a, D: PropertySink> PropertyWriter<'a, D> {
 
     /// Appends `value 0x02` after a name written with its separator (`"UNIQ_KEY\u{1}"`), unless
     /// `value` is empty.
+    #[inline(always)]
     pub(crate) fn put_after(&mut self, name_and_separator: &'static str, value: &str) {
         debug_assert!(name_and_separator.len() > 1 && name_and_separator.ends_with(NAME_VALUE));
         if !value.is_empty() {
