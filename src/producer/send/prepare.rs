@@ -6,7 +6,7 @@ use bytes::{Bytes, BytesMut};
 use crate::config::ProducerConfig;
 use crate::error::{SendError, ValidationError};
 use crate::namespace::wrap;
-use crate::producer::batch::{append_member, check_batch, encode_batch, IdAt};
+use crate::producer::batch::{append_member, check_batch, encode_batch_in, IdAt};
 use crate::name::TopicName;
 use crate::producer::record::ProducerRecord;
 use crate::producer::validate::{check_content, check_topic, MAX_PROPERTIES_LEN, MAX_TOPIC_LEN};
@@ -77,7 +77,13 @@ pub(crate) struct Encoder {
     /// The last topic that passed the topic rules: a producer mostly sends to a few topics,
     /// and the rules looked at every character of the name for every message.
     checked_topic: Option<TopicName>,
+    /// Where batch bodies are cut from (`encode_batch_in`).
+    bodies: BytesMut,
 }
+
+/// The least a new buffer for batch bodies takes: room for several bodies of W4's size
+/// (32 x 128 B), and under glibc's threshold for serving an allocation with its own mmap.
+const BODIES_CHUNK: usize = 64 * 1024;
 
 impl Encoder {
     pub(crate) fn new(config: &ProducerConfig) -> Self {
@@ -87,6 +93,7 @@ impl Encoder {
             max_message_size: config.max_message_size,
             compress_over: config.compress_msg_body_over_howmuch,
             checked_topic: None,
+            bodies: BytesMut::new(),
         }
     }
 
@@ -155,7 +162,7 @@ impl Encoder {
         check_batch(records, self.max_message_size)?;
         let first = records.first().ok_or(ValidationError::EmptyBatch)?;
         let extra = extra_properties(self.namespace.as_deref());
-        let batch = encode_batch(records, &mut self.ids, &extra, self.max_message_size)?;
+        let batch = encode_batch_in(records, &mut self.ids, &extra, self.max_message_size, &mut self.bodies, BODIES_CHUNK)?;
         let parent = first.parent_span().cloned();
         self.batch_envelope(first.topic_name(), first.wait_store_msg_ok(), batch.body, batch.msg_ids, batch.count, parent)
     }
