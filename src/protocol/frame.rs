@@ -1004,6 +1004,7 @@ mod tests {
             r#"{"code":1,"extFields":[1]}"#,
             r#"{"code":1,"extFields":{"a":{"b":1}}}"#,
             r#"{"code":1,"language":[]}"#,
+            "{\"code\":1,\"remark\":\"a\tb\"}",
             "[]",
         ] {
             assert!(

@@ -23,7 +23,10 @@ pub(crate) fn read_common(header: &[u8], field_key: impl Fn(&[u8]) -> Cow<'stati
     // JSON is UTF-8 as a whole: one check, and every string sliced out below between two
     // ASCII quotes is valid on its own.
     let text = std::str::from_utf8(header).ok()?;
-    let mut r = Cursor { s: text, b: text.as_bytes(), at: 0 };
+    // A broker's header has no control characters at all (no line breaks either): one look at
+    // its smallest byte spares each of its twenty-odd strings its own look.
+    let controls = header.iter().fold(u8::MAX, |least, &c| least.min(c)) < 0x20;
+    let mut r = Cursor { s: text, b: text.as_bytes(), at: 0, controls };
     let mut h = Fields::default();
     r.expect(b'{')?;
     if !r.eat(b'}') {
@@ -126,6 +129,8 @@ struct Cursor<'a> {
     s: &'a str,
     b: &'a [u8],
     at: usize,
+    /// Whether the header has bytes below 0x20 anywhere (then each string is checked for them).
+    controls: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -165,7 +170,7 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.at;
-        let len = plain_prefix(&self.b[start..]);
+        let len = plain_prefix(&self.b[start..], self.controls);
         if self.b.get(start + len) != Some(&b'"') {
             return None;
         }
@@ -204,11 +209,11 @@ impl<'a> Cursor<'a> {
 /// tested byte by byte (about 15 instructions a byte) reading it was a third of the client's
 /// instructions in W4 against a broker. `memchr2` finds the first quote or backslash with vector
 /// instructions, and the smallest byte before it (a vectorized fold) tells whether a control
-/// character comes first.
-fn plain_prefix(b: &[u8]) -> usize {
+/// character comes first (unless the header has none: `controls` false).
+fn plain_prefix(b: &[u8], controls: bool) -> usize {
     let end = memchr::memchr2(b'"', b'\\', b).unwrap_or(b.len());
     let head = &b[..end];
-    if head.iter().fold(u8::MAX, |least, &c| least.min(c)) >= 0x20 {
+    if !controls || head.iter().fold(u8::MAX, |least, &c| least.min(c)) >= 0x20 {
         end
     } else {
         head.iter().position(|&c| c < 0x20).unwrap_or(end)
@@ -218,6 +223,24 @@ fn plain_prefix(b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A control character inside a string sends the header to serde (which refuses it), with or
+    /// without line breaks elsewhere in the header; line breaks between tokens are fine.
+    #[test]
+    fn control_characters_in_strings_are_refused() {
+        let read = |h: &str| read_common(h.as_bytes(), |k: &[u8]| Cow::Owned(String::from_utf8_lossy(k).into_owned()));
+        let ok = read("{\"code\":0,\n\"remark\":\"x y\",\r\n\"extFields\":{\"k\":\"v\"}}").expect("line breaks between tokens");
+        assert_eq!((ok.remark.as_deref(), ok.ext_fields.get("k")), (Some("x y"), Some("v")));
+        for bad in [
+            "{\"code\":0,\"remark\":\"a\tb\"}",
+            "{\"code\":0,\n\"remark\":\"a\tb\"}",
+            "{\"code\":0,\"extFields\":{\"k\":\"a\u{1}b\"}}",
+            "{\"code\":0,\"extFields\":{\"k\\u{0}\":\"v\"}}",
+            "{\"code\":0,\"extFields\":{\"k\u{1f}\":\"v\"}}",
+        ] {
+            assert!(read(bad).is_none(), "{bad:?}");
+        }
+    }
 
     /// The vector search stops where a byte-by-byte one does, for every byte value at every
     /// place of slices of every length up to 40 and of some longer ones (memchr's vector loops
@@ -231,15 +254,15 @@ mod tests {
             // (the longer ones between two kinds of plain bytes only: the test runs unoptimized)
             for &fill in if len < 40 { &fills[..] } else { &fills[3..] } {
                 let mut b = vec![fill; len];
-                assert_eq!(plain_prefix(&b), byte_scan(&b), "{fill:#x} x {len}");
+                assert_eq!(plain_prefix(&b, true), byte_scan(&b), "{fill:#x} x {len}");
                 for at in 0..len {
                     for c in 0..=255u8 {
                         b[at] = c;
-                        assert_eq!(plain_prefix(&b), byte_scan(&b), "{c:#x} at {at} of {len} ({fill:#x})");
+                        assert_eq!(plain_prefix(&b, true), byte_scan(&b), "{c:#x} at {at} of {len} ({fill:#x})");
                         // A second special byte after the first must not move the answer.
                         if at + 1 < len {
                             b[at + 1] = b'"';
-                            assert_eq!(plain_prefix(&b), byte_scan(&b), "{c:#x} at {at}, quote after, of {len}");
+                            assert_eq!(plain_prefix(&b, true), byte_scan(&b), "{c:#x} at {at}, quote after, of {len}");
                             b[at + 1] = fill;
                         }
                     }
