@@ -224,6 +224,19 @@ fn plain_prefix(b: &[u8], controls: bool) -> usize {
 mod tests {
     use super::*;
 
+    /// Integers as serde reads them into an `i32`: the whole range, and nothing past it.
+    #[test]
+    fn integers_read_as_serde_would() {
+        let code = |v: &str| read_common(format!("{{\"code\":{v}}}").as_bytes(), |k: &[u8]| Cow::Owned(String::from_utf8_lossy(k).into_owned())).map(|c| c.code);
+        for (text, n) in [("0", 0), ("7", 7), ("-7", -7), ("2147483647", i32::MAX), ("-2147483648", i32::MIN), ("1200", 1200)] {
+            assert_eq!(code(text), Some(n), "{text}");
+            assert_eq!(serde_json::from_str::<i32>(text).ok(), Some(n), "{text}");
+        }
+        for text in ["2147483648", "-2147483649", "99999999999999999999999", "-0", "007", "1.0", "1e3", "-", "+1"] {
+            assert_eq!(code(text), None, "{text}");
+        }
+    }
+
     /// A control character inside a string sends the header to serde (which refuses it), with or
     /// without line breaks elsewhere in the header; line breaks between tokens are fine.
     #[test]
