@@ -164,6 +164,10 @@ impl StubBroker {
     }
 }
 
+/// How replies are serialized: as a broker with default settings answers, in JSON whatever the
+/// request used (not the request's own, which for our client is binary).
+const REPLY_SERIALIZATION: SerializeType = SerializeType::Json;
+
 /// The route the stub hands out for every topic: itself, `STUB_QUEUES` queues, standard JSON.
 pub fn stub_route(addr: SocketAddr) -> TopicRouteData {
     let mut broker_addrs = BTreeMap::new();
@@ -234,8 +238,6 @@ async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
             }
         }
         loop {
-            // (a broker's configured serialization, JSON by default: not the request's)
-            let ser = SerializeType::Json;
             let cmd = match decode_frame(&mut inbuf, DEFAULT_MAX_FRAME_LEN) {
                 Ok(Some(cmd)) => cmd,
                 Ok(None) => break,
@@ -246,7 +248,7 @@ async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
                 }
             };
             if let Some(reply) = handle(&shared, &cmd) {
-                if let Err(e) = encode_frame(&reply, ser, &mut outbuf) {
+                if let Err(e) = encode_frame(&reply, REPLY_SERIALIZATION, &mut outbuf) {
                     eprintln!("stub broker: cannot encode a reply: {e}");
                     return;
                 }

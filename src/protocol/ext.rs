@@ -140,14 +140,13 @@ impl ExtFields {
     /// assert_eq!(ext.into_value("nope"), None);
     /// ```
     pub fn into_value(self, key: &str) -> Option<String> {
-        let ExtFields { entries, text } = self;
+        let ExtFields { entries, mut text } = self;
         match entries.into_iter().find(|(k, _)| k == key)?.1 {
             Value::Owned(s) => Some(s),
             Value::Shared(start, end) => {
                 let (start, end) = (start as usize, end as usize);
                 // (the range was checked against the text: cutting there cannot fail)
                 text.get(start..end)?;
-                let mut text = text;
                 text.truncate(end);
                 text.replace_range(..start, "");
                 Some(text)
